@@ -1,0 +1,119 @@
+"""The output protocol: a model answer is file blocks, parsed strictly and checked before anything is written.
+
+    <file path="src/index.ts">
+    ...full content...
+    </file>
+    <delete path="src/old.ts"/>
+    <summary>What this phase did.</summary>
+
+Tags stand alone on their lines. Prose outside blocks is ignored (kept in the raw answer), but a stray or unterminated
+tag, a duplicate path, or a path that is not a clean relative path the phase may write is an error: the whole answer
+is refused, so nothing of it reaches the workspace.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from .errors import ModelAnswerError
+from .phase import PhaseSpec
+
+_OPEN = re.compile(r'^<file\s+path="([^"]*)"\s*>\s*$')
+_CLOSE = "</file>"
+_DELETE = re.compile(r'^<delete\s+path="([^"]*)"\s*/>\s*$')
+_SUMMARY_ONE_LINE = re.compile(r"^<summary>(.*)</summary>\s*$")
+_TAG_LIKE = re.compile(r"^\s*</?(file|delete|summary)\b")
+_FORBIDDEN_SEGMENTS = {".git", ".generation-state", "node_modules"}
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    """A parsed, validated answer: full file contents by package-relative path, deletions, and a summary."""
+
+    files: dict[str, str]
+    deletes: tuple[str, ...] = ()
+    summary: str = ""
+
+
+def parse_answer(text: str, phase: PhaseSpec) -> ModelAnswer:
+    """Parse and validate; raise `ModelAnswerError` listing every problem found."""
+    files: dict[str, str] = {}
+    deletes: list[str] = []
+    summary = ""
+    problems: list[str] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        opened = _OPEN.match(line)
+        deleted = _DELETE.match(line)
+        if opened:
+            path = opened.group(1)
+            start = i + 1
+            j = start
+            while j < len(lines) and lines[j].rstrip() != _CLOSE:
+                j += 1
+            if j == len(lines):
+                problems.append(f"line {i + 1}: <file path=\"{path}\"> is never closed with </file> on its own line")
+                break
+            content = "\n".join(lines[start:j])
+            _add(path, content + "\n" if content else "", files, deletes, problems, i + 1)
+            i = j + 1
+            continue
+        if deleted:
+            _add(deleted.group(1), None, files, deletes, problems, i + 1)
+        elif line.startswith("<summary>"):
+            single = _SUMMARY_ONE_LINE.match(line)
+            if summary:
+                problems.append(f"line {i + 1}: a second <summary>")
+            if single:
+                summary = single.group(1).strip() or summary
+            else:
+                summary_lines = [line[len("<summary>"):]]
+                i += 1
+                while i < len(lines) and "</summary>" not in lines[i]:
+                    summary_lines.append(lines[i])
+                    i += 1
+                if i == len(lines):
+                    problems.append("<summary> is never closed with </summary>")
+                    break
+                summary_lines.append(lines[i].split("</summary>", 1)[0])
+                summary = "\n".join(summary_lines).strip()
+        elif _TAG_LIKE.match(line):
+            problems.append(f"line {i + 1}: malformed tag {line.strip()[:80]!r}: use <file path=\"...\"> … </file> "
+                            "with each tag alone on its line")
+        i += 1
+
+    for path in list(files) + deletes:
+        problems.extend(path_problems(path, phase))
+    if not files and not deletes and not problems:
+        problems.append("the answer has no <file path=\"...\"> block; this phase must write files")
+    if problems:
+        raise ModelAnswerError("; ".join(problems))
+    return ModelAnswer(files=files, deletes=tuple(deletes), summary=summary)
+
+
+def _add(path: str, content: str | None, files: dict, deletes: list, problems: list, line_number: int) -> None:
+    if path in files or path in deletes:
+        problems.append(f"line {line_number}: {path!r} appears in more than one block")
+    elif content is None:
+        deletes.append(path)
+    else:
+        files[path] = content
+
+
+def path_problems(path: str, phase: PhaseSpec) -> list[str]:
+    """Why `path` may not be written by `phase` (empty when it may). Symlinks are checked when applying."""
+    if not path or "\x00" in path or "\\" in path:
+        return [f"{path!r}: not a usable path"]
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or path.startswith("~"):
+        return [f"{path!r}: absolute paths are not allowed; give a path relative to the package directory"]
+    if str(pure) != path or any(part in ("..", ".") for part in path.split("/")):
+        return [f"{path!r}: must be a normalised relative path inside the package (no '..', '.', '//' or trailing '/')"]
+    if _FORBIDDEN_SEGMENTS & set(pure.parts):
+        return [f"{path!r}: may not write inside {', '.join(sorted(_FORBIDDEN_SEGMENTS & set(pure.parts)))}"]
+    if not phase.may_write(path):
+        return [f"{path!r}: {phase.name} may only write {', '.join(phase.write_allowlist)}"]
+    return []

@@ -1,0 +1,136 @@
+"""Phase artifacts: the unit of resume. One JSON file per phase under `.generation-state/<plan>/`.
+
+An artifact holds the digest of everything the phase read, the model's raw answer, the parsed files, usage, timings
+and the commit. A phase whose stored `inputsDigest` matches what it would send now is done: it is reused without a
+model call, whatever doit's own database remembers (doit saves it only at the end of a run, never on SIGKILL).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .digest import digest_of
+from .paths import artifact_path
+from .storage import read_json, write_json_atomic
+
+SCHEMA = 1
+ANSWERED = "answered"      # the model answered and the answer is valid; not yet in the workspace
+COMMITTED = "committed"    # applied to the workspace (and committed when it changed anything)
+SKIPPED = "skipped"        # turned off in the config: no model call, no files
+
+
+@dataclass
+class ModelCall:
+    """One request to the model within a phase (the first, or a re-ask after a bad answer)."""
+
+    attempt: int
+    request_digest: str
+    stop_reason: str
+    input_tokens: int
+    output_tokens: int
+    seconds: float
+    problem: str = ""
+
+
+@dataclass
+class PhaseArtifact:
+    """What one phase produced, and from what."""
+
+    phase: str
+    number: int
+    task_name: str
+    package_name: str
+    inputs_digest: str
+    inputs: dict
+    status: str
+    files: dict[str, str] = field(default_factory=dict)
+    deletes: list[str] = field(default_factory=list)
+    summary: str = ""
+    raw_answer: str = ""
+    calls: list[ModelCall] = field(default_factory=list)
+    model_seconds: float = 0.0
+    started_at: str = ""
+    commit: str | None = None
+    schema: int = SCHEMA
+
+    @property
+    def output_digest(self) -> str:
+        """What downstream phases depend on: the content written, not when or how it was obtained."""
+        return digest_of({"files": self.files, "deletes": sorted(self.deletes)})
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(call.input_tokens for call in self.calls)
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(call.output_tokens for call in self.calls)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["outputDigest"] = self.output_digest
+        data["usage"] = {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens}
+        return _camel(data)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "PhaseArtifact":
+        calls = [ModelCall(**_snake(call)) for call in data.get("calls", [])]
+        fields = {key: value for key, value in _snake(data).items() if key in cls.__dataclass_fields__}
+        fields["calls"] = calls
+        fields["inputs"] = data.get("inputs", {})
+        fields["files"] = data.get("files", {})
+        return cls(**fields)
+
+
+class ArtifactStore:
+    """Reads and writes the artifacts of one plan in one workspace."""
+
+    def __init__(self, workspace_root: Path, task_name: str):
+        self.workspace_root = workspace_root
+        self.task_name = task_name
+
+    def path(self, phase_slug: str) -> Path:
+        return artifact_path(self.workspace_root, self.task_name, phase_slug)
+
+    def load(self, phase_slug: str) -> PhaseArtifact | None:
+        data = read_json(self.path(phase_slug))
+        if data is None or data.get("schema") != SCHEMA:
+            return None
+        try:
+            return PhaseArtifact.from_json(data)
+        except (TypeError, KeyError):
+            return None
+
+    def save(self, phase_slug: str, artifact: PhaseArtifact) -> None:
+        write_json_atomic(self.path(phase_slug), artifact.to_json())
+
+
+def fold_files(artifacts: list[PhaseArtifact]) -> dict[str, str]:
+    """The package's files after applying `artifacts` in phase order (later writes win, deletes remove)."""
+    view: dict[str, str] = {}
+    for artifact in sorted(artifacts, key=lambda a: a.number):
+        for path in artifact.deletes:
+            view.pop(path, None)
+        view.update(artifact.files)
+    return dict(sorted(view.items()))
+
+
+def _camel(value):
+    if isinstance(value, dict):
+        return {(_to_camel(k) if k not in ("files", "inputs") else k): (v if k in ("files", "inputs") else _camel(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
+def _snake(value: dict) -> dict:
+    return {_to_snake(k): v for k, v in value.items()}
+
+
+def _to_camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _to_snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)

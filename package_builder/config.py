@@ -1,0 +1,138 @@
+"""`configs/build-env.json`, validated with pydantic: the seed's camelCase fields plus model and git settings.
+
+Secrets (`anthropicApiKey`, `npmToken`) are `SecretStr`, so they never show in a repr, a log or an error. The
+environment (`ANTHROPIC_API_KEY`, `NPM_TOKEN`) wins over the file.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic.alias_generators import to_camel
+
+from .errors import ConfigError
+
+DEFAULT_MODEL = "claude-sonnet-5-5"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class ModelSettings(_Section):
+    """Which model answers, how: `anthropic` (the API), `replay` (a cassette, no network) or `record`."""
+
+    provider: Literal["anthropic", "replay", "record"] = "anthropic"
+    name: str = DEFAULT_MODEL
+    cassette: Path | None = None
+    max_retries: int = Field(default=4, ge=0, le=20)
+    timeout_seconds: float = Field(default=600, gt=0)
+    max_answer_repairs: int = Field(default=2, ge=0, le=10)
+    stream_above_tokens: int = Field(default=4096, ge=1)
+
+
+class GitSettings(_Section):
+    """Author of generation commits: used even when the machine has no git identity."""
+
+    author_name: str = "package-builder"
+    author_email: str = "package-builder@localhost"
+    branch_prefix: str = "feat/package-generation-"
+
+
+class TurnBasedGeneration(_Section):
+    enabled: bool = True
+    phases_to_execute: list[str] | None = None
+    phases_to_skip: list[str] = []
+    token_budgets: dict[str, int] = {}
+    temperatures: dict[str, float] = {}
+
+
+class TestingSettings(_Section):
+    enable_coverage: bool = True
+    min_coverage_percent: int | None = Field(default=None, ge=0, le=100)
+    fail_on_error: bool = True
+
+
+class PublishingSettings(_Section):
+    dry_run: bool = False
+    require_tests: bool = True
+    require_clean_working_directory: bool = True
+
+
+class TemporalSettings(_Section):
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queue: str = "package-builder"
+
+
+class BuildConfig(_Section):
+    """The whole config file; `workspaceRoot` is resolved against the config file's folder."""
+
+    workspace_root: Path
+    npm_registry: str = "https://registry.npmjs.org/"
+    npm_token: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    max_concurrent_builds: int = Field(default=4, ge=1, le=64)
+    model: ModelSettings = ModelSettings()
+    git: GitSettings = GitSettings()
+    turn_based_generation: TurnBasedGeneration = TurnBasedGeneration()
+    testing: TestingSettings = TestingSettings()
+    publishing: PublishingSettings = PublishingSettings()
+    temporal: TemporalSettings = TemporalSettings()
+
+    def api_key(self, config_path: Path) -> str:
+        """`ANTHROPIC_API_KEY`, else `anthropicApiKey`; a clear error when neither is set."""
+        key = os.environ.get("ANTHROPIC_API_KEY") or (self.anthropic_api_key.get_secret_value() if self.anthropic_api_key else "")
+        if not key:
+            raise ConfigError(f"ANTHROPIC_API_KEY is not set (nor anthropicApiKey in {config_path}); "
+                              "export it, or set model.provider to \"replay\" with a cassette")
+        return key
+
+
+def load_config(config_path: Path, phase_names: tuple[str, ...] = ()) -> BuildConfig:
+    """Read and validate the config; every error names the file and the field."""
+    if not config_path.is_file():
+        raise ConfigError(f"{config_path}: config file not found; copy configs/build-env.example.json to "
+                          "configs/build-env.json and set workspaceRoot (or set PACKAGE_BUILDER_CONFIG)")
+    try:
+        raw = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_path}: cannot read: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{config_path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_path}: must hold a JSON object")
+    raw.pop("$comment", None)
+    try:
+        config = BuildConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise ConfigError(f"{config_path}: field {field}: {first['msg']}") from None
+
+    base = config_path.parent
+    updates: dict = {"workspace_root": (base / config.workspace_root).resolve()}
+    if config.model.cassette is not None:
+        updates["model"] = config.model.model_copy(update={"cassette": (base / config.model.cassette).resolve()})
+    config = config.model_copy(update=updates)
+    _check_phase_names(config_path, config.turn_based_generation, phase_names)
+    return config
+
+
+def _check_phase_names(config_path: Path, settings: TurnBasedGeneration, phase_names: tuple[str, ...]) -> None:
+    if not phase_names:
+        return
+    fields = {
+        "phasesToExecute": settings.phases_to_execute or [],
+        "phasesToSkip": settings.phases_to_skip,
+        "tokenBudgets": list(settings.token_budgets),
+        "temperatures": list(settings.temperatures),
+    }
+    for field, names in fields.items():
+        for name in names:
+            if name not in phase_names:
+                raise ConfigError(f"{config_path}: field turnBasedGeneration.{field}: unknown phase {name!r}; "
+                                  f"phases are {', '.join(phase_names)}")

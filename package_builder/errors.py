@@ -1,0 +1,29 @@
+"""Error types whose message a user can act on: each names the file, field or variable at fault."""
+
+
+class PackageBuilderError(Exception):
+    """Base class: the message is printed as is, without a traceback."""
+
+
+class PlanError(PackageBuilderError):
+    """A plan file cannot be used (names the plan file and what to add or fix)."""
+
+
+class ConfigError(PackageBuilderError):
+    """The config file or an environment variable is missing or wrong (names the file and field)."""
+
+
+class WorkspaceError(PackageBuilderError):
+    """The workspace repository is not in a state generation can safely write to."""
+
+
+class ModelAnswerError(PackageBuilderError):
+    """A model answer cannot be applied: malformed, truncated, or writing where the phase may not."""
+
+
+class ModelCallError(PackageBuilderError):
+    """The model API (or the replay cassette) did not give an answer."""
+
+
+class PhaseFailed(PackageBuilderError):
+    """A phase ended without a usable result; the state checkpoint records why."""

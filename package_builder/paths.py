@@ -1,0 +1,64 @@
+"""Where things live: the project's config, plans and prompts, and the workspace's `.generation-state/`.
+
+Stdlib only: `dodo.py` uses this at task-load time, and `doit list` must stay as fast as bare doit.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG_ENV = "PACKAGE_BUILDER_CONFIG"
+STATE_DIR = ".generation-state"
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """The package-builder checkout the user runs `doit` in."""
+
+    root: Path
+
+    @property
+    def plans(self) -> Path:
+        return self.root / "plans" / "packages"
+
+    @property
+    def prompts(self) -> Path:
+        return self.root / "prompts"
+
+    @property
+    def phases(self) -> Path:
+        return self.root / "phases"
+
+    @property
+    def config(self) -> Path:
+        """`$PACKAGE_BUILDER_CONFIG`, else `configs/build-env.json`."""
+        override = os.environ.get(CONFIG_ENV)
+        return Path(override).resolve() if override else self.root / "configs" / "build-env.json"
+
+
+def state_dir(workspace_root: Path) -> Path:
+    return workspace_root / STATE_DIR
+
+
+def artifact_path(workspace_root: Path, task_name: str, phase_slug: str) -> Path:
+    """`.generation-state/<plan>/<NN-phase>.json`: the target of one phase task, and the unit of resume."""
+    return state_dir(workspace_root) / task_name / f"{phase_slug}.json"
+
+
+def read_raw_config(config_path: Path) -> dict | None:
+    """The config file as plain JSON, or None when it is missing or unreadable (validation happens in the action)."""
+    try:
+        raw = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def workspace_root_of(config_path: Path, raw: dict) -> Path | None:
+    """`workspaceRoot`, resolved against the config file's folder when relative."""
+    value = raw.get("workspaceRoot")
+    if not isinstance(value, str) or not value:
+        return None
+    return (config_path.parent / value).resolve()

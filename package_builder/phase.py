@@ -1,0 +1,77 @@
+"""What a phase is: plain data the engine schedules and the runner executes.
+
+The fifteen declarations live in the top-level `phases/` folder, one module each; this module only defines their
+shape, so the core and every engine agree on it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """One step of turn-based generation: which prompt, what budget, what it reads and where it may write."""
+
+    number: int
+    name: str
+    description: str
+    max_tokens: int
+    temperature: float
+    template: str | None
+    reads: tuple[str, ...] = ()
+    write_allowlist: tuple[str, ...] = ()
+    rendered_files: Mapping[str, str] = field(default_factory=dict)
+    check: Callable[..., list[str]] | None = None
+
+    @property
+    def slug(self) -> str:
+        """`08-testing`: used for task names, artifact files and the `Phase:` commit trailer."""
+        return f"{self.number:02d}-{self.kebab}"
+
+    @property
+    def kebab(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+    @property
+    def calls_model(self) -> bool:
+        return self.template is not None
+
+    def may_write(self, path: str) -> bool:
+        """True when `path` (package-relative, already normalised) matches the phase's write allowlist."""
+        return any(glob_match(path, pattern) for pattern in self.write_allowlist)
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    """Glob where `**` spans directories and `*` stays inside one path segment."""
+    return _compile(pattern)(path)
+
+
+_GLOB_CACHE: dict[str, Callable[[str], bool]] = {}
+
+
+def _compile(pattern: str) -> Callable[[str], bool]:
+    if pattern not in _GLOB_CACHE:
+        parts = []
+        i = 0
+        while i < len(pattern):
+            if pattern.startswith("**/", i):
+                parts.append("(?:.*/)?")
+                i += 3
+            elif pattern.startswith("**", i):
+                parts.append(".*")
+                i += 2
+            elif pattern[i] == "*":
+                parts.append("[^/]*")
+                i += 1
+            elif pattern[i] == "?":
+                parts.append("[^/]")
+                i += 1
+            else:
+                parts.append(re.escape(pattern[i]))
+                i += 1
+        regex = re.compile("".join(parts) + r"\Z")
+        _GLOB_CACHE[pattern] = lambda p, r=regex: r.match(p) is not None
+    return _GLOB_CACHE[pattern]
+

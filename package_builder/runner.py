@@ -1,0 +1,344 @@
+"""Runs one phase: context → prompt → model answer → validated artifact → workspace files, commit, checkpoint.
+
+The same function serves every model phase (the phases differ only in their declarations) and any engine: doit
+calls it from `dodo.py`; a Temporal activity can call it unchanged. It is idempotent: called again with the same
+inputs it reuses the stored artifact, finishes an interrupted apply or commit, and never pays for a model call twice.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .answer import ModelAnswer, parse_answer
+from .artifacts import ANSWERED, COMMITTED, SKIPPED, ArtifactStore, ModelCall, PhaseArtifact, fold_files
+from .config import BuildConfig, load_config
+from .digest import digest_of, digest_text
+from .errors import ConfigError, ModelAnswerError, PackageBuilderError, PhaseFailed, WorkspaceError
+from .model import ModelRequest, make_model
+from .paths import ProjectPaths
+from .phase import PhaseSpec
+from .plan import PlanSpec, parse_plan
+from .state import GenerationState, now_iso
+from .templates import SYSTEM_TEMPLATE, PromptRenderer, template_sources
+from .workspace import Workspace
+
+TEST_RUNNER = {"name": "vitest", "version": "3.2.4", "coverage": "@vitest/coverage-v8"}
+
+
+@dataclass(frozen=True)
+class PhaseJob:
+    """Everything that names one phase of one plan; plain values, so any engine can pass it along."""
+
+    project_root: Path
+    config_path: Path
+    plan_path: Path
+    phase_name: str
+
+
+@dataclass
+class _Context:
+    project: ProjectPaths
+    config: BuildConfig
+    plan: PlanSpec
+    phases: tuple[PhaseSpec, ...]
+    phase: PhaseSpec
+    store: ArtifactStore
+    config_path: Path
+
+    @property
+    def total(self) -> int:
+        return len(self.phases)
+
+    def label(self) -> str:
+        return f"[{self.plan.task_name}] phase {self.phase.number:02d}/{self.total} {self.phase.name}"
+
+
+def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], out=sys.stdout) -> dict:
+    """Run (or reuse) one phase and return a JSON-able summary; failures raise `PackageBuilderError`."""
+    started = time.monotonic()
+    ctx = _load(job, phases)
+    workspace = Workspace(ctx.config.workspace_root, ctx.config.git.author_name, ctx.config.git.author_email)
+    with workspace.locked():
+        state = GenerationState.open(ctx.config.workspace_root, ctx.plan,
+                                     workspace.current_branch(), ctx.config.git.branch_prefix)
+    try:
+        if ctx.phase.calls_model and not _enabled(ctx):
+            return _skip(ctx, state, out)
+        if not ctx.phase.calls_model:
+            return _merge(ctx, state, workspace, out, started)
+        return _generate(ctx, state, workspace, out, started)
+    except PackageBuilderError as exc:
+        state.fail_step(ctx.phase.number, ctx.phase.name, str(exc))
+        raise PhaseFailed(f"{ctx.label()} failed: {exc}") from None
+
+
+def _load(job: PhaseJob, phases: tuple[PhaseSpec, ...]) -> _Context:
+    names = tuple(p.name for p in phases)
+    config = load_config(job.config_path, names)
+    if not config.turn_based_generation.enabled:
+        raise ConfigError(f"{job.config_path}: field turnBasedGeneration.enabled is false: generation is turned off")
+    plan = parse_plan(job.plan_path)
+    phase = next(p for p in phases if p.name == job.phase_name)
+    return _Context(project=ProjectPaths(job.project_root), config=config, plan=plan, phases=phases, phase=phase,
+                    store=ArtifactStore(config.workspace_root, plan.task_name), config_path=job.config_path)
+
+
+def _enabled(ctx: _Context) -> bool:
+    settings = ctx.config.turn_based_generation
+    if settings.phases_to_execute is not None and ctx.phase.name not in settings.phases_to_execute:
+        return False
+    return ctx.phase.name not in settings.phases_to_skip
+
+
+def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, started: float) -> dict:
+    upstream = _upstream(ctx)
+    view = fold_files(upstream)
+    rendered_files = _render_files(ctx)
+    max_tokens = ctx.config.turn_based_generation.token_budgets.get(ctx.phase.name, ctx.phase.max_tokens)
+    temperature = ctx.config.turn_based_generation.temperatures.get(ctx.phase.name, ctx.phase.temperature)
+    renderer = PromptRenderer(ctx.project.prompts)
+    template_context = _template_context(ctx, view, rendered_files, max_tokens)
+    system = renderer.render(SYSTEM_TEMPLATE, template_context)
+    prompt = renderer.render(ctx.phase.template, template_context)
+    inputs = {
+        "promptDigest": digest_text(system + "\0" + prompt),
+        "templates": {str(p.relative_to(ctx.project.prompts)): digest_text(p.read_text(encoding="utf-8"))
+                      for name in (SYSTEM_TEMPLATE, ctx.phase.template, *ctx.phase.rendered_files.values())
+                      for p in template_sources(ctx.project.prompts, name) if p.exists()},
+        "plan": digest_text(ctx.plan.body),
+        "upstream": {a.phase: a.output_digest for a in upstream},
+        "renderedFiles": digest_of(rendered_files),
+        "model": ctx.config.model.name,
+        "maxTokens": max_tokens,
+        "temperature": temperature,
+        "writeAllowlist": list(ctx.phase.write_allowlist),
+    }
+    inputs_digest = digest_of(inputs)
+
+    existing = ctx.store.load(ctx.phase.slug)
+    if existing and existing.inputs_digest == inputs_digest and existing.status == COMMITTED:
+        if existing.commit is None or workspace.contains(state.branch, existing.commit):
+            _record_step(state, ctx, existing, reused=True)
+            _say(out, f"{ctx.label()}  reused: inputs unchanged, no model call")
+            return {"phase": ctx.phase.name, "reused": True, "commit": existing.commit}
+
+    state.start_step(ctx.phase.number, ctx.phase.name)
+    with workspace.locked():
+        workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
+        pending = existing if existing and existing.inputs_digest == inputs_digest else None
+        _check_package_clean(ctx, workspace, pending)
+        state.save()
+
+    if pending is not None and pending.status in (ANSWERED, COMMITTED):
+        artifact = pending  # the model already answered these exact inputs: a kill came before the commit
+    else:
+        artifact = _ask_model(ctx, system, prompt, max_tokens, temperature, inputs, inputs_digest, rendered_files)
+        ctx.store.save(ctx.phase.slug, artifact)
+
+    with workspace.locked():
+        workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
+        workspace.apply(ctx.plan.package_path, artifact.files, artifact.deletes)
+        commit = workspace.commit(ctx.plan.package_path, _commit_message(ctx, artifact))
+        if commit is None:
+            trailers = workspace.head_trailers()
+            if trailers.get("Inputs-Digest") == inputs_digest and trailers.get("Phase") == ctx.phase.slug:
+                commit = workspace.head_sha()  # committed just before an interruption
+    artifact.commit = commit
+    artifact.status = COMMITTED
+    ctx.store.save(ctx.phase.slug, artifact)
+    _record_step(state, ctx, artifact, reused=False)
+    seconds = time.monotonic() - started
+    _say(out, f"{ctx.label()}  {artifact.input_tokens} in / {artifact.output_tokens} out tokens, "
+              f"{len(artifact.calls)} call(s), {seconds:.1f} s, "
+              f"{'commit ' + commit[:10] if commit else 'no changes, no commit'}")
+    return {"phase": ctx.phase.name, "reused": False, "commit": commit,
+            "inputTokens": artifact.input_tokens, "outputTokens": artifact.output_tokens}
+
+
+def _upstream(ctx: _Context) -> list[PhaseArtifact]:
+    artifacts = []
+    for name in ctx.phase.reads:
+        phase = next(p for p in ctx.phases if p.name == name)
+        artifact = ctx.store.load(phase.slug)
+        if artifact is None or artifact.status not in (COMMITTED, SKIPPED):
+            raise PhaseFailed(f"{ctx.label()} needs the output of {name}, which has not finished: "
+                              f"run `doit generate:{ctx.plan.task_name}`")
+        artifacts.append(artifact)
+    return artifacts
+
+
+def _render_files(ctx: _Context) -> dict[str, str]:
+    """Files the code renders itself (no tokens spent), e.g. FOUNDATION's tsconfig and test config."""
+    if not ctx.phase.rendered_files:
+        return {}
+    renderer = PromptRenderer(ctx.project.prompts)
+    context = {"package_name": ctx.plan.package_name, "category": ctx.plan.category,
+               "coverage_target": _coverage_target(ctx)}
+    return {path: renderer.render(template, context) for path, template in ctx.phase.rendered_files.items()}
+
+
+def _coverage_target(ctx: _Context) -> int:
+    override = ctx.config.testing.min_coverage_percent
+    return override if override is not None else ctx.plan.coverage_target
+
+
+def _template_context(ctx: _Context, view: dict[str, str], rendered_files: dict[str, str], max_tokens: int) -> dict:
+    return {
+        "plan": ctx.plan,
+        "phase": ctx.phase,
+        "phase_count": ctx.total,
+        "max_tokens": max_tokens,
+        "files": view,
+        "rendered_files": rendered_files,
+        "quality": {"coverage_target": _coverage_target(ctx), "test_runner": TEST_RUNNER},
+        "dependencies": ctx.plan.dependencies,
+    }
+
+
+def _ask_model(ctx: _Context, system: str, prompt: str, max_tokens: int, temperature: float, inputs: dict,
+               inputs_digest: str, rendered_files: dict[str, str]) -> PhaseArtifact:
+    """Call the model; re-ask with the problem when an answer is truncated or invalid, up to the configured limit."""
+    model = make_model(ctx.config, ctx.config_path)
+    messages: list[dict] = [{"role": "user", "content": prompt}]
+    calls: list[ModelCall] = []
+    started_at = now_iso()
+    attempts = ctx.config.model.max_answer_repairs + 1
+    problem = ""
+    for attempt in range(1, attempts + 1):
+        request = ModelRequest(model=ctx.config.model.name, system=system, messages=tuple(messages),
+                               max_tokens=max_tokens, temperature=temperature)
+        reply = model.call(request, ctx.phase.name)
+        answer, problem = _judge(ctx, reply.text, reply.stop_reason, max_tokens)
+        calls.append(ModelCall(attempt=attempt, request_digest=request.digest, stop_reason=reply.stop_reason,
+                               input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
+                               seconds=reply.seconds, problem=problem))
+        if answer is not None:
+            return PhaseArtifact(
+                phase=ctx.phase.name, number=ctx.phase.number, task_name=ctx.plan.task_name,
+                package_name=ctx.plan.package_name, inputs_digest=inputs_digest, inputs=inputs, status=ANSWERED,
+                files={**rendered_files, **answer.files}, deletes=list(answer.deletes), summary=answer.summary,
+                raw_answer=reply.text, calls=calls, model_seconds=round(sum(c.seconds for c in calls), 3),
+                started_at=started_at)
+        messages += [{"role": "assistant", "content": reply.text or "(empty)"},
+                     {"role": "user", "content": _repair_prompt(problem)}]
+        _say(sys.stdout, f"{ctx.label()}  answer {attempt}/{attempts} not applied ({problem[:200]}); asking again")
+    raise ModelAnswerError(f"no usable answer after {attempts} attempt(s); last problem: {problem}")
+
+
+def _judge(ctx: _Context, text: str, stop_reason: str, max_tokens: int) -> tuple[ModelAnswer | None, str]:
+    if stop_reason == "max_tokens":
+        return None, (f"the answer was cut off at the {max_tokens}-token limit (stop_reason max_tokens); "
+                      "nothing of it was applied")
+    try:
+        answer = parse_answer(text, ctx.phase)
+    except ModelAnswerError as exc:
+        return None, str(exc)
+    if ctx.phase.check:
+        problems = ctx.phase.check(answer.files, ctx.plan)
+        if problems:
+            return None, "; ".join(problems)
+    return answer, ""
+
+
+def _repair_prompt(problem: str) -> str:
+    return (f"Your answer could not be applied, so nothing of it was written: {problem}\n\n"
+            "Answer again with the complete set of <file path=\"...\"> blocks for this phase (full file contents, "
+            "each closing </file> on its own line), within the output limit, then one <summary>.")
+
+
+def _check_package_clean(ctx: _Context, workspace: Workspace, pending: PhaseArtifact | None) -> None:
+    """Refuse to overwrite changes generation did not make; an interrupted apply of `pending` is ours to finish."""
+    changed = workspace.changed_paths(ctx.plan.package_path)
+    ours = set(pending.files) | set(pending.deletes) if pending else set()
+    foreign = [path for path in changed if path not in ours]
+    if foreign:
+        raise WorkspaceError(f"{ctx.plan.package_path} has changes generation did not make ({', '.join(foreign[:5])}"
+                             f"{', …' if len(foreign) > 5 else ''}): commit or stash them, then run again")
+
+
+def _commit_message(ctx: _Context, artifact: PhaseArtifact) -> str:
+    files = "\n".join(f"- {path}" for path in sorted(artifact.files)) or "- (no files)"
+    deletes = "".join(f"\n- deleted {path}" for path in artifact.deletes)
+    return (f"feat({ctx.phase.kebab}): complete {ctx.phase.name} phase for {ctx.plan.package_name}\n\n"
+            f"{artifact.summary or ctx.phase.description}\n\nFiles:\n{files}{deletes}\n\n"
+            f"[Turn-based generation step {ctx.phase.number}]\n\n"
+            f"Phase: {ctx.phase.slug}\nPackage: {ctx.plan.package_name}\nInputs-Digest: {artifact.inputs_digest}\n")
+
+
+def _record_step(state: GenerationState, ctx: _Context, artifact: PhaseArtifact, reused: bool) -> None:
+    state.data.update(currentPhase=ctx.phase.name, currentStepNumber=ctx.phase.number)
+    state.complete_step({
+        "stepNumber": ctx.phase.number,
+        "phase": ctx.phase.name,
+        "description": ctx.phase.description,
+        "files": sorted(artifact.files),
+        "commit": artifact.commit,
+        "timestamp": now_iso(),
+        "claudeTokensUsed": artifact.input_tokens + artifact.output_tokens,
+        "inputTokens": artifact.input_tokens,
+        "outputTokens": artifact.output_tokens,
+        "modelCalls": len(artifact.calls),
+        "status": artifact.status,
+    })
+
+
+def _skip(ctx: _Context, state: GenerationState, out) -> dict:
+    artifact = PhaseArtifact(phase=ctx.phase.name, number=ctx.phase.number, task_name=ctx.plan.task_name,
+                             package_name=ctx.plan.package_name, inputs_digest=digest_of({"skipped": True}),
+                             inputs={"skipped": True}, status=SKIPPED, started_at=now_iso())
+    ctx.store.save(ctx.phase.slug, artifact)
+    _record_step(state, ctx, artifact, reused=False)
+    _say(out, f"{ctx.label()}  skipped (turnBasedGeneration in the config)")
+    return {"phase": ctx.phase.name, "skipped": True}
+
+
+def _merge(ctx: _Context, state: GenerationState, workspace: Workspace, out, started: float) -> dict:
+    """MERGE: every earlier phase is done and committed, the package is clean, and the branch is ready to merge."""
+    earlier = [p for p in ctx.phases if p.number < ctx.phase.number]
+    missing = [p.name for p in earlier if (a := ctx.store.load(p.slug)) is None or a.status not in (COMMITTED, SKIPPED)]
+    if missing:
+        raise PhaseFailed(f"{ctx.label()}: phases not finished: {', '.join(missing)}")
+    state.start_step(ctx.phase.number, ctx.phase.name)
+    with workspace.locked():
+        workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
+        _check_package_clean(ctx, workspace, None)
+        head = workspace.head_sha()
+        ahead = workspace.commits_between(state.base_branch, state.branch) if state.base_branch else 0
+    artifact = PhaseArtifact(phase=ctx.phase.name, number=ctx.phase.number, task_name=ctx.plan.task_name,
+                             package_name=ctx.plan.package_name,
+                             inputs_digest=digest_of({"head": head}), inputs={"head": head, "branch": state.branch},
+                             status=COMMITTED, summary=f"{state.branch} is {ahead} commit(s) ahead of {state.base_branch}",
+                             commit=None, started_at=now_iso())
+    ctx.store.save(ctx.phase.slug, artifact)
+    _record_step(state, ctx, artifact, reused=False)
+    state.data["mergeReady"] = {"branch": state.branch, "baseBranch": state.base_branch, "head": head, "commitsAhead": ahead}
+    state.finish()
+    _say(out, f"{ctx.label()}  branch {state.branch} ready to merge into {state.base_branch} "
+              f"({ahead} commits), {time.monotonic() - started:.1f} s")
+    return {"phase": ctx.phase.name, "branch": state.branch, "head": head}
+
+
+def summarize(job: PhaseJob, phases: tuple[PhaseSpec, ...], out=sys.stdout) -> dict:
+    """The closing lines of `doit generate:<name>`: files, tokens, model time, branch."""
+    config = load_config(job.config_path, tuple(p.name for p in phases))
+    plan = parse_plan(job.plan_path)
+    store = ArtifactStore(config.workspace_root, plan.task_name)
+    artifacts = [a for p in phases if (a := store.load(p.slug)) is not None]
+    files = fold_files(artifacts)
+    state = GenerationState.open(config.workspace_root, plan, None, config.git.branch_prefix)
+    tokens_in = sum(a.input_tokens for a in artifacts)
+    tokens_out = sum(a.output_tokens for a in artifacts)
+    seconds = sum(a.model_seconds for a in artifacts)
+    done = sum(1 for a in artifacts if a.status in (COMMITTED, SKIPPED))
+    _say(out, f"[{plan.task_name}] {plan.package_name}: {done}/{len(phases)} phases done, {len(files)} files in "
+              f"{plan.package_path}, tokens {tokens_in} in / {tokens_out} out, model time {seconds:.1f} s, "
+              f"branch {state.data.get('branch')}, state {state.path}")
+    return {"phasesDone": done, "files": len(files), "inputTokens": tokens_in, "outputTokens": tokens_out,
+            "branch": state.data.get("branch")}
+
+
+def _say(out, line: str) -> None:
+    print(line, file=out, flush=True)
+

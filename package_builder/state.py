@@ -1,0 +1,122 @@
+"""The generation checkpoint: `<workspaceRoot>/.generation-state/gen-<epoch-ms>.json`, in the seed's camelCase schema.
+
+One file per session (one package's generation). It is rewritten atomically at the start and end of every phase and on
+failure, so `jq '.currentPhase, .currentStepNumber'` always reads a whole file. A rerun finds the package's newest
+session and continues it: same session id, same branch.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .paths import state_dir
+from .plan import PlanSpec
+from .storage import read_json, write_json_atomic
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class GenerationState:
+    """The checkpoint of one session, kept as the JSON document users read with jq."""
+
+    def __init__(self, path: Path, data: dict):
+        self.path = path
+        self.data = data
+
+    @classmethod
+    def open(cls, workspace_root: Path, plan: PlanSpec, base_branch: str | None, branch_prefix: str) -> "GenerationState":
+        """The newest session of this plan's package, or a new one (not written until `save`)."""
+        directory = state_dir(workspace_root)
+        sessions = []
+        for path in directory.glob("gen-*.json"):
+            data = read_json(path)
+            if data and data.get("packageName") == plan.package_name and data.get("planPath") == str(plan.plan_path):
+                sessions.append((data.get("sessionId", ""), path, data))
+        if sessions:
+            _, path, data = max(sessions, key=lambda s: int(s[0].removeprefix("gen-") or 0))
+            return cls(path, data)
+        if base_branch and base_branch.startswith(branch_prefix):
+            # Started while another package's generation has its branch checked out (`doit -n 2 generate`):
+            # branch from that generation's base, not from its feature branch.
+            for path in directory.glob("gen-*.json"):
+                data = read_json(path) or {}
+                if data.get("branch") == base_branch and data.get("baseBranch"):
+                    base_branch = data["baseBranch"]
+                    break
+        millis = int(time.time() * 1000)
+        session_id = f"gen-{millis}"
+        data = {
+            "sessionId": session_id,
+            "branch": f"{branch_prefix}{millis}",
+            "baseBranch": base_branch,
+            "packageName": plan.package_name,
+            "packageCategory": plan.category,
+            "packagePath": plan.package_path,
+            "planPath": str(plan.plan_path),
+            "workspaceRoot": str(workspace_root),
+            "status": "in-progress",
+            "currentPhase": None,
+            "currentStepNumber": 0,
+            "completedSteps": [],
+            "requirements": {
+                "testCoverageTarget": plan.coverage_target,
+                "strictTypeScript": True,
+                "noAnyTypes": True,
+                "jsdocRequired": True,
+                "testRunner": "vitest",
+            },
+            "lastSuccessfulCommit": None,
+            "failureRecovery": None,
+            "tokens": {"input": 0, "output": 0},
+            "startedAt": now_iso(),
+            "savedAt": None,
+        }
+        return cls(directory / f"{session_id}.json", data)
+
+    @property
+    def branch(self) -> str:
+        return self.data["branch"]
+
+    @property
+    def base_branch(self) -> str | None:
+        return self.data.get("baseBranch")
+
+    def start_step(self, number: int, phase: str) -> None:
+        self.data.update(currentPhase=phase, currentStepNumber=number, status="in-progress")
+        self.save()
+
+    def complete_step(self, step: dict) -> None:
+        """Record a finished phase, replacing an earlier record of the same step (a rerun after an edit)."""
+        steps = [s for s in self.data["completedSteps"] if s["stepNumber"] != step["stepNumber"]]
+        steps.append(step)
+        steps.sort(key=lambda s: s["stepNumber"])
+        self.data["completedSteps"] = steps
+        self.data["tokens"] = {
+            "input": sum(s.get("inputTokens", 0) for s in steps),
+            "output": sum(s.get("outputTokens", 0) for s in steps),
+        }
+        if step.get("commit"):
+            self.data["lastSuccessfulCommit"] = step["commit"]
+        failure = self.data.get("failureRecovery")
+        if failure and failure.get("failedStep") == step["stepNumber"]:
+            self.data["failureRecovery"] = None
+        self.save()
+
+    def fail_step(self, number: int, phase: str, error: str) -> None:
+        previous = self.data.get("failureRecovery") or {}
+        retries = previous.get("retryCount", -1) + 1 if previous.get("failedStep") == number else 0
+        self.data.update(currentPhase=phase, currentStepNumber=number, status="failed",
+                         failureRecovery={"failedStep": number, "phase": phase, "error": error, "retryCount": retries,
+                                          "failedAt": now_iso()})
+        self.save()
+
+    def finish(self) -> None:
+        self.data["status"] = "completed"
+        self.save()
+
+    def save(self) -> None:
+        self.data["savedAt"] = now_iso()
+        write_json_atomic(self.path, self.data)

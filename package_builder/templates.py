@@ -1,0 +1,56 @@
+"""Jinja2 prompt templates in `prompts/`: rendering (StrictUndefined) and the list of files a template reads.
+
+`template_sources` is stdlib only (a regex over `{% include %}`-style tags) so `dodo.py` can declare every template
+file a phase depends on without importing Jinja2 at task-load time.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .errors import PackageBuilderError
+
+_REFERENCE = re.compile(r"""{%-?\s*(?:include|extends|import|from)\s+["']([^"']+)["']""")
+SYSTEM_TEMPLATE = "_system.md.j2"
+
+
+def template_sources(prompts_dir: Path, name: str) -> list[Path]:
+    """`name` and every template it includes, extends or imports, transitively, in a stable order."""
+    seen: list[Path] = []
+    pending = [name]
+    while pending:
+        path = prompts_dir / pending.pop(0)
+        if path in seen:
+            continue
+        seen.append(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        pending.extend(_REFERENCE.findall(text))
+    return seen
+
+
+class PromptRenderer:
+    """Renders templates from one prompts folder; an undefined variable is an error, never an empty string."""
+
+    def __init__(self, prompts_dir: Path):
+        import jinja2
+
+        self.prompts_dir = prompts_dir
+        self._jinja2 = jinja2
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(prompts_dir)),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+
+    def render(self, name: str, context: dict) -> str:
+        try:
+            return self.env.get_template(name).render(**context)
+        except self._jinja2.TemplateNotFound as exc:
+            raise PackageBuilderError(f"{self.prompts_dir / name}: template not found ({exc.name})") from None
+        except self._jinja2.TemplateError as exc:
+            where = f"{exc.filename}:{exc.lineno}" if getattr(exc, "lineno", None) else str(self.prompts_dir / name)
+            raise PackageBuilderError(f"{where}: template error: {exc.message}") from None

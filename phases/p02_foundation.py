@@ -1,0 +1,22 @@
+"""FOUNDATION: Sets up the package. Code renders the config files that never vary (strict tsconfig, vitest config with the
+category's coverage threshold, .gitignore) from `prompts/files/`; the model writes only package.json."""
+from package_builder.phase import PhaseSpec
+from phases.checks import foundation
+
+PHASE = PhaseSpec(
+    number=2,
+    name="FOUNDATION",
+    description="Generate package.json; render tsconfig, test config and .gitignore",
+    max_tokens=3000,
+    temperature=0.2,
+    template="foundation.md.j2",
+    reads=("PLANNING",),
+    write_allowlist=("package.json",),
+    rendered_files={
+        "tsconfig.json": "files/tsconfig.json.j2",
+        "tsconfig.build.json": "files/tsconfig.build.json.j2",
+        "vitest.config.ts": "files/vitest.config.ts.j2",
+        ".gitignore": "files/gitignore.j2",
+    },
+    check=foundation,
+)

@@ -1,0 +1,13 @@
+"""TYPES: Writes the type contract every later code phase builds on."""
+from package_builder.phase import PhaseSpec
+
+PHASE = PhaseSpec(
+    number=3,
+    name="TYPES",
+    description="Generate type definitions",
+    max_tokens=4000,
+    temperature=0.2,
+    template="types.md.j2",
+    reads=("PLANNING", "FOUNDATION"),
+    write_allowlist=("src/types/**",),
+)

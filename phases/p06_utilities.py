@@ -1,0 +1,13 @@
+"""UTILITIES: Factors shared helpers out of the core into src/utils/."""
+from package_builder.phase import PhaseSpec
+
+PHASE = PhaseSpec(
+    number=6,
+    name="UTILITIES",
+    description="Generate utility functions",
+    max_tokens=4000,
+    temperature=0.3,
+    template="utilities.md.j2",
+    reads=("PLANNING", "TYPES", "CORE_IMPLEMENTATION"),
+    write_allowlist=("src/utils/**",),
+)

@@ -1,0 +1,19 @@
+"""DOCUMENTATION: Documents the public API the entry point exports."""
+from package_builder.phase import PhaseSpec
+
+PHASE = PhaseSpec(
+    number=9,
+    name="DOCUMENTATION",
+    description="Write the README and docs",
+    max_tokens=3000,
+    temperature=0.4,
+    template="documentation.md.j2",
+    reads=(
+        "PLANNING",
+        "FOUNDATION",
+        "TYPES",
+        "ENTRY_POINT",
+        "ERROR_HANDLING",
+    ),
+    write_allowlist=("README.md", "docs/**"),
+)

@@ -1,0 +1,25 @@
+"""CRITICAL_FIXES: Fixes the review's findings across code, tests and docs."""
+from package_builder.phase import PhaseSpec
+
+PHASE = PhaseSpec(
+    number=12,
+    name="CRITICAL_FIXES",
+    description="Fix what the review found",
+    max_tokens=5000,
+    temperature=0.3,
+    template="critical-fixes.md.j2",
+    reads=(
+        "PLANNING",
+        "FOUNDATION",
+        "TYPES",
+        "CORE_IMPLEMENTATION",
+        "ENTRY_POINT",
+        "UTILITIES",
+        "ERROR_HANDLING",
+        "TESTING",
+        "DOCUMENTATION",
+        "EXAMPLES",
+        "INTEGRATION_REVIEW",
+    ),
+    write_allowlist=("src/**", "tests/**", "examples/**", "package.json", "README.md"),
+)

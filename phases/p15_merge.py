@@ -1,0 +1,11 @@
+"""MERGE: no model call. Checks the feature branch is complete and clean and records what is ready to merge."""
+from package_builder.phase import PhaseSpec
+
+PHASE = PhaseSpec(
+    number=15,
+    name="MERGE",
+    description="Prepare the feature branch for merge",
+    max_tokens=0,
+    temperature=0.0,
+    template=None,
+)
