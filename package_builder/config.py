@@ -32,6 +32,9 @@ class ModelSettings(_Section):
     timeout_seconds: float = Field(default=600, gt=0)
     max_answer_repairs: int = Field(default=2, ge=0, le=10)
     stream_above_tokens: int = Field(default=4096, ge=1)
+    # Models after claude-opus-4-6 reject a sampling temperature (400) and SDK 1.x dropped the argument: the phases'
+    # temperatures are sent (through extra_body) only when this is true, for models that still accept them.
+    send_temperature: bool = False
 
 
 class GitSettings(_Section):

@@ -26,7 +26,7 @@ class ModelRequest:
     system: str
     messages: tuple[dict, ...]
     max_tokens: int
-    temperature: float
+    temperature: float | None = None  # None: not sent (see ModelSettings.send_temperature)
 
     @property
     def digest(self) -> str:
@@ -57,7 +57,9 @@ class AnthropicModel:
     def call(self, request: ModelRequest, phase: str) -> ModelReply:
         started = time.monotonic()
         params = dict(model=request.model, system=request.system, messages=list(request.messages),
-                      max_tokens=request.max_tokens, temperature=request.temperature)
+                      max_tokens=request.max_tokens)
+        if request.temperature is not None:
+            params["extra_body"] = {"temperature": request.temperature}
         try:
             if request.max_tokens > self._settings.stream_above_tokens:
                 with self._client.messages.stream(**params) as stream:

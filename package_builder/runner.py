@@ -97,7 +97,8 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
     view = fold_files(upstream)
     rendered_files = _render_files(ctx)
     max_tokens = ctx.config.turn_based_generation.token_budgets.get(ctx.phase.name, ctx.phase.max_tokens)
-    temperature = ctx.config.turn_based_generation.temperatures.get(ctx.phase.name, ctx.phase.temperature)
+    temperature = (ctx.config.turn_based_generation.temperatures.get(ctx.phase.name, ctx.phase.temperature)
+                   if ctx.config.model.send_temperature else None)
     renderer = PromptRenderer(ctx.project.prompts)
     template_context = _template_context(ctx, view, rendered_files, max_tokens)
     system = renderer.render(SYSTEM_TEMPLATE, template_context)
@@ -124,17 +125,17 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
             _say(out, f"{ctx.label()}  reused: inputs unchanged, no model call")
             return {"phase": ctx.phase.name, "reused": True, "commit": existing.commit}
 
+    pending = existing if existing and existing.inputs_digest == inputs_digest else None
+    model = None if pending else make_model(ctx.config, ctx.config_path)  # a missing key fails before git is touched
     state.start_step(ctx.phase.number, ctx.phase.name)
     with workspace.locked():
         workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
-        pending = existing if existing and existing.inputs_digest == inputs_digest else None
         _check_package_clean(ctx, workspace, pending)
-        state.save()
 
-    if pending is not None and pending.status in (ANSWERED, COMMITTED):
+    if pending is not None:
         artifact = pending  # the model already answered these exact inputs: a kill came before the commit
     else:
-        artifact = _ask_model(ctx, system, prompt, max_tokens, temperature, inputs, inputs_digest, rendered_files)
+        artifact = _ask_model(ctx, model, system, prompt, max_tokens, temperature, inputs, inputs_digest, rendered_files)
         ctx.store.save(ctx.phase.slug, artifact)
 
     with workspace.locked():
@@ -197,10 +198,9 @@ def _template_context(ctx: _Context, view: dict[str, str], rendered_files: dict[
     }
 
 
-def _ask_model(ctx: _Context, system: str, prompt: str, max_tokens: int, temperature: float, inputs: dict,
+def _ask_model(ctx: _Context, model, system: str, prompt: str, max_tokens: int, temperature: float | None, inputs: dict,
                inputs_digest: str, rendered_files: dict[str, str]) -> PhaseArtifact:
     """Call the model; re-ask with the problem when an answer is truncated or invalid, up to the configured limit."""
-    model = make_model(ctx.config, ctx.config_path)
     messages: list[dict] = [{"role": "user", "content": prompt}]
     calls: list[ModelCall] = []
     started_at = now_iso()

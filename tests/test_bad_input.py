@@ -1,0 +1,133 @@
+"""Bad input gets one clear error and loses nothing: hostile or broken model answers, API errors, a bad plan, a bad
+config, a missing API key, a workspace that is not ready."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import example_answer
+from messages_api import ApiError, Text
+
+GOOD = '<file path="docs/architecture.md">\n# Architecture\n</file>\n<summary>ok</summary>\n'
+HOSTILE = {
+    "parent-escape": ('<file path="../../escaped.txt">\npwned\n</file>\n', "must be a normalised relative path"),
+    "absolute": ('<file path="/tmp/pb-absolute-escape.txt">\npwned\n</file>\n', "absolute paths are not allowed"),
+    "not-allowed": ('<file path="src/index.ts">\nexport {};\n</file>\n', "PLANNING may only write docs/architecture.md"),
+    "duplicate": (GOOD + GOOD, "appears in more than one block"),
+    "unterminated": ('<file path="docs/architecture.md">\n# Architecture\n', "is never closed"),
+    "no-files": ("I would write an architecture document here.\n", "has no <file"),
+    "git-dir": ('<file path=".git/config">\n[core]\n</file>\n', "may not write inside .git"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_hostile_answer_is_refused_whole_and_a_rerun_resumes(project, kind, tmp_path):
+    answer, message = HOSTILE[kind]
+    project.write_config(model={"maxAnswerRepairs": 0})
+    project.api.script("PLANNING", Text(answer))
+
+    result = project.doit("generate:data-validator")
+
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (project.workspace.parent / "escaped.txt").exists()
+    assert not (project.package_dir / "src").exists() and not (project.package_dir / "docs").exists()
+    state = project.state()
+    assert state["status"] == "failed" and state["failureRecovery"]["failedStep"] == 1
+    assert message in state["failureRecovery"]["error"]
+
+    project.doit("generate:data-validator", check=True)
+    assert project.state()["status"] == "completed"
+
+
+def test_truncated_answer_is_never_applied_and_the_model_is_asked_again(project):
+    project.api.script("PLANNING", Text(GOOD[:30], stop_reason="max_tokens"))
+    result = project.doit("generate:data-validator:01-planning", check=True)
+    assert "cut off" in result.stdout
+    hits = project.api.hits_for("PLANNING")
+    assert len(hits) == 2
+    assert "cut off at the 5000-token limit" in hits[1].user_text
+    artifact = json.loads((project.workspace / ".generation-state/data-validator/01-planning.json").read_text())
+    assert [c["stopReason"] for c in artifact["calls"]] == ["max_tokens", "end_turn"]
+
+
+def test_a_path_through_a_symlink_to_outside_is_refused(project, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    project.package_dir.mkdir(parents=True)
+    (project.package_dir / "docs").symlink_to(outside)
+    project.git("add", "packages")
+    project.git("-c", "user.name=U", "-c", "user.email=u@example.test", "commit", "-qm", "a symlink")
+
+    result = project.doit("generate:data-validator:01-planning")
+
+    assert result.returncode != 0
+    assert "goes through a symlink" in result.stdout
+    assert list(outside.iterdir()) == []
+
+
+def test_rate_limit_is_retried_and_overload_fails_the_phase_clearly(project):
+    project.api.script("PLANNING", ApiError(429, "rate_limit_error", "slow down", {"retry-after": "0"}))
+    project.doit("generate:data-validator:01-planning", check=True)
+    assert len(project.api.hits_for("PLANNING")) == 2
+
+    project.write_config(model={"maxRetries": 0})
+    project.api.script("FOUNDATION", ApiError(529, "overloaded_error", "Overloaded", {}))
+    result = project.doit("generate:data-validator:02-foundation")
+    assert result.returncode != 0
+    assert "529 overloaded_error" in result.stdout
+    assert project.state()["failureRecovery"]["failedStep"] == 2
+
+
+def test_a_plan_without_a_package_name_names_the_file_and_what_to_add(project):
+    plan = project.root / "plans" / "packages" / "core" / "data-validator.md"
+    plan.write_text("# Data validator\n\nSome words.\n")
+    result = project.doit("generate:data-validator")
+    assert result.returncode != 0
+    assert "data-validator.md: no package name: add a line like **Package:**" in result.stdout
+    assert project.api.hits == []
+
+
+@pytest.mark.parametrize("config_text, message", [
+    ("{not json", "not valid JSON"),
+    (json.dumps({"workspaceRoot": ".", "model": {"provider": "openai"}}), "field model.provider"),
+    (json.dumps({"workspaceRoot": ".", "maxConcurentBuilds": 2}), "field maxConcurentBuilds: Extra inputs"),
+    (json.dumps({"model": {}}), "field workspaceRoot: Field required"),
+    (json.dumps({"workspaceRoot": ".", "turnBasedGeneration": {"phasesToSkip": ["TESTS"]}}), "unknown phase 'TESTS'"),
+])
+def test_a_bad_config_names_the_file_and_the_field(project, config_text, message):
+    project.config_path.write_text(config_text)
+    result = project.doit("generate:data-validator")
+    assert result.returncode != 0
+    assert "build-env.json" in result.stdout and message in result.stdout
+    assert project.api.hits == []
+
+
+def test_a_missing_api_key_is_one_clear_error_and_nothing_is_committed(project):
+    result = project.doit("generate:data-validator", ANTHROPIC_API_KEY=None)
+    assert result.returncode != 0
+    assert "ANTHROPIC_API_KEY is not set" in result.stdout
+    assert project.api.hits == []
+    assert project.git("log", "--all", "--oneline").count("\n") == 1
+
+
+def test_changes_generation_did_not_make_are_never_overwritten(project):
+    project.doit("generate:data-validator:02-foundation", check=True)
+    manifest = project.package_dir / "package.json"
+    manifest.write_text('{"name": "mine"}\n')
+    project.api.script("TYPES", Text(example_answer("TYPES")))
+    result = project.doit("generate:data-validator")
+    assert result.returncode != 0
+    assert "has changes generation did not make (package.json" in result.stdout
+    assert manifest.read_text() == '{"name": "mine"}\n'
+
+
+def test_a_workspace_that_is_not_a_git_repository_is_refused(project, tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    project.write_config(workspaceRoot=str(plain))
+    result = project.doit("generate:data-validator")
+    assert result.returncode != 0
+    assert "is not a git repository" in result.stdout
+    assert project.api.hits == []

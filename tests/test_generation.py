@@ -1,0 +1,120 @@
+"""The user's story of `doit generate:<name>`: a full run, a rerun that costs nothing, a kill and a resume, an edit that
+reruns only what depends on it. `doit` runs as a subprocess against a workspace git repo; the real anthropic SDK talks
+to a Messages API server on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+from conftest import example_answer
+from messages_api import Hold, Text
+
+MODEL_PHASES = ["PLANNING", "FOUNDATION", "TYPES", "CORE_IMPLEMENTATION", "ENTRY_POINT", "UTILITIES",
+                "ERROR_HANDLING", "TESTING", "DOCUMENTATION", "EXAMPLES", "INTEGRATION_REVIEW", "CRITICAL_FIXES",
+                "BUILD_VALIDATION", "FINAL_POLISH"]
+
+
+def phase_commits(project, branch: str) -> list[str]:
+    """The `Phase:` trailer of every commit on the feature branch, oldest first."""
+    log = project.git("log", "--reverse", "--format=%B%x00", f"main..{branch}")
+    return [m.group(1) for body in log.split("\0") if (m := re.search(r"^Phase: (\S+)$", body, re.M))]
+
+
+def test_full_run_writes_fifteen_phases_with_commits_and_checkpoint(project):
+    result = project.doit("generate:data-validator", check=True)
+
+    for number, name in enumerate([*MODEL_PHASES, "MERGE"], start=1):
+        assert f"phase {number:02d}/15 {name}" in result.stdout
+    assert "15/15 phases done" in result.stdout
+    assert project.api.phases_called() == MODEL_PHASES
+
+    state = project.state()
+    assert state["currentPhase"] == "MERGE" and state["currentStepNumber"] == 15
+    assert state["status"] == "completed" and state["failureRecovery"] is None
+    assert [s["stepNumber"] for s in state["completedSteps"]] == list(range(1, 16))
+    assert all(s["commit"] for s in state["completedSteps"][:14])
+    assert state["tokens"]["input"] > 0 and state["tokens"]["output"] > 0
+    assert re.fullmatch(r"feat/package-generation-\d{13}", state["branch"])
+    if shutil.which("jq"):
+        jq = subprocess.run(["jq", ".currentPhase, .currentStepNumber", str(project.workspace / ".generation-state" /
+                             f"{state['sessionId']}.json")], capture_output=True, text=True, check=True)
+        assert jq.stdout.split() == ['"MERGE"', "15"]
+
+    assert project.git("branch", "--show-current").strip() == state["branch"]
+    assert phase_commits(project, state["branch"]) == [f"{n:02d}-{p.lower().replace('_', '-')}"
+                                                       for n, p in enumerate(MODEL_PHASES, start=1)]
+    authors = set(project.git("log", "--format=%an <%ae>", f"main..{state['branch']}").splitlines())
+    assert authors == {"package-builder <package-builder@localhost>"}
+    touched = set(project.git("diff", "--name-only", f"main..{state['branch']}").splitlines())
+    assert touched and all(path.startswith("packages/core/data-validator/") for path in touched)
+    assert project.git("status", "--porcelain") == ""
+
+    for path in ["package.json", "tsconfig.json", "vitest.config.ts", "src/index.ts", "README.md",
+                 "docs/architecture.md", "docs/INTEGRATION_REVIEW.md", "CHANGELOG.md"]:
+        assert (project.package_dir / path).is_file(), path
+    assert "90" in (project.package_dir / "vitest.config.ts").read_text()  # core coverage bar, rendered by code
+    assert any(project.package_dir.glob("tests/*.test.ts"))
+    artifact = json.loads((project.workspace / ".generation-state" / "data-validator" / "08-testing.json").read_text())
+    assert artifact["status"] == "committed" and artifact["usage"]["outputTokens"] > 0
+    assert set(artifact["inputs"]["upstream"]) == {"PLANNING", "FOUNDATION", "TYPES", "CORE_IMPLEMENTATION",
+                                                   "ENTRY_POINT", "UTILITIES", "ERROR_HANDLING"}
+
+    again = project.doit("generate:data-validator", check=True)
+    assert len(project.api.hits) == len(MODEL_PHASES), "a rerun with nothing changed must not call the model"
+    assert "15/15 phases done" in again.stdout
+
+
+def test_kill_during_a_model_call_then_rerun_resumes_without_paying_twice(project):
+    project.api.script("CORE_IMPLEMENTATION", Hold(then=Text(example_answer("CORE_IMPLEMENTATION"))))
+    process = project.popen("generate:data-validator")
+    assert project.api.held.wait(120), "the run never reached CORE_IMPLEMENTATION"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(30)
+    project.api.release()
+
+    state = project.state()
+    assert state["currentPhase"] == "CORE_IMPLEMENTATION" and state["currentStepNumber"] == 4
+    assert [s["phase"] for s in state["completedSteps"]] == MODEL_PHASES[:3]
+
+    project.doit("generate:data-validator", check=True)
+    calls = project.api.phases_called()
+    assert calls.count("PLANNING") == calls.count("FOUNDATION") == calls.count("TYPES") == 1
+    assert calls.count("CORE_IMPLEMENTATION") == 2  # the killed call and the one that finished
+    state = project.state()
+    assert state["status"] == "completed" and state["currentStepNumber"] == 15
+    commits = phase_commits(project, state["branch"])
+    assert len(commits) == len(set(commits)) == len(MODEL_PHASES)
+
+
+def test_editing_a_template_reruns_only_the_phases_that_depend_on_it(project):
+    project.doit("generate:data-validator", check=True)
+    before = len(project.api.hits)
+
+    template = project.root / "prompts" / "testing.md.j2"
+    template.write_text(template.read_text() + "\nPrefer table-driven tests.\n")
+    project.doit("generate:data-validator", check=True)
+    assert project.api.phases_called()[before:] == ["TESTING"], "same answer → nothing downstream changes"
+
+    before = len(project.api.hits)
+    template.write_text(template.read_text() + "\nName each test after the behaviour it checks.\n")
+    changed = example_answer("TESTING").replace("</file>", "// one more line\n</file>", 1)
+    project.api.script("TESTING", Text(changed))
+    project.doit("generate:data-validator", check=True)
+    assert project.api.phases_called()[before:] == ["TESTING", "INTEGRATION_REVIEW", "CRITICAL_FIXES",
+                                                    "BUILD_VALIDATION", "FINAL_POLISH"]
+    state = project.state()
+    assert state["status"] == "completed"
+    assert phase_commits(project, state["branch"]).count("08-testing") == 2
+
+
+def test_doit_list_shows_one_task_per_plan_and_every_phase_with_all(project):
+    listing = project.doit("list", check=True).stdout
+    assert re.search(r"^generate:data-validator\s+generate @example/data-validator \(core\)", listing, re.M)
+    assert "01-planning" not in listing
+    full = project.doit("list", "--all", check=True).stdout
+    for number, name in enumerate([*MODEL_PHASES, "MERGE"], start=1):
+        assert f"generate:data-validator:{number:02d}-{name.lower().replace('_', '-')}" in full
