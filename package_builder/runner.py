@@ -152,7 +152,7 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
     _record_step(state, ctx, artifact, reused=False)
     seconds = time.monotonic() - started
     _say(out, f"{ctx.label()}  {artifact.input_tokens} in / {artifact.output_tokens} out tokens, "
-              f"{len(artifact.calls)} call(s), {seconds:.1f} s, "
+              f"{len(artifact.calls)} call(s), {seconds:.2f} s, "
               f"{'commit ' + commit[:10] if commit else 'no changes, no commit'}")
     return {"phase": ctx.phase.name, "reused": False, "commit": commit,
             "inputTokens": artifact.input_tokens, "outputTokens": artifact.output_tokens}

@@ -118,3 +118,35 @@ def test_doit_list_shows_one_task_per_plan_and_every_phase_with_all(project):
     full = project.doit("list", "--all", check=True).stdout
     for number, name in enumerate([*MODEL_PHASES, "MERGE"], start=1):
         assert f"generate:data-validator:{number:02d}-{name.lower().replace('_', '-')}" in full
+
+
+def test_two_packages_generate_at_once_on_their_own_branches(project):
+    plan = project.root / "plans" / "packages" / "core" / "data-validator.md"
+    (plan.parent / "number-validator.md").write_text(
+        plan.read_text().replace("@example/data-validator", "@example/number-validator"))
+    project.api.default = lambda request: Text(
+        example_answer(request.phase).replace("@example/data-validator",
+                                              re.search(r"npm package `([^`]+)`", request.system).group(1)))
+
+    project.doit("-n", "2", "generate", check=True)
+
+    sessions = [json.loads(p.read_text()) for p in (project.workspace / ".generation-state").glob("gen-*.json")]
+    assert sorted(s["packageName"] for s in sessions) == ["@example/data-validator", "@example/number-validator"]
+    assert all(s["status"] == "completed" and s["baseBranch"] == "main" for s in sessions)
+    assert sessions[0]["branch"] != sessions[1]["branch"]
+    for session in sessions:
+        assert len(phase_commits(project, session["branch"])) == len(MODEL_PHASES)
+        touched = set(project.git("diff", "--name-only", f"main..{session['branch']}").splitlines())
+        assert all(path.startswith(session["packagePath"] + "/") for path in touched)
+    assert len(project.api.hits) == 2 * len(MODEL_PHASES)
+
+
+def test_the_bundled_example_replays_with_no_api_key_and_no_server(project):
+    from conftest import REPO
+
+    project.write_config(model={"provider": "replay", "cassette": str(REPO / "examples/data-validator/cassette.json")})
+    result = project.doit("generate:data-validator", check=True, ANTHROPIC_API_KEY=None,
+                          ANTHROPIC_BASE_URL="http://127.0.0.1:9")
+    assert "15/15 phases done" in result.stdout
+    assert project.api.hits == []
+    assert project.state()["status"] == "completed"
