@@ -151,8 +151,9 @@ def _handler_for(api: MessagesAPIServer):
             raw = self.rfile.read(length)
             if self.path.split("?")[0] != "/v1/messages":
                 return self._error(ApiError(404, "not_found_error", f"no route {self.path}"))
-            if not self.headers.get("x-api-key"):
-                return self._error(ApiError(401, "authentication_error", "x-api-key header is required"))
+            bearer = (self.headers.get("authorization") or "").removeprefix("Bearer ").strip()
+            if not (self.headers.get("x-api-key") or bearer):
+                return self._error(ApiError(401, "authentication_error", "an API key is required"))
             try:
                 body = json.loads(raw)
             except ValueError:
