@@ -130,7 +130,7 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
     state.start_step(ctx.phase.number, ctx.phase.name)
     with workspace.locked():
         workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
-        _check_package_clean(ctx, workspace, pending)
+        _check_package_clean(ctx, workspace)
 
     if pending is not None:
         artifact = pending  # the model already answered these exact inputs: a kill came before the commit
@@ -140,7 +140,8 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
 
     with workspace.locked():
         workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
-        workspace.apply(ctx.plan.package_path, artifact.files, artifact.deletes)
+        desired, managed = _package_tree(ctx)
+        workspace.apply(ctx.plan.package_path, desired, sorted(managed - set(desired)))
         commit = workspace.commit(ctx.plan.package_path, _commit_message(ctx, artifact))
         if commit is None:
             trailers = workspace.head_trailers()
@@ -248,11 +249,27 @@ def _repair_prompt(problem: str) -> str:
             "each closing </file> on its own line), within the output limit, then one <summary>.")
 
 
-def _check_package_clean(ctx: _Context, workspace: Workspace, pending: PhaseArtifact | None) -> None:
-    """Refuse to overwrite changes generation did not make; an interrupted apply of `pending` is ours to finish."""
-    changed = workspace.changed_paths(ctx.plan.package_path)
-    ours = set(pending.files) | set(pending.deletes) if pending else set()
-    foreign = [path for path in changed if path not in ours]
+def _package_tree(ctx: _Context) -> tuple[dict[str, str], set[str]]:
+    """What the package directory must hold now: every stored artifact folded in phase order, and every path any of
+    them ever wrote (so a file no phase writes any more is removed). Later phases win, so rerunning an earlier phase
+    never leaves a stale version of a file a later phase rewrote."""
+    artifacts = [a for p in ctx.phases if (a := ctx.store.load(p.slug)) is not None and a.status in (ANSWERED, COMMITTED)]
+    managed = {path for a in artifacts for path in (*a.files, *a.deletes)}
+    return fold_files(artifacts), managed
+
+
+def _check_package_clean(ctx: _Context, workspace: Workspace) -> None:
+    """Refuse to overwrite changes generation did not make; a half-finished apply of our own is ours to finish."""
+    desired, managed = _package_tree(ctx)
+    package_dir = ctx.config.workspace_root / ctx.plan.package_path
+    foreign = []
+    for path in workspace.changed_paths(ctx.plan.package_path):
+        on_disk = package_dir / path
+        ours = path in managed and (
+            (path in desired and on_disk.is_file() and on_disk.read_text(encoding="utf-8", errors="replace") == desired[path])
+            or (path not in desired and not on_disk.exists()))
+        if not ours:
+            foreign.append(path)
     if foreign:
         raise WorkspaceError(f"{ctx.plan.package_path} has changes generation did not make ({', '.join(foreign[:5])}"
                              f"{', …' if len(foreign) > 5 else ''}): commit or stash them, then run again")
@@ -303,7 +320,7 @@ def _merge(ctx: _Context, state: GenerationState, workspace: Workspace, out, sta
     state.start_step(ctx.phase.number, ctx.phase.name)
     with workspace.locked():
         workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
-        _check_package_clean(ctx, workspace, None)
+        _check_package_clean(ctx, workspace)
         head = workspace.head_sha()
         ahead = workspace.commits_between(state.base_branch, state.branch) if state.base_branch else 0
     artifact = PhaseArtifact(phase=ctx.phase.name, number=ctx.phase.number, task_name=ctx.plan.task_name,

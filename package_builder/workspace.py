@@ -91,6 +91,8 @@ class Workspace:
         targets = {path: self._inside(package_dir, path) for path in [*files, *deletes]}
         for path, content in files.items():
             target = targets[path]
+            if target.is_file() and target.read_text(encoding="utf-8", errors="replace") == content:
+                continue
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

@@ -1,4 +1,6 @@
-"""MERGE: no model call. Checks the feature branch is complete and clean and records what is ready to merge."""
+"""MERGE: no model call. Checks the feature branch is complete and clean and records what is ready to merge.
+
+It reads every earlier phase so that it runs again whenever any of them changed."""
 from package_builder.phase import PhaseSpec
 
 PHASE = PhaseSpec(
@@ -8,4 +10,9 @@ PHASE = PhaseSpec(
     max_tokens=0,
     temperature=0.0,
     template=None,
+    reads=(
+        "PLANNING", "FOUNDATION", "TYPES", "CORE_IMPLEMENTATION", "ENTRY_POINT", "UTILITIES", "ERROR_HANDLING",
+        "TESTING", "DOCUMENTATION", "EXAMPLES", "INTEGRATION_REVIEW", "CRITICAL_FIXES", "BUILD_VALIDATION",
+        "FINAL_POLISH",
+    ),
 )

@@ -98,6 +98,9 @@ def test_editing_a_template_reruns_only_the_phases_that_depend_on_it(project):
     template.write_text(template.read_text() + "\nPrefer table-driven tests.\n")
     project.doit("generate:data-validator", check=True)
     assert project.api.phases_called()[before:] == ["TESTING"], "same answer → nothing downstream changes"
+    # CRITICAL_FIXES rewrote a test file after TESTING: rerunning TESTING must not bring back the older version.
+    assert "leave cause unset" in (project.package_dir / "tests/errors.test.ts").read_text()
+    assert project.git("status", "--porcelain") == ""
 
     before = len(project.api.hits)
     template.write_text(template.read_text() + "\nName each test after the behaviour it checks.\n")
