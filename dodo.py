@@ -52,11 +52,23 @@ def task_generate():
     raw = read_raw_config(config_path) or {}
     workspace = workspace_root_of(config_path, raw)
     turn_based = raw.get("turnBasedGeneration") if isinstance(raw.get("turnBasedGeneration"), dict) else {}
+    model = raw.get("model") if isinstance(raw.get("model"), dict) else {}
     try:
         plan_paths = discover_plans(PROJECT.plans)
     except PackageBuilderError as exc:
         yield {"basename": "generate", "doc": "(plans folder has an error)", "actions": [(fail, [str(exc)])]}
         return
+    # What a phase depends on besides the plan and upstream artifacts is the same for every plan: compute it once.
+    phase_files = {phase.name: [str(PROJECT.phases / module_file(phase))] + [
+        str(path) for template in ([SYSTEM_TEMPLATE, phase.template, *phase.rendered_files.values()]
+                                   if phase.calls_model else [])
+        for path in template_sources(PROJECT.prompts, template)] for phase in PHASES}
+    phase_settings = {phase.name: config_changed({
+        "model": model.get("name"), "sendTemperature": model.get("sendTemperature"),
+        "budget": (turn_based.get("tokenBudgets") or {}).get(phase.name),
+        "temperature": (turn_based.get("temperatures") or {}).get(phase.name),
+        "execute": turn_based.get("phasesToExecute"), "skip": turn_based.get("phasesToSkip"),
+        "workspace": str(workspace)}) for phase in PHASES}
     names = []
     for plan_path in plan_paths:
         name = plan_path.stem
@@ -68,30 +80,19 @@ def task_generate():
             continue
         yield {"basename": f"generate:{name}", "name": None, "doc": f"generate {plan.package_name} ({plan.category}) "
                f"into {plan.package_path}"}
+        artifacts = {p.name: str(artifact_path(workspace, name, p.slug)) for p in PHASES} if workspace else {}
         previous = None
         for phase in PHASES:
-            target = artifact_path(workspace, name, phase.slug) if workspace else None
-            templates = [SYSTEM_TEMPLATE, phase.template, *phase.rendered_files.values()] if phase.calls_model else []
-            file_dep = [str(plan_path), str(PROJECT.phases / module_file(phase))]
-            file_dep += [str(p) for t in templates for p in template_sources(PROJECT.prompts, t)]
-            if workspace:
-                file_dep += [str(artifact_path(workspace, name, p.slug)) for p in PHASES if p.name in phase.reads]
+            upstream = [artifacts[read] for read in phase.reads] if workspace else []
             yield {
                 "basename": f"generate:{name}",
                 "name": phase.slug,
                 "doc": f"phase {phase.number}/{len(PHASES)} {phase.name}: {phase.description}",
                 "actions": [(run_phase, [str(config_path), str(plan_path), phase.name])],
-                "file_dep": sorted(set(file_dep)),
-                "targets": [str(target)] if target else [],
+                "file_dep": [str(plan_path), *phase_files[phase.name], *upstream],
+                "targets": [artifacts[phase.name]] if workspace else [],
                 "task_dep": [previous] if previous else [],
-                "uptodate": [config_changed({
-                    "model": (raw.get("model") or {}).get("name") if isinstance(raw.get("model"), dict) else None,
-                    "budget": (turn_based.get("tokenBudgets") or {}).get(phase.name),
-                    "temperature": (turn_based.get("temperatures") or {}).get(phase.name),
-                    "execute": turn_based.get("phasesToExecute"),
-                    "skip": turn_based.get("phasesToSkip"),
-                    "workspace": str(workspace),
-                })],
+                "uptodate": [phase_settings[phase.name]],
                 "clean": True,
             }
             previous = f"generate:{name}:{phase.slug}"

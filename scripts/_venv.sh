@@ -7,7 +7,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 STAMP="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test]"
+  # (this machine's pip config names local mirrors that may be absent: drop pip's warnings about them)
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test]" \
+    2> >(grep -v "^WARNING: Location 'file://" >&2)
   touch "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
