@@ -10,7 +10,7 @@ import shutil
 import signal
 import subprocess
 
-from conftest import example_answer
+from conftest import TEST_API_KEY, example_answer
 from messages_api import Hold, Text
 
 MODEL_PHASES = ["PLANNING", "FOUNDATION", "TYPES", "CORE_IMPLEMENTATION", "ENTRY_POINT", "UTILITIES",
@@ -62,6 +62,9 @@ def test_full_run_writes_fifteen_phases_with_commits_and_checkpoint(project):
     assert artifact["status"] == "committed" and artifact["usage"]["outputTokens"] > 0
     assert set(artifact["inputs"]["upstream"]) == {"PLANNING", "FOUNDATION", "TYPES", "CORE_IMPLEMENTATION",
                                                    "ENTRY_POINT", "UTILITIES", "ERROR_HANDLING"}
+
+    stored = [p.read_text() for p in (project.workspace / ".generation-state").rglob("*.json")]
+    assert not any(TEST_API_KEY in text for text in [result.stdout, result.stderr, *stored, project.git("log", "-p", "--all")])
 
     again = project.doit("generate:data-validator", check=True)
     assert len(project.api.hits) == len(MODEL_PHASES), "a rerun with nothing changed must not call the model"
