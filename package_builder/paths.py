@@ -4,10 +4,11 @@ Stdlib only: `dodo.py` uses this at task-load time, and `doit list` must stay as
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from .storage import read_json
 
 CONFIG_ENV = "PACKAGE_BUILDER_CONFIG"
 STATE_DIR = ".generation-state"
@@ -49,11 +50,7 @@ def artifact_path(workspace_root: Path, task_name: str, phase_slug: str) -> Path
 
 def read_raw_config(config_path: Path) -> dict | None:
     """The config file as plain JSON, or None when it is missing or unreadable (validation happens in the action)."""
-    try:
-        raw = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return raw if isinstance(raw, dict) else None
+    return read_json(config_path)
 
 
 def workspace_root_of(config_path: Path, raw: dict) -> Path | None:

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 
+EVERY_EARLIER_PHASE = ("*",)  # `reads=EVERY_EARLIER_PHASE`: the phase sees the whole package so far
+
+
 @dataclass(frozen=True)
 class PhaseSpec:
     """One step of turn-based generation: which prompt, what budget, what it reads and where it may write."""

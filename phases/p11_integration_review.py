@@ -1,5 +1,5 @@
 """INTEGRATION_REVIEW: Reads everything written so far and writes a review: what is solid, what must be fixed."""
-from package_builder.phase import PhaseSpec
+from package_builder.phase import EVERY_EARLIER_PHASE, PhaseSpec
 
 PHASE = PhaseSpec(
     number=11,
@@ -8,17 +8,6 @@ PHASE = PhaseSpec(
     max_tokens=4000,
     temperature=0.3,
     template="integration-review.md.j2",
-    reads=(
-        "PLANNING",
-        "FOUNDATION",
-        "TYPES",
-        "CORE_IMPLEMENTATION",
-        "ENTRY_POINT",
-        "UTILITIES",
-        "ERROR_HANDLING",
-        "TESTING",
-        "DOCUMENTATION",
-        "EXAMPLES",
-    ),
+    reads=EVERY_EARLIER_PHASE,
     write_allowlist=("docs/INTEGRATION_REVIEW.md",),
 )

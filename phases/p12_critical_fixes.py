@@ -1,5 +1,5 @@
 """CRITICAL_FIXES: Fixes the review's findings across code, tests and docs."""
-from package_builder.phase import PhaseSpec
+from package_builder.phase import EVERY_EARLIER_PHASE, PhaseSpec
 
 PHASE = PhaseSpec(
     number=12,
@@ -8,18 +8,6 @@ PHASE = PhaseSpec(
     max_tokens=5000,
     temperature=0.3,
     template="critical-fixes.md.j2",
-    reads=(
-        "PLANNING",
-        "FOUNDATION",
-        "TYPES",
-        "CORE_IMPLEMENTATION",
-        "ENTRY_POINT",
-        "UTILITIES",
-        "ERROR_HANDLING",
-        "TESTING",
-        "DOCUMENTATION",
-        "EXAMPLES",
-        "INTEGRATION_REVIEW",
-    ),
+    reads=EVERY_EARLIER_PHASE,
     write_allowlist=("src/**", "tests/**", "examples/**", "package.json", "README.md"),
 )

@@ -1,5 +1,5 @@
 """BUILD_VALIDATION: Checks the package builds and its tests pass, and fixes what does not."""
-from package_builder.phase import PhaseSpec
+from package_builder.phase import EVERY_EARLIER_PHASE, PhaseSpec
 
 PHASE = PhaseSpec(
     number=13,
@@ -8,19 +8,6 @@ PHASE = PhaseSpec(
     max_tokens=4000,
     temperature=0.3,
     template="build-validation.md.j2",
-    reads=(
-        "PLANNING",
-        "FOUNDATION",
-        "TYPES",
-        "CORE_IMPLEMENTATION",
-        "ENTRY_POINT",
-        "UTILITIES",
-        "ERROR_HANDLING",
-        "TESTING",
-        "DOCUMENTATION",
-        "EXAMPLES",
-        "INTEGRATION_REVIEW",
-        "CRITICAL_FIXES",
-    ),
+    reads=EVERY_EARLIER_PHASE,
     write_allowlist=("src/**", "tests/**", "package.json", "BUILD_VALIDATION.md"),
 )

@@ -1,5 +1,5 @@
 """FINAL_POLISH: A last pass on naming, docs and the changelog before merge."""
-from package_builder.phase import PhaseSpec
+from package_builder.phase import EVERY_EARLIER_PHASE, PhaseSpec
 
 PHASE = PhaseSpec(
     number=14,
@@ -8,20 +8,6 @@ PHASE = PhaseSpec(
     max_tokens=3000,
     temperature=0.3,
     template="final-polish.md.j2",
-    reads=(
-        "PLANNING",
-        "FOUNDATION",
-        "TYPES",
-        "CORE_IMPLEMENTATION",
-        "ENTRY_POINT",
-        "UTILITIES",
-        "ERROR_HANDLING",
-        "TESTING",
-        "DOCUMENTATION",
-        "EXAMPLES",
-        "INTEGRATION_REVIEW",
-        "CRITICAL_FIXES",
-        "BUILD_VALIDATION",
-    ),
+    reads=EVERY_EARLIER_PHASE,
     write_allowlist=("README.md", "CHANGELOG.md", "docs/**", "src/**", "examples/**"),
 )
