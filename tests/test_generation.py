@@ -156,3 +156,28 @@ def test_the_bundled_example_replays_with_no_api_key_and_no_server(project):
     assert "15/15 phases done" in result.stdout
     assert project.api.hits == []
     assert project.state()["status"] == "completed"
+
+
+def test_record_then_replay_needs_no_server_and_a_miss_names_the_phase(project, tmp_path):
+    cassette = tmp_path / "recorded.json"
+    project.write_config(model={"provider": "record", "cassette": str(cassette)})
+    project.doit("generate:data-validator", check=True)
+    recorded = json.loads(cassette.read_text())["interactions"]
+    assert [entry["phase"] for entry in recorded] == MODEL_PHASES
+
+    project.git("checkout", "-q", "main")
+    project.git("branch", "-qD", project.state()["branch"])
+    shutil.rmtree(project.workspace / ".generation-state")
+    (project.root / ".package-builder.doit.db").unlink()
+    project.write_config(model={"provider": "replay", "cassette": str(cassette)})
+    replayed = project.doit("generate:data-validator", check=True, ANTHROPIC_API_KEY=None,
+                            ANTHROPIC_BASE_URL="http://127.0.0.1:9")
+    assert "15/15 phases done" in replayed.stdout
+    assert len(project.api.hits) == len(MODEL_PHASES)
+
+    template = project.root / "prompts" / "examples.md.j2"
+    template.write_text(template.read_text() + "\nShow error handling.\n")
+    missed = project.doit("generate:data-validator", ANTHROPIC_API_KEY=None)
+    assert missed.returncode != 0
+    assert "EXAMPLES: no answer in cassette" in missed.stdout
+    assert "it has answers for this phase, but for other requests" in missed.stdout
