@@ -11,6 +11,7 @@ Load time stays light (stdlib + doit): the SDK, pydantic, Jinja2 and GitPython a
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
+from doit.reporter import ConsoleReporter
 from doit.tools import config_changed
 
 from package_builder.errors import PackageBuilderError
@@ -19,7 +20,16 @@ from package_builder.plan import discover_plans, parse_plan
 from package_builder.templates import SYSTEM_TEMPLATE, template_sources
 from phases import PHASES, module_file
 
-DOIT_CONFIG = {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2}
+
+class PhaseReporter(ConsoleReporter):
+    """doit's console output, minus the `.  task` line of generation tasks: they print their own progress line."""
+
+    def execute_task(self, task):
+        if not task.name.startswith("generate:"):
+            super().execute_task(task)
+
+
+DOIT_CONFIG = {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2, "reporter": PhaseReporter}
 PROJECT = ProjectPaths(Path(__file__).resolve().parent)
 
 

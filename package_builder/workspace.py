@@ -89,17 +89,26 @@ class Workspace:
         """Write and delete inside the package only; every path is checked before the first byte is written."""
         package_dir = self._package_dir(package_path)
         targets = {path: self._inside(package_dir, path) for path in [*files, *deletes]}
-        for path, content in files.items():
-            target = targets[path]
-            if target.is_file() and target.read_text(encoding="utf-8", errors="replace") == content:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(content)
-            os.replace(tmp, target)
-        for path in deletes:
-            targets[path].unlink(missing_ok=True)
+        try:
+            for path, content in files.items():
+                target = targets[path]
+                if target.is_file() and target.read_text(encoding="utf-8", errors="replace") == content:
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+                try:
+                    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                        handle.write(content)
+                    os.replace(tmp, target)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
+            for path in deletes:
+                if targets[path].is_dir():
+                    raise ModelAnswerError(f"{path!r} is a directory: only files can be deleted")
+                targets[path].unlink(missing_ok=True)
+        except OSError as exc:  # disk full, permissions: the rerun finishes the apply once the cause is fixed
+            raise WorkspaceError(f"cannot write in {package_dir}: {exc}") from None
 
     def _package_dir(self, package_path: str) -> Path:
         package_dir = self.root / package_path
