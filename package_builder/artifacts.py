@@ -17,6 +17,7 @@ SCHEMA = 1
 ANSWERED = "answered"      # the model answered and the answer is valid; not yet in the workspace
 COMMITTED = "committed"    # applied to the workspace (and committed when it changed anything)
 SKIPPED = "skipped"        # turned off in the config: no model call, no files
+FAILED = "failed"          # the package stayed red after the repair attempts: recorded, never reused
 
 
 @dataclass
@@ -51,6 +52,7 @@ class PhaseArtifact:
     model_seconds: float = 0.0
     started_at: str = ""
     commit: str | None = None
+    validation: dict = field(default_factory=dict)
     schema: int = SCHEMA
 
     @property
@@ -79,6 +81,7 @@ class PhaseArtifact:
         fields["calls"] = calls
         fields["inputs"] = data.get("inputs", {})
         fields["files"] = data.get("files", {})
+        fields["validation"] = data.get("validation", {})
         return cls(**fields)
 
 
@@ -117,7 +120,8 @@ def fold_files(artifacts: list[PhaseArtifact]) -> dict[str, str]:
 
 def _camel(value):
     if isinstance(value, dict):
-        return {(_to_camel(k) if k not in ("files", "inputs") else k): (v if k in ("files", "inputs") else _camel(v)) for k, v in value.items()}
+        verbatim = ("files", "inputs", "validation")
+        return {(k if k in verbatim else _to_camel(k)): (v if k in verbatim else _camel(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [_camel(v) for v in value]
     return value

@@ -53,6 +53,15 @@ class TurnBasedGeneration(_Section):
     temperatures: dict[str, float] = {}
 
 
+class BuildValidationSettings(_Section):
+    """BUILD_VALIDATION runs the real toolchain; a failure goes back to the model at most `maxRepairAttempts` times."""
+
+    enabled: bool = True
+    max_repair_attempts: int = Field(default=2, ge=0, le=10)
+    command_timeout_seconds: float = Field(default=600, gt=0)
+    ignore_scripts: bool = True
+
+
 class TestingSettings(_Section):
     enable_coverage: bool = True
     min_coverage_percent: int | None = Field(default=None, ge=0, le=100)
@@ -82,6 +91,7 @@ class BuildConfig(_Section):
     model: ModelSettings = ModelSettings()
     git: GitSettings = GitSettings()
     turn_based_generation: TurnBasedGeneration = TurnBasedGeneration()
+    build_validation: BuildValidationSettings = BuildValidationSettings()
     testing: TestingSettings = TestingSettings()
     publishing: PublishingSettings = PublishingSettings()
     temporal: TemporalSettings = TemporalSettings()

@@ -27,6 +27,7 @@ class PhaseSpec:
     write_allowlist: tuple[str, ...] = ()
     rendered_files: Mapping[str, str] = field(default_factory=dict)
     check: Callable[..., list[str]] | None = None
+    runs_checks: bool = False  # BUILD_VALIDATION: run the real toolchain and ask the model only to repair failures
 
     @property
     def slug(self) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .answer import ModelAnswer, parse_answer
-from .artifacts import ANSWERED, COMMITTED, SKIPPED, ArtifactStore, ModelCall, PhaseArtifact, fold_files
+from .artifacts import ANSWERED, COMMITTED, FAILED, SKIPPED, ArtifactStore, ModelCall, PhaseArtifact, fold_files
 from .config import BuildConfig, load_config
 from .digest import digest_of, digest_text
 from .errors import ConfigError, ModelAnswerError, PackageBuilderError, PhaseFailed, WorkspaceError
@@ -22,6 +22,7 @@ from .phase import PhaseSpec
 from .plan import PlanSpec, parse_plan
 from .state import GenerationState, now_iso
 from .templates import SYSTEM_TEMPLATE, PromptRenderer, template_sources
+from .toolchain import Toolchain, validate_package
 from .workspace import Workspace
 
 TEST_RUNNER = {"name": "vitest", "version": "3.2.4", "coverage": "@vitest/coverage-v8"}
@@ -86,6 +87,8 @@ def _load(job: PhaseJob, phases: tuple[PhaseSpec, ...]) -> _Context:
 
 
 def _enabled(ctx: _Context) -> bool:
+    if ctx.phase.runs_checks and not ctx.config.build_validation.enabled:
+        return False
     settings = ctx.config.turn_based_generation
     if settings.phases_to_execute is not None and ctx.phase.name not in settings.phases_to_execute:
         return False
@@ -125,7 +128,10 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
             _say(out, f"{ctx.label()}  reused: inputs unchanged, no model call")
             return {"phase": ctx.phase.name, "reused": True, "commit": existing.commit}
 
-    pending = existing if existing and existing.inputs_digest == inputs_digest else None
+    if ctx.phase.runs_checks:
+        return _build_validation(ctx, state, workspace, out, started, renderer, template_context, system, inputs,
+                                 inputs_digest, max_tokens, temperature)
+    pending = existing if existing and existing.inputs_digest == inputs_digest and existing.status != FAILED else None
     model = None if pending else make_model(ctx.config, ctx.config_path)  # a missing key fails before git is touched
     state.start_step(ctx.phase.number, ctx.phase.name)
     with workspace.locked():
@@ -159,6 +165,81 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
             "inputTokens": artifact.input_tokens, "outputTokens": artifact.output_tokens}
 
 
+def _build_validation(ctx: _Context, state: GenerationState, workspace: Workspace, out, started: float,
+                      renderer: PromptRenderer, template_context: dict, system: str, inputs: dict, inputs_digest: str,
+                      max_tokens: int, temperature: float | None) -> dict:
+    """Run the real checks on what the earlier phases wrote; on failure, give the model the real output and let it
+    repair, each attempt its own commit, within the configured bound. The report is the truth, never the model."""
+    settings = ctx.config.build_validation
+    state.start_step(ctx.phase.number, ctx.phase.name)
+    earlier = [a for p in ctx.phases if p.number < ctx.phase.number
+               and (a := ctx.store.load(p.slug)) is not None and a.status in (COMMITTED, SKIPPED)]
+    view = fold_files(earlier)
+    package_dir = ctx.config.workspace_root / ctx.plan.package_path
+    toolchain = Toolchain(package_dir, ctx.config.workspace_root, ctx.config.npm_registry,
+                          ignore_scripts=settings.ignore_scripts, timeout_seconds=settings.command_timeout_seconds)
+    repairs = PhaseArtifact(phase=ctx.phase.name, number=ctx.phase.number, task_name=ctx.plan.task_name,
+                            package_name=ctx.plan.package_name, inputs_digest=inputs_digest, inputs=inputs,
+                            status=ANSWERED, started_at=now_iso())
+    model = None
+    history = []
+    for attempt in range(settings.max_repair_attempts + 1):
+        with workspace.locked():
+            workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
+            _check_package_clean(ctx, workspace)
+            managed = {path for a in earlier for path in (*a.files, *a.deletes)} | set(repairs.files)
+            workspace.apply(ctx.plan.package_path, view, sorted(managed - set(view)))
+            report = validate_package(toolchain, _coverage_target(ctx))
+        history.append(report.to_json())
+        _say(out, f"{ctx.label()}  checks {'green' if report.green else 'red: ' + report.problem} "
+                  f"({', '.join(f'{s.step} {s.exit_code}' for s in report.steps) or 'no command ran'})")
+        if report.green or report.failure == "environment" or attempt == settings.max_repair_attempts:
+            break
+        model = model or make_model(ctx.config, ctx.config_path)
+        context = {**template_context, "files": view, "report": report, "attempt": attempt + 1}
+        prompt = renderer.render(ctx.phase.template, context)
+        answer = _ask_model(ctx, model, system, prompt, max_tokens, temperature, inputs, inputs_digest, {})
+        repairs.calls += answer.calls
+        repairs.files.update(answer.files)
+        repairs.deletes = sorted(set(repairs.deletes) - set(answer.files) | set(answer.deletes))
+        view = {path: content for path, content in {**view, **answer.files}.items() if path not in answer.deletes}
+        with workspace.locked():
+            workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
+            workspace.apply(ctx.plan.package_path, answer.files, list(answer.deletes))
+            workspace.commit(ctx.plan.package_path, _commit_message(
+                ctx, answer, f"fix({ctx.phase.kebab}): repair attempt {attempt + 1} for {ctx.plan.package_name} "
+                             f"({report.failure})"))
+
+    report_context = {"report": report, "attempts": len(history) - 1, "manager": toolchain.manager,
+                      "package_name": ctx.plan.package_name}
+    for path, template in ctx.phase.rendered_files.items():
+        repairs.files[path] = renderer.render(template, report_context)
+    repairs.validation = {"green": report.green, "attempts": history}
+    repairs.model_seconds = round(sum(c.seconds for c in repairs.calls), 3)
+    repairs.status = ANSWERED if report.green else FAILED
+    ctx.store.save(ctx.phase.slug, repairs)
+    with workspace.locked():
+        workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
+        if report.green:
+            desired, managed = _package_tree(ctx)
+            workspace.apply(ctx.plan.package_path, desired, sorted(managed - set(desired)))
+        else:
+            workspace.apply(ctx.plan.package_path, {p: repairs.files[p] for p in ctx.phase.rendered_files}, [])
+        commit = workspace.commit(ctx.plan.package_path, _commit_message(ctx, repairs))
+    repairs.commit = commit
+    if not report.green:
+        ctx.store.save(ctx.phase.slug, repairs)
+        last = report.steps[-1].output if report.steps else ""
+        raise PhaseFailed(f"{ctx.label()}: the package is still red after {len(history) - 1} repair attempt(s): "
+                          f"{report.problem} (see {ctx.plan.package_path}/BUILD_VALIDATION.md)\n{last}")
+    repairs.status = COMMITTED
+    ctx.store.save(ctx.phase.slug, repairs)
+    _record_step(state, ctx, repairs, reused=False)
+    _say(out, f"{ctx.label()}  green after {len(history) - 1} repair attempt(s), {len(repairs.calls)} call(s), "
+              f"{time.monotonic() - started:.2f} s, {'commit ' + commit[:10] if commit else 'no changes, no commit'}")
+    return {"phase": ctx.phase.name, "green": True, "commit": commit, "repairs": len(history) - 1}
+
+
 def _upstream(ctx: _Context) -> list[PhaseArtifact]:
     artifacts = []
     for name in ctx.phase.reads:
@@ -173,7 +254,7 @@ def _upstream(ctx: _Context) -> list[PhaseArtifact]:
 
 def _render_files(ctx: _Context) -> dict[str, str]:
     """Files the code renders itself (no tokens spent), e.g. FOUNDATION's tsconfig and test config."""
-    if not ctx.phase.rendered_files:
+    if not ctx.phase.rendered_files or ctx.phase.runs_checks:  # BUILD_VALIDATION renders its report after the checks
         return {}
     renderer = PromptRenderer(ctx.project.prompts)
     context = {"package_name": ctx.plan.package_name, "category": ctx.plan.category,
@@ -196,6 +277,9 @@ def _template_context(ctx: _Context, view: dict[str, str], rendered_files: dict[
         "rendered_files": rendered_files,
         "quality": {"coverage_target": _coverage_target(ctx), "test_runner": TEST_RUNNER},
         "dependencies": ctx.plan.dependencies,
+        "report": None,
+        "attempt": 0,
+        "max_attempts": ctx.config.build_validation.max_repair_attempts,
     }
 
 
@@ -237,7 +321,7 @@ def _judge(ctx: _Context, text: str, stop_reason: str, max_tokens: int) -> tuple
     except ModelAnswerError as exc:
         return None, str(exc)
     if ctx.phase.check:
-        problems = ctx.phase.check(answer.files, ctx.plan)
+        problems = ctx.phase.check(answer, ctx.plan)
         if problems:
             return None, "; ".join(problems)
     return answer, ""
@@ -275,10 +359,11 @@ def _check_package_clean(ctx: _Context, workspace: Workspace) -> None:
                              f"{', …' if len(foreign) > 5 else ''}): commit or stash them, then run again")
 
 
-def _commit_message(ctx: _Context, artifact: PhaseArtifact) -> str:
+def _commit_message(ctx: _Context, artifact: PhaseArtifact, title: str = "") -> str:
     files = "\n".join(f"- {path}" for path in sorted(artifact.files)) or "- (no files)"
     deletes = "".join(f"\n- deleted {path}" for path in artifact.deletes)
-    return (f"feat({ctx.phase.kebab}): complete {ctx.phase.name} phase for {ctx.plan.package_name}\n\n"
+    title = title or f"feat({ctx.phase.kebab}): complete {ctx.phase.name} phase for {ctx.plan.package_name}"
+    return (f"{title}\n\n"
             f"{artifact.summary or ctx.phase.description}\n\nFiles:\n{files}{deletes}\n\n"
             f"[Turn-based generation step {ctx.phase.number}]\n\n"
             f"Phase: {ctx.phase.slug}\nPackage: {ctx.plan.package_name}\nInputs-Digest: {artifact.inputs_digest}\n")

@@ -38,6 +38,13 @@ def api():
         yield server
 
 
+@pytest.fixture(scope="session")
+def npm_cache(tmp_path_factory) -> Path:
+    """One npm cache for the whole session: each generated package installs the same toolchain."""
+    override = os.environ.get("PACKAGE_BUILDER_TEST_NPM_CACHE")
+    return Path(override) if override else tmp_path_factory.mktemp("npm-cache")
+
+
 @dataclass
 class Project:
     """A user's package-builder checkout (copied), its config and its workspace repo."""
@@ -46,6 +53,7 @@ class Project:
     workspace: Path
     home: Path
     api: MessagesAPIServer
+    npm_cache: Path
 
     @property
     def config_path(self) -> Path:
@@ -62,9 +70,9 @@ class Project:
 
     def env(self, **extra) -> dict:
         env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("ANTHROPIC_", "GIT_", "PACKAGE_BUILDER_"))}
+               if not key.startswith(("ANTHROPIC_", "GIT_", "PACKAGE_BUILDER_", "npm_config_"))}
         env.update(HOME=str(self.home), GIT_CONFIG_NOSYSTEM="1", ANTHROPIC_API_KEY=TEST_API_KEY,
-                   ANTHROPIC_BASE_URL=self.api.base_url, PYTHONUNBUFFERED="1")
+                   ANTHROPIC_BASE_URL=self.api.base_url, PYTHONUNBUFFERED="1", npm_config_cache=str(self.npm_cache))
         env.update(extra)
         return {k: v for k, v in env.items() if v is not None}
 
@@ -94,7 +102,7 @@ class Project:
 
 
 @pytest.fixture
-def project(tmp_path, api) -> Project:
+def project(tmp_path, api, npm_cache) -> Project:
     """A fresh copy of the project with the example plan, and a workspace repo with one commit and no git identity."""
     root = tmp_path / "project"
     root.mkdir()
@@ -108,7 +116,7 @@ def project(tmp_path, api) -> Project:
     home.mkdir()
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    result = Project(root=root, workspace=workspace, home=home, api=api)
+    result = Project(root=root, workspace=workspace, home=home, api=api, npm_cache=npm_cache)
     result.git("init", "--quiet", "--initial-branch=main")
     (workspace / "README.md").write_text("# a monorepo\n")
     result.git("add", "README.md")

@@ -1,0 +1,125 @@
+"""BUILD_VALIDATION runs the real toolchain (npm, tsc, vitest with coverage) on the generated package and asks the model
+only to repair what really fails. Each test drives `doit` up to that phase with a scripted model answer."""
+from __future__ import annotations
+
+import json
+
+import phases
+from conftest import example_answer
+from messages_api import Text
+from package_builder.answer import parse_answer
+
+BUILD_VALIDATION = "generate:data-validator:13-build-validation"
+
+
+def example_files(phase: str) -> dict[str, str]:
+    return dict(parse_answer(example_answer(phase), phases.BY_NAME[phase]).files)
+
+
+def answer(files: dict[str, str], deletes: tuple[str, ...] = ()) -> Text:
+    blocks = "".join(f'<file path="{path}">\n{content}</file>\n' for path, content in files.items())
+    return Text(blocks + "".join(f'<delete path="{path}"/>\n' for path in deletes) + "<summary>scripted</summary>\n")
+
+
+def critical_fixes_with(path: str, content: str) -> Text:
+    """The example's CRITICAL_FIXES answer, with one file added or replaced."""
+    return answer({**example_files("CRITICAL_FIXES"), path: content})
+
+
+def validation(project) -> dict:
+    return json.loads((project.workspace / ".generation-state/data-validator/13-build-validation.json").read_text())
+
+
+VALIDATE_TS = example_files("ERROR_HANDLING")["src/validate.ts"]
+UTILS_TEST = example_files("TESTING")["tests/utils.test.ts"]
+FAILING_UTILS_TEST = UTILS_TEST.replace("expect(keyPath('a', 'b')).toBe('a.b');", "expect(keyPath('a', 'b')).toBe('a/b');")
+MANIFEST = json.loads(example_files("CRITICAL_FIXES")["package.json"])
+
+
+def test_the_example_goes_green_through_the_real_toolchain(project):
+    result = project.doit(BUILD_VALIDATION, check=True)
+
+    assert "checks green (install 0, type-check 0, build 0, tests 0)" in result.stdout
+    assert project.api.hits_for("BUILD_VALIDATION") == []
+    report = validation(project)["validation"]["attempts"][-1]
+    assert report["green"] and all(value >= 90 for value in report["coverage"].values())
+    assert [step["step"] for step in report["steps"]] == ["install", "type-check", "build", "tests"]
+    written = (project.package_dir / "BUILD_VALIDATION.md").read_text()
+    assert "**Green.**" in written and "`node_modules/.bin/tsc --noEmit -p tsconfig.json` | 0" in written
+    assert (project.package_dir / "dist" / "index.js").is_file()
+    assert project.git("status", "--porcelain") == ""  # node_modules, dist and coverage stay out of git
+
+
+def test_a_type_error_is_repaired_on_the_next_attempt(project):
+    broken = VALIDATE_TS + "\nexport const broken: number = 'not a number';\n"
+    project.api.script("CRITICAL_FIXES", critical_fixes_with("src/validate.ts", broken))
+    project.api.script("BUILD_VALIDATION", answer({"src/validate.ts": VALIDATE_TS}))
+
+    result = project.doit(BUILD_VALIDATION, check=True)
+
+    repair = project.api.hits_for("BUILD_VALIDATION")
+    assert len(repair) == 1 and "TS2322" in repair[0].user_text
+    assert "green after 1 repair attempt(s)" in result.stdout
+    assert "repair attempt 1 for @example/data-validator (type)" in project.git("log", "--format=%s")
+    assert "broken" not in (project.package_dir / "src/validate.ts").read_text()
+
+
+def test_a_dependency_that_does_not_exist_is_caught_before_install(project):
+    invented = {**MANIFEST, "dependencies": {"@package-builder-test/no-such-package-xyz": "^1.0.0"}}
+    project.api.script("CRITICAL_FIXES", critical_fixes_with("package.json", json.dumps(invented, indent=2) + "\n"))
+    project.api.script("BUILD_VALIDATION", answer({"package.json": json.dumps(MANIFEST, indent=2) + "\n"}))
+
+    project.doit(BUILD_VALIDATION, check=True)
+
+    first = validation(project)["validation"]["attempts"][0]
+    assert first["failure"] == "dependency" and first["steps"] == [], "nothing may be installed before the check"
+    prompt = project.api.hits_for("BUILD_VALIDATION")[0].user_text
+    assert "@package-builder-test/no-such-package-xyz (no such package" in prompt
+    assert not (project.package_dir / "node_modules" / "@package-builder-test").exists()
+
+
+def test_a_repair_that_deletes_a_test_is_refused(project):
+    project.api.script("CRITICAL_FIXES", critical_fixes_with("tests/utils.test.ts", FAILING_UTILS_TEST))
+    project.api.script("BUILD_VALIDATION", answer({}, deletes=("tests/utils.test.ts",)),
+                       answer({"tests/utils.test.ts": UTILS_TEST}))
+
+    result = project.doit(BUILD_VALIDATION, check=True)
+
+    hits = project.api.hits_for("BUILD_VALIDATION")
+    assert len(hits) == 2
+    assert "tests/utils.test.ts: deleting tests is not a fix" in hits[1].user_text
+    assert "green after 1 repair attempt(s)" in result.stdout
+    assert (project.package_dir / "tests/utils.test.ts").read_text() == UTILS_TEST
+
+
+def test_a_package_that_never_goes_green_ends_with_a_clear_report_and_resumes(project):
+    project.write_config(buildValidation={"maxRepairAttempts": 1})
+    project.api.script("CRITICAL_FIXES", critical_fixes_with("tests/utils.test.ts", FAILING_UTILS_TEST))
+    project.api.script("BUILD_VALIDATION", answer({"src/validate.ts": VALIDATE_TS + "\n// no real fix\n"}))
+
+    result = project.doit("generate:data-validator")
+
+    assert result.returncode != 0
+    assert "still red after 1 repair attempt(s): tests failed" in result.stdout
+    assert "**Red:** tests failed" in (project.package_dir / "BUILD_VALIDATION.md").read_text()
+    state = project.state()
+    assert state["status"] == "failed" and state["failureRecovery"]["failedStep"] == 13
+    assert project.api.hits_for("FINAL_POLISH") == []
+
+    project.api.script("BUILD_VALIDATION", answer({"tests/utils.test.ts": UTILS_TEST}))
+    project.doit("generate:data-validator", check=True)
+    assert project.state()["status"] == "completed"
+    assert "**Green.**" in (project.package_dir / "BUILD_VALIDATION.md").read_text()
+    assert len(project.api.hits_for("PLANNING")) == 1
+
+
+def test_install_scripts_of_a_generated_package_do_not_run(project):
+    marker = "require('fs').writeFileSync('INSTALL_SCRIPT_RAN', '')"
+    manifest = {**MANIFEST, "scripts": {**MANIFEST["scripts"], "preinstall": f'node -e "{marker}"',
+                                        "postinstall": f'node -e "{marker}"'}}
+    project.api.script("CRITICAL_FIXES", critical_fixes_with("package.json", json.dumps(manifest, indent=2) + "\n"))
+
+    project.doit(BUILD_VALIDATION, check=True)
+
+    assert validation(project)["validation"]["green"]
+    assert not (project.package_dir / "INSTALL_SCRIPT_RAN").exists()
