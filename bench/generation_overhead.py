@@ -62,11 +62,12 @@ def main(repeats: int = 5) -> None:
             subprocess.run(doit, cwd=project, env=env, capture_output=True, check=True)
             noop.append(time.perf_counter() - started)
 
-    steady = [o for _, o in overheads[1:]]  # the first phase also pays for importing the SDK
+    # The first phase also pays for importing the SDK; BUILD_VALIDATION's time is the real toolchain, not overhead.
+    steady = [o for name, o in overheads[1:] if name != "BUILD_VALIDATION"]
     print(f"full run: {full_seconds:.2f} s wall, {calls} model calls")
     for name, overhead in overheads:
         print(f"  {name:<20} engine overhead {overhead * 1000:6.0f} ms")
-    print(f"engine overhead per phase (median, phases 2-15): {statistics.median(steady) * 1000:.0f} ms (goal <= 100 ms)")
+    print(f"engine overhead per phase (median, phases 2-15 without BUILD_VALIDATION): {statistics.median(steady) * 1000:.0f} ms (goal <= 100 ms)")
     print(f"no-op rerun: {statistics.median(noop):.3f} s median of {repeats}, "
           f"{len(api.hits) - calls} model calls (goal <= 0.5 s, 0 calls)")
 
