@@ -78,6 +78,8 @@ def task_generate():
         "budget": (turn_based.get("tokenBudgets") or {}).get(phase.name),
         "temperature": (turn_based.get("temperatures") or {}).get(phase.name),
         "execute": turn_based.get("phasesToExecute"), "skip": turn_based.get("phasesToSkip"),
+        "coverage": (raw.get("testing") or {}).get("minCoveragePercent") if isinstance(raw.get("testing"), dict) else None,
+        "buildValidation": raw.get("buildValidation") if phase.runs_checks else None,
         "workspace": str(workspace)}) for phase in PHASES}
     names = []
     for plan_path in plan_paths:

@@ -230,8 +230,10 @@ def _build_validation(ctx: _Context, state: GenerationState, workspace: Workspac
     if not report.green:
         ctx.store.save(ctx.phase.slug, repairs)
         last = report.steps[-1].output if report.steps else ""
-        raise PhaseFailed(f"{ctx.label()}: the package is still red after {len(history) - 1} repair attempt(s): "
-                          f"{report.problem} (see {ctx.plan.package_path}/BUILD_VALIDATION.md)\n{last}")
+        why = ("stopped on an environment problem, no model call spent" if report.failure == "environment"
+               else f"the package is still red after {len(history) - 1} repair attempt(s)")
+        raise PhaseFailed(f"{ctx.label()}: {why}: {report.problem} "
+                          f"(see {ctx.plan.package_path}/BUILD_VALIDATION.md)\n{last}")
     repairs.status = COMMITTED
     ctx.store.save(ctx.phase.slug, repairs)
     _record_step(state, ctx, repairs, reused=False)

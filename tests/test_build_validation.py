@@ -123,3 +123,15 @@ def test_install_scripts_of_a_generated_package_do_not_run(project):
 
     assert validation(project)["validation"]["green"]
     assert not (project.package_dir / "INSTALL_SCRIPT_RAN").exists()
+
+
+def test_an_unreachable_registry_stops_without_spending_model_calls(project):
+    project.write_config(npmRegistry="http://127.0.0.1:9/")
+
+    result = project.doit(BUILD_VALIDATION, npm_config_fetch_retries="0")
+
+    assert result.returncode != 0
+    assert "stopped on an environment problem, no model call spent: cannot reach http://127.0.0.1:9/" in result.stdout
+    assert project.api.hits_for("BUILD_VALIDATION") == []
+    assert validation(project)["validation"]["attempts"][-1]["failure"] == "environment"
+    assert project.state()["failureRecovery"]["failedStep"] == 13
