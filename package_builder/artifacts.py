@@ -53,6 +53,7 @@ class PhaseArtifact:
     started_at: str = ""
     commit: str | None = None
     validation: dict = field(default_factory=dict)
+    type_check: dict | None = None  # TYPES … ERROR_HANDLING: tsc on the package after this phase (see toolchain)
     schema: int = SCHEMA
 
     @property
@@ -82,6 +83,7 @@ class PhaseArtifact:
         fields["inputs"] = data.get("inputs", {})
         fields["files"] = data.get("files", {})
         fields["validation"] = data.get("validation", {})
+        fields["type_check"] = data.get("typeCheck")
         return cls(**fields)
 
 

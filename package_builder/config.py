@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 from .errors import ConfigError
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
+FailureKind = Literal["dependency", "type", "lint", "build", "test", "coverage"]
 
 
 class _Section(BaseModel):
@@ -54,12 +55,16 @@ class TurnBasedGeneration(_Section):
 
 
 class BuildValidationSettings(_Section):
-    """BUILD_VALIDATION runs the real toolchain; a failure goes back to the model at most `maxRepairAttempts` times."""
+    """BUILD_VALIDATION runs the real toolchain; failures go back to the model at most `maxRepairAttempts` times in all,
+    and at most `maxAttemptsPerFailure[kind]` times for one kind (a type error may deserve three tries, a missing
+    dependency one). `typeCheckBetweenPhases` runs a cheap tsc after each code-writing phase."""
 
     enabled: bool = True
     max_repair_attempts: int = Field(default=2, ge=0, le=10)
     command_timeout_seconds: float = Field(default=600, gt=0)
     ignore_scripts: bool = True
+    type_check_between_phases: bool = True
+    max_attempts_per_failure: dict[FailureKind, int] = Field(default_factory=dict)
 
 
 class TestingSettings(_Section):
@@ -69,9 +74,13 @@ class TestingSettings(_Section):
 
 
 class PublishingSettings(_Section):
+    """`doit publish`: what to check before a package goes out, and how it is tagged."""
+
     dry_run: bool = False
     require_tests: bool = True
     require_clean_working_directory: bool = True
+    tag: str = Field(default="latest", pattern=r"^[A-Za-z][A-Za-z0-9._-]*$")
+    access: Literal["public", "restricted"] | None = None
 
 
 class TemporalSettings(_Section):
@@ -95,6 +104,10 @@ class BuildConfig(_Section):
     testing: TestingSettings = TestingSettings()
     publishing: PublishingSettings = PublishingSettings()
     temporal: TemporalSettings = TemporalSettings()
+
+    def npm_token_value(self) -> str | None:
+        """`NPM_TOKEN`, else `npmToken`: it only ever goes into a temporary userconfig file (see publishing.py)."""
+        return os.environ.get("NPM_TOKEN") or (self.npm_token.get_secret_value() if self.npm_token else None)
 
     def api_key(self, config_path: Path) -> str:
         """`ANTHROPIC_API_KEY`, else `anthropicApiKey`; a clear error when neither is set."""

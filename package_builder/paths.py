@@ -12,6 +12,7 @@ from .storage import read_json
 
 CONFIG_ENV = "PACKAGE_BUILDER_CONFIG"
 STATE_DIR = ".generation-state"
+BUILDS_DIR = ".package-builder"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,16 @@ class ProjectPaths:
         """`$PACKAGE_BUILDER_CONFIG`, else `configs/build-env.json`."""
         override = os.environ.get(CONFIG_ENV)
         return Path(override).resolve() if override else self.root / "configs" / "build-env.json"
+
+
+def builds_dir(workspace_root: Path) -> Path:
+    """Where `doit build/test/publish` keep their stamps and outcomes: `.package-builder/` in the monorepo, which
+    ignores itself in git (so it never dirties the working tree that publishing requires clean)."""
+    return workspace_root / BUILDS_DIR
+
+
+def build_record(workspace_root: Path, kind: str, package_name: str) -> Path:
+    return builds_dir(workspace_root) / kind / (package_name.replace("/", "+") + ".json")
 
 
 def state_dir(workspace_root: Path) -> Path:

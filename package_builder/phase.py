@@ -28,6 +28,7 @@ class PhaseSpec:
     rendered_files: Mapping[str, str] = field(default_factory=dict)
     check: Callable[..., list[str]] | None = None
     runs_checks: bool = False  # BUILD_VALIDATION: run the real toolchain and ask the model only to repair failures
+    type_checks: bool = False  # a cheap `tsc --noEmit` after the phase; its errors go into the next phase's prompt
 
     @property
     def slug(self) -> str:

@@ -22,7 +22,7 @@ from .phase import PhaseSpec
 from .plan import PlanSpec, parse_plan
 from .state import GenerationState, now_iso
 from .templates import SYSTEM_TEMPLATE, PromptRenderer, template_sources
-from .toolchain import Toolchain, validate_package
+from .toolchain import Toolchain, type_check_between_phases, validate_package
 from .workspace import Workspace
 
 TEST_RUNNER = {"name": "vitest", "version": "3.2.4", "coverage": "@vitest/coverage-v8"}
@@ -103,7 +103,9 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
     temperature = (ctx.config.turn_based_generation.temperatures.get(ctx.phase.name, ctx.phase.temperature)
                    if ctx.config.model.send_temperature else None)
     renderer = PromptRenderer(ctx.project.prompts)
-    template_context = _template_context(ctx, view, rendered_files, max_tokens)
+    previous = _previous_phase(ctx)
+    type_check = _ensure_type_check(ctx, previous, state, workspace, out) if previous else None
+    template_context = {**_template_context(ctx, view, rendered_files, max_tokens), "type_check": type_check}
     system = renderer.render(SYSTEM_TEMPLATE, template_context)
     prompt = renderer.render(ctx.phase.template, template_context)
     inputs = {
@@ -118,6 +120,7 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
         "maxTokens": max_tokens,
         "temperature": temperature,
         "writeAllowlist": list(ctx.phase.write_allowlist),
+        "typeCheck": digest_of(type_check) if type_check else None,
     }
     inputs_digest = digest_of(inputs)
 
@@ -126,6 +129,7 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
         if existing.commit is None or workspace.contains(state.branch, existing.commit):
             _record_step(state, ctx, existing, reused=True)
             _say(out, f"{ctx.label()}  reused: inputs unchanged, no model call")
+            _ensure_type_check(ctx, ctx.phase, state, workspace, out)  # killed between commit and check?
             return {"phase": ctx.phase.name, "reused": True, "commit": existing.commit}
 
     if ctx.phase.runs_checks:
@@ -141,7 +145,10 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
     if pending is not None:
         artifact = pending  # the model already answered these exact inputs: a kill came before the commit
     else:
-        artifact = _ask_model(ctx, model, system, prompt, max_tokens, temperature, inputs, inputs_digest, rendered_files)
+        artifact = _ask_model(ctx, model, system, prompt, max_tokens, temperature, inputs, inputs_digest, rendered_files,
+                              view)
+        if existing is not None:  # a file this phase wrote last time and not now must go, not linger in the package
+            artifact.deletes = sorted(set(artifact.deletes) | (set(existing.files) - set(artifact.files)))
         ctx.store.save(ctx.phase.slug, artifact)
 
     with workspace.locked():
@@ -161,6 +168,7 @@ def _generate(ctx: _Context, state: GenerationState, workspace: Workspace, out, 
     _say(out, f"{ctx.label()}  {artifact.input_tokens} in / {artifact.output_tokens} out tokens, "
               f"{len(artifact.calls)} call(s), {seconds:.2f} s, "
               f"{'commit ' + commit[:10] if commit else 'no changes, no commit'}")
+    _ensure_type_check(ctx, ctx.phase, state, workspace, out)
     return {"phase": ctx.phase.name, "reused": False, "commit": commit,
             "inputTokens": artifact.input_tokens, "outputTokens": artifact.output_tokens}
 
@@ -183,6 +191,8 @@ def _build_validation(ctx: _Context, state: GenerationState, workspace: Workspac
                             status=ANSWERED, started_at=now_iso())
     model = None
     history = []
+    tries: dict[str, int] = {}  # repair attempts spent per failure kind
+    exhausted = ""
     for attempt in range(settings.max_repair_attempts + 1):
         with workspace.locked():
             workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
@@ -195,10 +205,15 @@ def _build_validation(ctx: _Context, state: GenerationState, workspace: Workspac
                   f"({', '.join(f'{s.step} {s.exit_code}' for s in report.steps) or 'no command ran'})")
         if report.green or report.failure == "environment" or attempt == settings.max_repair_attempts:
             break
+        limit = settings.max_attempts_per_failure.get(report.failure, settings.max_repair_attempts)
+        if tries.get(report.failure, 0) >= limit:
+            exhausted = f" (buildValidation.maxAttemptsPerFailure allows {limit} for {report.failure} failures)"
+            break
+        tries[report.failure] = tries.get(report.failure, 0) + 1
         model = model or make_model(ctx.config, ctx.config_path)
         context = {**template_context, "files": view, "report": report, "attempt": attempt + 1}
         prompt = renderer.render(ctx.phase.template, context)
-        answer = _ask_model(ctx, model, system, prompt, max_tokens, temperature, inputs, inputs_digest, {})
+        answer = _ask_model(ctx, model, system, prompt, max_tokens, temperature, inputs, inputs_digest, {}, view)
         repairs.calls += answer.calls
         repairs.files.update(answer.files)
         repairs.deletes = sorted(set(repairs.deletes) - set(answer.files) | set(answer.deletes))
@@ -231,7 +246,7 @@ def _build_validation(ctx: _Context, state: GenerationState, workspace: Workspac
         ctx.store.save(ctx.phase.slug, repairs)
         last = report.steps[-1].output if report.steps else ""
         why = ("stopped on an environment problem, no model call spent" if report.failure == "environment"
-               else f"the package is still red after {len(history) - 1} repair attempt(s)")
+               else f"the package is still red after {len(history) - 1} repair attempt(s){exhausted}")
         raise PhaseFailed(f"{ctx.label()}: {why}: {report.problem} "
                           f"(see {ctx.plan.package_path}/BUILD_VALIDATION.md)\n{last}")
     repairs.status = COMMITTED
@@ -240,6 +255,42 @@ def _build_validation(ctx: _Context, state: GenerationState, workspace: Workspac
     _say(out, f"{ctx.label()}  green after {len(history) - 1} repair attempt(s), {len(repairs.calls)} call(s), "
               f"{time.monotonic() - started:.2f} s, {'commit ' + commit[:10] if commit else 'no changes, no commit'}")
     return {"phase": ctx.phase.name, "green": True, "commit": commit, "repairs": len(history) - 1}
+
+
+def _ensure_type_check(ctx: _Context, phase: PhaseSpec, state: GenerationState, workspace: Workspace,
+                       out) -> dict | None:
+    """TYPES … ERROR_HANDLING: tsc on the package as `phase` left it, stored in its artifact, where the next phase
+    reads it (prompt and inputs digest). Run at most once per artifact, so resume and reruns stay exact; a kill
+    between the commit and the check is made good by whichever of the two phases runs next."""
+    if not phase.type_checks or not (ctx.config.build_validation.enabled
+                                     and ctx.config.build_validation.type_check_between_phases):
+        return None
+    artifact = ctx.store.load(phase.slug)
+    if artifact is None or artifact.status != COMMITTED:
+        return None
+    if artifact.type_check is not None:
+        return artifact.type_check
+    settings = ctx.config.build_validation
+    toolchain = Toolchain(ctx.config.workspace_root / ctx.plan.package_path, ctx.config.workspace_root,
+                          ctx.config.npm_registry, ignore_scripts=settings.ignore_scripts,
+                          timeout_seconds=settings.command_timeout_seconds)
+    with workspace.locked():
+        workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
+        result = type_check_between_phases(toolchain)
+    artifact.type_check = result
+    ctx.store.save(phase.slug, artifact)
+    label = f"[{ctx.plan.task_name}] phase {phase.number:02d}/{ctx.total} {phase.name}"
+    if not result["ran"]:
+        _say(out, f"{label}  type-check not run: {result['problem'][:300]}")
+    elif result["exitCode"] == 0:
+        _say(out, f"{label}  type-check clean")
+    else:
+        _say(out, f"{label}  type-check: {result['errors']} error(s), passed to the next phase")
+    return result
+
+
+def _previous_phase(ctx: _Context) -> PhaseSpec | None:
+    return next((p for p in ctx.phases if p.number == ctx.phase.number - 1), None)
 
 
 def _upstream(ctx: _Context) -> list[PhaseArtifact]:
@@ -280,13 +331,14 @@ def _template_context(ctx: _Context, view: dict[str, str], rendered_files: dict[
         "quality": {"coverage_target": _coverage_target(ctx), "test_runner": TEST_RUNNER},
         "dependencies": ctx.plan.dependencies,
         "report": None,
+        "type_check": None,
         "attempt": 0,
         "max_attempts": ctx.config.build_validation.max_repair_attempts,
     }
 
 
 def _ask_model(ctx: _Context, model, system: str, prompt: str, max_tokens: int, temperature: float | None, inputs: dict,
-               inputs_digest: str, rendered_files: dict[str, str]) -> PhaseArtifact:
+               inputs_digest: str, rendered_files: dict[str, str], before: dict[str, str]) -> PhaseArtifact:
     """Call the model; re-ask with the problem when an answer is truncated or invalid, up to the configured limit."""
     messages: list[dict] = [{"role": "user", "content": prompt}]
     calls: list[ModelCall] = []
@@ -297,7 +349,7 @@ def _ask_model(ctx: _Context, model, system: str, prompt: str, max_tokens: int, 
         request = ModelRequest(model=ctx.config.model.name, system=system, messages=tuple(messages),
                                max_tokens=max_tokens, temperature=temperature)
         reply = model.call(request, ctx.phase.name)
-        answer, problem = _judge(ctx, reply.text, reply.stop_reason, max_tokens)
+        answer, problem = _judge(ctx, reply.text, reply.stop_reason, max_tokens, before)
         calls.append(ModelCall(attempt=attempt, request_digest=request.digest, stop_reason=reply.stop_reason,
                                input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
                                seconds=reply.seconds, problem=problem))
@@ -314,7 +366,8 @@ def _ask_model(ctx: _Context, model, system: str, prompt: str, max_tokens: int, 
     raise ModelAnswerError(f"no usable answer after {attempts} attempt(s); last problem: {problem}")
 
 
-def _judge(ctx: _Context, text: str, stop_reason: str, max_tokens: int) -> tuple[ModelAnswer | None, str]:
+def _judge(ctx: _Context, text: str, stop_reason: str, max_tokens: int,
+           before: dict[str, str]) -> tuple[ModelAnswer | None, str]:
     if stop_reason == "max_tokens":
         return None, (f"the answer was cut off at the {max_tokens}-token limit (stop_reason max_tokens); "
                       "nothing of it was applied")
@@ -323,7 +376,7 @@ def _judge(ctx: _Context, text: str, stop_reason: str, max_tokens: int) -> tuple
     except ModelAnswerError as exc:
         return None, str(exc)
     if ctx.phase.check:
-        problems = ctx.phase.check(answer, ctx.plan)
+        problems = ctx.phase.check(answer, ctx.plan, before)
         if problems:
             return None, "; ".join(problems)
     return answer, ""

@@ -14,11 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .digest import digest_text
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ERROR_LINE = re.compile(r"error|fail|✗|×|expected|TS\d{4}|ERR!|not found|cannot", re.I)
 _ENVIRONMENT = re.compile(r"ENOTFOUND|ETIMEDOUT|ECONNREFUSED|ECONNRESET|EAI_AGAIN|ENOSPC|EACCES|network|socket hang up", re.I)
 _NON_REGISTRY = ("workspace:", "file:", "link:", "portal:", "git+", "git:", "github:", "http:", "https:")
 DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
+LINT_CONFIGS = ("eslint.config.js", "eslint.config.mjs", "eslint.config.cjs", "eslint.config.ts", ".eslintrc",
+                ".eslintrc.js", ".eslintrc.cjs", ".eslintrc.json", ".eslintrc.yml", ".eslintrc.yaml")
+INSTALL_MARKER = Path("node_modules") / ".package-builder-installed"
 
 
 @dataclass
@@ -146,6 +151,18 @@ class Toolchain:
                 missing.append(f"{name}@{spec} ({result.output.strip()[-200:] or 'npm view failed'})")
         return missing, environment
 
+    def _install_digest(self) -> str:
+        manifest = (self.package_dir / "package.json").read_text(encoding="utf-8", errors="replace")
+        return digest_text(f"{self.manager}\0{self.ignore_scripts}\0{manifest}")
+
+    def needs_install(self) -> bool:
+        """True unless package.json (and how we install) is unchanged since the last successful install: the checks
+        between phases run five times per package and must stay cheap."""
+        try:
+            return (self.package_dir / INSTALL_MARKER).read_text() != self._install_digest()
+        except OSError:
+            return True
+
     def install(self) -> StepResult:
         scripts = ["--ignore-scripts"] if self.ignore_scripts else []
         command = {
@@ -153,7 +170,11 @@ class Toolchain:
             "yarn": ["yarn", "install", "--non-interactive", *scripts],
             "pnpm": ["pnpm", "install", *scripts],
         }[self.manager]
-        return self.run("install", command)
+        result = self.run("install", command)
+        if result.ok:
+            (self.package_dir / INSTALL_MARKER).parent.mkdir(exist_ok=True)
+            (self.package_dir / INSTALL_MARKER).write_text(self._install_digest())
+        return result
 
     @staticmethod
     def bin(name: str) -> str:
@@ -162,6 +183,12 @@ class Toolchain:
 
     def typecheck(self) -> StepResult:
         return self.run("type-check", [self.bin("tsc"), "--noEmit", "-p", "tsconfig.json"])
+
+    def lint_command(self, manifest: dict) -> list[str] | None:
+        """The package's `lint` script, or eslint itself, when the package has a lint config; None otherwise."""
+        if not any((self.package_dir / name).exists() for name in LINT_CONFIGS):
+            return None
+        return [self.manager, "run", "lint"] if "lint" in (manifest.get("scripts") or {}) else [self.bin("eslint"), "."]
 
     def build(self) -> StepResult:
         return self.run("build", [self.manager, "run", "build"])
@@ -203,6 +230,9 @@ def validate_package(toolchain: Toolchain, coverage_target: int) -> ValidationRe
         return report
 
     steps = [("install", "dependency", toolchain.install), ("type-check", "type", toolchain.typecheck)]
+    lint = toolchain.lint_command(manifest)
+    if lint:
+        steps.append(("lint", "lint", lambda: toolchain.run("lint", lint)))
     if "build" in (manifest.get("scripts") or {}):
         steps.append(("build", "build", toolchain.build))
     steps.append(("tests", "test", toolchain.test))
@@ -223,3 +253,23 @@ def validate_package(toolchain: Toolchain, coverage_target: int) -> ValidationRe
         report.problem = (f"coverage below {coverage_target}%: " + ", ".join(f"{k} {v}%" for k, v in low.items())
                           if low else "no coverage summary was written")
     return report
+
+
+def type_check_between_phases(toolchain: Toolchain) -> dict:
+    """The cheap check after a code-writing phase: install if package.json changed (guarded like BUILD_VALIDATION),
+    then `tsc --noEmit`. The result is plain data that the next phase reads as part of its inputs."""
+    try:
+        manifest = json.loads((toolchain.package_dir / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"ran": False, "problem": f"package.json cannot be read: {exc}"}
+    if toolchain.needs_install():
+        missing, environment = toolchain.missing_dependencies(manifest)
+        if environment or missing:
+            return {"ran": False, "problem": environment or "dependencies not in the registry: " + "; ".join(missing)}
+        installed = toolchain.install()
+        if not installed.ok:
+            return {"ran": False, "problem": f"install failed (exit {installed.exit_code}): {installed.output[-600:]}"}
+    result = toolchain.typecheck()
+    return {"ran": True, "command": result.command, "exitCode": result.exit_code, "output": result.output,
+            "errors": sum(1 for line in result.output.splitlines() if "error TS" in line)}
+

@@ -1,5 +1,6 @@
 """FOUNDATION: Sets up the package. Code renders the config files that never vary (strict tsconfig, vitest config with the
-category's coverage threshold, .gitignore) from `prompts/files/`; the model writes only package.json."""
+category's coverage threshold, .gitignore) from `prompts/files/`; the model writes package.json (and eslint.config.mjs
+when the plan asks for linting)."""
 from package_builder.phase import PhaseSpec
 from phases.checks import foundation
 
@@ -11,7 +12,7 @@ PHASE = PhaseSpec(
     temperature=0.2,
     template="foundation.md.j2",
     reads=("PLANNING",),
-    write_allowlist=("package.json",),
+    write_allowlist=("package.json", "eslint.config.mjs"),  # a lint setup only when the plan asks for one
     rendered_files={
         "tsconfig.json": "files/tsconfig.json.j2",
         "tsconfig.build.json": "files/tsconfig.build.json.j2",

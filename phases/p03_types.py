@@ -10,4 +10,5 @@ PHASE = PhaseSpec(
     template="types.md.j2",
     reads=("PLANNING", "FOUNDATION"),
     write_allowlist=("src/types/**",),
+    type_checks=True,
 )

@@ -12,4 +12,5 @@ PHASE = PhaseSpec(
     reads=("PLANNING", "FOUNDATION", "TYPES"),
     write_allowlist=("src/**",),
     check=no_tests_in_src,
+    type_checks=True,
 )

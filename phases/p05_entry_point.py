@@ -12,4 +12,5 @@ PHASE = PhaseSpec(
     reads=("TYPES", "CORE_IMPLEMENTATION"),
     write_allowlist=("src/index.ts",),
     check=entry_point,
+    type_checks=True,
 )

@@ -10,4 +10,5 @@ PHASE = PhaseSpec(
     template="utilities.md.j2",
     reads=("PLANNING", "TYPES", "CORE_IMPLEMENTATION"),
     write_allowlist=("src/utils/**",),
+    type_checks=True,
 )

@@ -18,4 +18,5 @@ PHASE = PhaseSpec(
     ),
     write_allowlist=("src/**",),
     check=no_tests_in_src,
+    type_checks=True,
 )

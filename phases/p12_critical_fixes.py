@@ -1,5 +1,6 @@
 """CRITICAL_FIXES: Fixes the review's findings across code, tests and docs."""
 from package_builder.phase import EVERY_EARLIER_PHASE, PhaseSpec
+from phases.checks import no_weakened_checks
 
 PHASE = PhaseSpec(
     number=12,
@@ -10,4 +11,5 @@ PHASE = PhaseSpec(
     template="critical-fixes.md.j2",
     reads=EVERY_EARLIER_PHASE,
     write_allowlist=("src/**", "tests/**", "examples/**", "package.json", "README.md"),
+    check=no_weakened_checks,
 )

@@ -1,5 +1,6 @@
 """FINAL_POLISH: A last pass on naming, docs and the changelog before merge."""
 from package_builder.phase import EVERY_EARLIER_PHASE, PhaseSpec
+from phases.checks import no_weakened_checks
 
 PHASE = PhaseSpec(
     number=14,
@@ -10,4 +11,5 @@ PHASE = PhaseSpec(
     template="final-polish.md.j2",
     reads=EVERY_EARLIER_PHASE,
     write_allowlist=("README.md", "CHANGELOG.md", "docs/**", "src/**", "examples/**"),
+    check=no_weakened_checks,
 )

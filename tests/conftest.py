@@ -123,3 +123,13 @@ def project(tmp_path, api, npm_cache) -> Project:
     result.git("-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "--quiet", "-m", "initial")
     result.write_config()
     return result
+
+
+@pytest.fixture(scope="session")
+def npm_registry(tmp_path_factory):
+    """A real npm registry (Verdaccio) on 127.0.0.1 for the whole session."""
+    from npm_registry import NpmRegistry
+
+    registry = NpmRegistry(tmp_path_factory.mktemp("registry")).start()
+    yield registry
+    registry.stop()

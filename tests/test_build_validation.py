@@ -135,3 +135,55 @@ def test_an_unreachable_registry_stops_without_spending_model_calls(project):
     assert project.api.hits_for("BUILD_VALIDATION") == []
     assert validation(project)["validation"]["attempts"][-1]["failure"] == "environment"
     assert project.state()["failureRecovery"]["failedStep"] == 13
+
+
+def test_a_repair_that_deletes_an_assertion_is_refused(project):
+    failing_line = "expect(keyPath('a', 'b')).toBe('a/b');"
+    project.api.script("CRITICAL_FIXES", critical_fixes_with("tests/utils.test.ts", FAILING_UTILS_TEST))
+    project.api.script("BUILD_VALIDATION", answer({"tests/utils.test.ts": FAILING_UTILS_TEST.replace(failing_line, "")}),
+                       answer({"tests/utils.test.ts": UTILS_TEST}))
+
+    result = project.doit(BUILD_VALIDATION, check=True)
+
+    hits = project.api.hits_for("BUILD_VALIDATION")
+    assert len(hits) == 2
+    assert "tests/utils.test.ts: " in hits[1].user_text and "deleting assertions is not a fix" in hits[1].user_text
+    assert "green after 1 repair attempt(s)" in result.stdout
+    assert (project.package_dir / "tests/utils.test.ts").read_text() == UTILS_TEST
+
+
+def test_a_failure_kind_out_of_attempts_ends_the_repairs_without_a_model_call(project):
+    project.write_config(buildValidation={"maxRepairAttempts": 3, "maxAttemptsPerFailure": {"type": 0}})
+    project.api.script("CRITICAL_FIXES", critical_fixes_with("src/validate.ts", VALIDATE_TS + "\nexport const n: number = '';\n"))
+
+    result = project.doit(BUILD_VALIDATION)
+
+    assert result.returncode != 0
+    assert "still red after 0 repair attempt(s) (buildValidation.maxAttemptsPerFailure allows 0 for type failures)" \
+        in result.stdout
+    assert project.api.hits_for("BUILD_VALIDATION") == []
+    assert validation(project)["validation"]["attempts"][-1]["failure"] == "type"
+
+
+def test_a_package_with_a_lint_config_is_linted_and_a_lint_failure_repaired(project):
+    """The plan asked for linting, so FOUNDATION wrote an eslint config; a `var` slips into the code."""
+    lint_tools = {"eslint": "9.39.1", "typescript-eslint": "8.46.4"}
+    manifest = {**MANIFEST, "scripts": {**MANIFEST["scripts"], "lint": "eslint src"},
+                "devDependencies": {**MANIFEST["devDependencies"], **lint_tools}}
+    eslint_config = ('import tseslint from "typescript-eslint";\n\nexport default tseslint.config({ files: ["src/**/*.ts"], '
+                     'extends: [tseslint.configs.base], rules: { "no-var": "error" } });\n')
+    package_json = json.dumps(manifest, indent=2) + "\n"
+    project.api.script("FOUNDATION", answer({"package.json": package_json, "eslint.config.mjs": eslint_config}))
+    with_var = VALIDATE_TS.replace("const result = validate(schema, value);", "var result = validate(schema, value);")
+    assert with_var != VALIDATE_TS
+    project.api.script("CRITICAL_FIXES", answer({**example_files("CRITICAL_FIXES"), "package.json": package_json,
+                                                 "src/validate.ts": with_var}))
+    project.api.script("BUILD_VALIDATION", answer({"src/validate.ts": VALIDATE_TS}))
+
+    result = project.doit(BUILD_VALIDATION, check=True)
+
+    attempts = validation(project)["validation"]["attempts"]
+    assert attempts[0]["failure"] == "lint" and "no-var" in attempts[0]["steps"][-1]["output"]
+    assert "no-var" in project.api.hits_for("BUILD_VALIDATION")[0].user_text
+    assert [step["step"] for step in attempts[-1]["steps"]] == ["install", "type-check", "lint", "build", "tests"]
+    assert "green after 1 repair attempt(s)" in result.stdout

@@ -1,0 +1,100 @@
+"""Benchmark: `doit build test` against Turborepo (`turbo run build test`) on the same monorepo, same concurrency.
+
+Run by hand: `.venv/bin/python bench/workspace_vs_turbo.py [--concurrency 2] [--rounds 3]`. It writes the tests'
+six-package fixture monorepo (npm workspaces, real builds and `node --test` suites) twice, once per tool, and times a
+cold run (nothing built, no cache) and a warm run (nothing changed) of each. Goals: cold ≤ 1.1×, warm ≤ 1.0× turbo.
+Turbo is installed from npm into bench/turbo/ on first use. Its cache is local only (no remote cache).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from monorepo import write_monorepo  # noqa: E402
+
+TURBO_DIR = ROOT / "bench" / "turbo"
+TURBO = TURBO_DIR / "node_modules" / ".bin" / "turbo"
+
+
+def run(command: list[str], cwd: Path, env: dict) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def monorepo(folder: Path) -> Path:
+    workspace = folder / "workspace"
+    workspace.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=workspace, check=True)
+    write_monorepo(workspace)
+    manifest = json.loads((workspace / "package.json").read_text())
+    npm_version = subprocess.run(["npm", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    manifest["packageManager"] = f"npm@{npm_version}"  # turbo 2 wants it; doit ignores it
+    (workspace / "package.json").write_text(json.dumps(manifest, indent=2))
+    (workspace / "turbo.json").write_text(json.dumps({"tasks": {
+        "build": {"dependsOn": ["^build"], "outputs": ["dist/**"]},
+        "test": {"dependsOn": ["build"], "outputs": []}}}, indent=2))
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    subprocess.run(git + ["add", "-A"], cwd=workspace, check=True)
+    subprocess.run(git + ["commit", "-qm", "fixture"], cwd=workspace, check=True)
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=workspace, check=True, capture_output=True)
+    return workspace
+
+
+def doit_project(folder: Path, workspace: Path, concurrency: int) -> Path:
+    project = folder / "project"
+    project.mkdir()
+    for name in ("dodo.py", "phases", "prompts"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
+    (project / "configs").mkdir()
+    (project / "configs" / "build-env.json").write_text(json.dumps(
+        {"workspaceRoot": str(workspace), "maxConcurrentBuilds": concurrency}))
+    return project
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not TURBO.exists():
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=TURBO_DIR, check=True, capture_output=True)
+    env = {**os.environ, "TURBO_TELEMETRY_DISABLED": "1", "DO_NOT_TRACK": "1", "CI": "true"}
+    times: dict[str, list[float]] = {"doit cold": [], "doit warm": [], "turbo cold": [], "turbo warm": []}
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            ours = monorepo(Path(tmp) / "doit")
+            project = doit_project(Path(tmp) / "doit", ours, args.concurrency)
+            doit = [sys.executable, "-m", "doit", "build", "test"]
+            times["doit cold"].append(run(doit, project, env))
+            times["doit warm"].append(run(doit, project, env))
+            theirs = monorepo(Path(tmp) / "turbo")
+            turbo = [str(TURBO), "run", "build", "test", f"--concurrency={args.concurrency}", "--output-logs=errors-only"]
+            times["turbo cold"].append(run(turbo, theirs, env))
+            times["turbo warm"].append(run(turbo, theirs, env))
+    median = {name: statistics.median(values) for name, values in times.items()}
+    print(f"six packages, concurrency {args.concurrency}, median of {args.rounds} round(s); install not timed")
+    for name, value in median.items():
+        print(f"  {name:<11} {value:6.2f} s")
+    print(f"  cold ratio doit/turbo {median['doit cold'] / median['turbo cold']:.2f} (goal <= 1.1)")
+    print(f"  warm ratio doit/turbo {median['doit warm'] / median['turbo warm']:.2f} (goal <= 1.0)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

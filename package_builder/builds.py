@@ -1,0 +1,131 @@
+"""Install, build and test the packages of the monorepo with its own package manager (`doit build test`).
+
+Each step records two files under `.package-builder/`: a stamp (doit's target) whose content changes only when the
+outcome that dependents rely on changes, so an unchanged rebuild leaves dependents up to date (Turborepo's cache,
+with doit's checks), and an outcome for the run's closing table. Commands are argument lists with timeouts.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from .config import BuildConfig
+from .digest import digest_bytes, digest_of
+from .errors import PackageBuilderError
+from .monorepo import WorkspacePackage, discover_packages, lockfile, output_files
+from .paths import build_record, builds_dir
+from .storage import write_json_atomic
+from .toolchain import StepResult, Toolchain
+
+STEP_NAMES = ("build", "test", "publish")
+
+
+class StepFailed(PackageBuilderError):
+    """A build, test or publish of one package failed; the message names the package and carries the output."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one step of one package ended in this run: what the closing table and the JSON summary show."""
+
+    step: str
+    package: str
+    status: str  # built, tested, published, skipped, failed
+    detail: str = ""
+    seconds: float = 0.0
+
+
+def find_package(config: BuildConfig, name: str) -> WorkspacePackage:
+    for package in discover_packages(config.workspace_root):
+        if package.name == name:
+            return package
+    raise StepFailed(f"{name} is not a package of the workspace {config.workspace_root}")
+
+
+def toolchain_for(config: BuildConfig, directory) -> Toolchain:
+    return Toolchain(directory, config.workspace_root, config.npm_registry, ignore_scripts=False,
+                     timeout_seconds=config.build_validation.command_timeout_seconds)
+
+
+def install_workspace(config: BuildConfig) -> dict:
+    """One install at the root links every workspace package; it runs again only when a manifest or lockfile changed."""
+    _ensure_builds_dir(config)
+    toolchain = toolchain_for(config, config.workspace_root)
+    lock = lockfile(config.workspace_root)
+    # The lockfile is the user's: installed exactly as written (never rewritten), and none is created.
+    command = {
+        "npm": ["npm", "ci", "--no-audit", "--no-fund"] if lock else
+               ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock"],
+        "yarn": ["yarn", "install", "--non-interactive", *(["--frozen-lockfile"] if lock else ["--no-lockfile"])],
+        "pnpm": ["pnpm", "install", "--frozen-lockfile" if lock else "--no-lockfile"],
+    }[toolchain.manager]
+    result = toolchain.run("install", command)
+    if not result.ok:
+        raise StepFailed(f"install of the workspace {config.workspace_root} failed (exit {result.exit_code}):\n"
+                         f"{result.output}")
+    # Builds depend on this stamp, not on the lockfile itself: it changes only when the installed tree may have.
+    write_json_atomic(builds_dir(config.workspace_root) / "install.json",
+                      {"manager": toolchain.manager, "lockfile": digest_bytes(lock.read_bytes()) if lock else None})
+    return {"manager": toolchain.manager, "seconds": result.seconds}
+
+
+def build_package(config: BuildConfig, name: str) -> dict:
+    package = find_package(config, name)
+    _ensure_builds_dir(config)
+    started = time.monotonic()
+    if package.has_script("build"):
+        _run_or_fail(config, package, "build", ["run", "build"])
+        status, detail = "built", ""
+    else:
+        status, detail = "skipped", "no build script"
+    # Dependents depend on this stamp: it changes only when the build's outputs do.
+    outputs = {str(p.relative_to(package.directory)): digest_bytes(p.read_bytes()) for p in output_files(package)}
+    write_json_atomic(build_record(config.workspace_root, "build", name),
+                      {"package": name, "version": package.version, "outputs": digest_of(outputs)})
+    return record_outcome(config, Outcome("build", name, status, detail, round(time.monotonic() - started, 2)))
+
+
+def test_package(config: BuildConfig, name: str) -> dict:
+    package = find_package(config, name)
+    _ensure_builds_dir(config)
+    started = time.monotonic()
+    if package.has_script("test"):
+        _run_or_fail(config, package, "test", ["run", "test"])
+        status, detail = "tested", ""
+    else:
+        status, detail = "skipped", "no test script"
+    write_json_atomic(build_record(config.workspace_root, "test", name), {"package": name, "passed": True})
+    return record_outcome(config, Outcome("test", name, status, detail, round(time.monotonic() - started, 2)))
+
+
+def record_outcome(config: BuildConfig, outcome: Outcome) -> dict:
+    data = {"step": outcome.step, "package": outcome.package, "status": outcome.status, "detail": outcome.detail,
+            "seconds": outcome.seconds}
+    write_json_atomic(build_record(config.workspace_root, f"outcomes/{outcome.step}", outcome.package), data)
+    return data
+
+
+def read_outcome(workspace_root, step: str, name: str) -> dict | None:
+    try:
+        return json.loads(build_record(workspace_root, f"outcomes/{step}", name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _run_or_fail(config: BuildConfig, package: WorkspacePackage, step: str, arguments: list[str]) -> StepResult:
+    toolchain = toolchain_for(config, package.directory)
+    result = toolchain.run(step, [toolchain.manager, *arguments])
+    if not result.ok:
+        record_outcome(config, Outcome(step, package.name, "failed", f"exit {result.exit_code}", result.seconds))
+        raise StepFailed(f"{step} of {package.name} failed (exit {result.exit_code}) in {package.directory}:\n"
+                         f"{result.output}")
+    return result
+
+
+def _ensure_builds_dir(config: BuildConfig) -> None:
+    directory = builds_dir(config.workspace_root)
+    directory.mkdir(parents=True, exist_ok=True)
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# package-builder's build stamps and outcomes: never committed\n*\n")

@@ -1,0 +1,173 @@
+"""The packages of a JS/TS monorepo: found from npm/yarn `workspaces` globs or `pnpm-workspace.yaml`, with their
+workspace dependencies, in dependency order, and the files a build of each depends on.
+
+Stdlib only: `doit list` reads this at task-load time for every package, so it must stay cheap and offline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+# npm's rules for a package name: lowercase, URL-safe, at most 214 characters, optionally scoped (@scope/name).
+NPM_PACKAGE_NAME = re.compile(r"^(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$")
+DEPENDENCY_SECTIONS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
+# Never inputs of a build: installed modules, build and coverage output, caches of other tools.
+NOT_SOURCES = frozenset({"node_modules", "dist", "build", "coverage", ".turbo", ".cache", ".next", "out", ".git"})
+LOCKFILES = ("package-lock.json", "yarn.lock", "pnpm-lock.yaml")
+
+
+@dataclass(frozen=True)
+class WorkspacePackage:
+    """One package of the monorepo, as its package.json declares it."""
+
+    name: str
+    version: str
+    directory: Path
+    private: bool
+    scripts: dict = field(default_factory=dict, hash=False, compare=False)
+    workspace_dependencies: tuple[str, ...] = ()
+
+    @property
+    def safe_name(self) -> str:
+        """`@scope/name` → `@scope+name`: usable as a file name."""
+        return self.name.replace("/", "+")
+
+    def has_script(self, script: str) -> bool:
+        command = str(self.scripts.get(script, "")).strip()
+        return bool(command) and "no test specified" not in command  # npm init's placeholder test script
+
+
+def is_npm_package_name(name: str) -> bool:
+    return len(name) <= 214 and NPM_PACKAGE_NAME.match(name) is not None
+
+
+def workspace_globs(root: Path) -> list[str]:
+    """The workspace patterns of the monorepo at `root`: package.json `workspaces` (array or {packages}), else
+    pnpm-workspace.yaml's `packages` list. An empty list means the root is not a monorepo."""
+    manifest = _read_manifest(root / "package.json") if (root / "package.json").exists() else {}
+    declared = manifest.get("workspaces")
+    if isinstance(declared, dict):
+        declared = declared.get("packages")
+    if isinstance(declared, list) and all(isinstance(p, str) for p in declared):
+        return declared
+    if declared is not None:
+        raise ConfigError(f"{root / 'package.json'}: field workspaces must be a list of globs or {{\"packages\": [...]}}")
+    pnpm = root / "pnpm-workspace.yaml"
+    return _pnpm_packages(pnpm) if pnpm.exists() else []
+
+
+def discover_packages(root: Path) -> list[WorkspacePackage]:
+    """Every workspace package under `root`, in dependency order (dependencies first, then by name)."""
+    patterns = workspace_globs(root)
+    excluded = {d for p in patterns if p.startswith("!") for d in _expand(root, p[1:])}
+    directories = sorted({d for p in patterns if not p.startswith("!") for d in _expand(root, p)} - excluded)
+    raw = []
+    for directory in directories:
+        manifest = _read_manifest(directory / "package.json")
+        name = manifest.get("name")
+        if not isinstance(name, str) or not is_npm_package_name(name):
+            raise ConfigError(f"{directory / 'package.json'}: field name {name!r} is not a valid npm package name")
+        raw.append((name, directory, manifest))
+    names = [name for name, _, _ in raw]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{root}: two workspace packages share the name {duplicates[0]}")
+    known = set(names)
+    packages = {
+        name: WorkspacePackage(
+            name=name, version=str(manifest.get("version", "0.0.0")), directory=directory,
+            private=bool(manifest.get("private", False)), scripts=dict(manifest.get("scripts") or {}),
+            workspace_dependencies=tuple(sorted({dep for section in DEPENDENCY_SECTIONS
+                                                 for dep in (manifest.get(section) or {}) if dep in known and dep != name})))
+        for name, directory, manifest in raw
+    }
+    return [packages[name] for name in dependency_order(packages)]
+
+
+def dependency_order(packages: dict[str, WorkspacePackage]) -> list[str]:
+    """Names with every package after its workspace dependencies; a cycle is an error that names it."""
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycle = " → ".join((*path[path.index(name):], name))
+            raise ConfigError(f"workspace dependency cycle: {cycle}")
+        state[name] = "visiting"
+        for dependency in packages[name].workspace_dependencies:
+            visit(dependency, (*path, name))
+        state[name] = "done"
+        order.append(name)
+
+    for name in sorted(packages):
+        visit(name, ())
+    return order
+
+
+def source_files(package: WorkspacePackage) -> list[str]:
+    """The files a build of `package` reads: everything in its folder but installed modules, outputs and caches."""
+    found = []
+    for folder, subfolders, files in os.walk(package.directory):
+        subfolders[:] = sorted(d for d in subfolders if d not in NOT_SOURCES)
+        found.extend(os.path.join(folder, f) for f in sorted(files) if not f.endswith(".tsbuildinfo"))
+    return found
+
+
+def output_files(package: WorkspacePackage) -> list[Path]:
+    """What a build wrote (dist/, build/, out/): its digest is what dependents depend on, like Turborepo's outputs."""
+    outputs = []
+    for folder in ("dist", "build", "out"):
+        top = package.directory / folder
+        if top.is_dir():
+            outputs.extend(sorted(p for p in top.rglob("*") if p.is_file()))
+    return outputs
+
+
+def lockfile(root: Path) -> Path | None:
+    return next((root / name for name in LOCKFILES if (root / name).exists()), None)
+
+
+def _expand(root: Path, pattern: str) -> list[Path]:
+    pattern = pattern.strip().rstrip("/").removeprefix("./")
+    if not pattern or pattern.startswith(("/", "..")) or "/../" in f"/{pattern}/":
+        raise ConfigError(f"{root}: workspace glob {pattern!r} must stay inside the monorepo")
+    return [d for d in root.glob(pattern) if (d / "package.json").is_file() and "node_modules" not in d.parts]
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must hold a JSON object")
+    return data
+
+
+def _pnpm_packages(path: Path) -> list[str]:
+    """The `packages:` list of pnpm-workspace.yaml. Only that list is read, so a tiny reader does (no YAML library
+    at task-load time); anything it does not understand is an error, never a silent empty workspace."""
+    patterns: list[str] = []
+    inside = False
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.split(" #", 1)[0].rstrip()
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        if not line.startswith((" ", "\t", "-")):
+            inside = text.strip() == "packages:"
+            continue
+        if inside:
+            item = re.fullmatch(r"\s*-\s*(['\"]?)(.+?)\1", text)
+            if not item:
+                raise ConfigError(f"{path}:{number}: expected a list item like `- 'packages/*'`")
+            patterns.append(item.group(2))
+    return patterns

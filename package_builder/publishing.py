@@ -1,0 +1,121 @@
+"""Publish workspace packages to the configured npm registry (`doit publish`), dependencies first.
+
+The token reaches npm only through a temporary userconfig file (mode 0600, in a 0700 folder, removed afterwards):
+never on a command line, in the environment we build, a log, an outcome or an exception. npm's own debug logs are
+turned off for these runs, and every output we keep passes through `redact`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+from .builds import Outcome, StepFailed, find_package, record_outcome, toolchain_for
+from .config import BuildConfig
+from .monorepo import DEPENDENCY_SECTIONS, WorkspacePackage
+
+_CREDENTIAL = re.compile(r"((?:_authToken|_auth|_password)\s*=\s*)\S+|\bnpm_[A-Za-z0-9]{36}\b")
+
+
+def redact(text: str, secret: str | None) -> str:
+    """`text` with the token, and anything that looks like an npm credential, replaced by `***`."""
+    if secret:
+        text = text.replace(secret, "***")
+    return _CREDENTIAL.sub(lambda m: (m.group(1) or "") + "***", text)
+
+
+@contextmanager
+def npm_userconfig(registry: str, token: str | None) -> Iterator[Path]:
+    """A throwaway npm userconfig that holds the registry, the token for it, and no debug logs."""
+    folder = Path(tempfile.mkdtemp(prefix="package-builder-npm-"))  # mode 0700
+    path = folder / "npmrc"
+    lines = [f"registry={registry}", "logs-max=0", "update-notifier=false", "fund=false", "audit=false"]
+    if token:
+        parts = urlsplit(registry if registry.endswith("/") else registry + "/")
+        lines.append(f"//{parts.netloc}{parts.path}:_authToken={token}")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def publish_package(config: BuildConfig, name: str, dry_run: bool = False, config_path: Path | None = None) -> dict:
+    """Publish one package unless its version is already in the registry (then it is skipped, not failed)."""
+    package = find_package(config, name)
+    dry_run = dry_run or config.publishing.dry_run
+    started = time.monotonic()
+
+    def done(status: str, detail: str) -> dict:
+        return record_outcome(config, Outcome("publish", name, status, detail, round(time.monotonic() - started, 2)))
+
+    def failed(message: str) -> StepFailed:
+        done("failed", message.splitlines()[0][:300])
+        return StepFailed(message)
+
+    if package.private:
+        return done("skipped", "private package")
+    local = _workspace_protocol_ranges(package)
+    if local:
+        raise failed(f"publish of {name}: {', '.join(local)} use the workspace: protocol, which npm would publish "
+                     "verbatim; give them version ranges")
+    if config.publishing.require_clean_working_directory:
+        dirty = _uncommitted_files(config.workspace_root, package.directory)
+        if dirty:
+            raise failed(f"publish of {name}: {package.directory} has uncommitted changes ({', '.join(dirty[:5])}); "
+                         "commit them, or set publishing.requireCleanWorkingDirectory to false")
+    token = config.npm_token_value()
+    if not token and not dry_run:
+        raise failed(f"publish of {name}: no npm token: set NPM_TOKEN, or npmToken in "
+                     f"{config_path or 'configs/build-env.json'}")
+    registry = config.npm_registry
+    toolchain = toolchain_for(config, package.directory)
+    with npm_userconfig(registry, token) as userconfig:
+        common = ["--userconfig", str(userconfig), "--registry", registry]
+        view = toolchain.run("publish", ["npm", "view", f"{name}@{package.version}", "version", "--json", *common])
+        output = redact(view.output, token)
+        if view.ok and package.version in output:
+            return done("skipped", f"{package.version} is already in {registry}")
+        if "E404" not in output:
+            raise failed(f"publish of {name}: cannot ask {registry} whether {package.version} exists "
+                         f"(exit {view.exit_code}):\n{output}")
+        command = ["npm", "publish", *common, "--tag", config.publishing.tag,
+                   *(["--access", config.publishing.access] if config.publishing.access else []),
+                   *(["--dry-run"] if dry_run else [])]
+        result = toolchain.run("publish", command)
+    output = redact(result.output, token)
+    if not result.ok:
+        refused = " (the registry refused the token)" if re.search(r"E401|E403|authenticat", output, re.I) else ""
+        raise failed(f"publish of {name}@{package.version} to {registry} failed (exit {result.exit_code}){refused}:\n"
+                     f"{output}")
+    if dry_run:
+        return done("skipped", f"dry run: would publish {package.version} with tag {config.publishing.tag}")
+    return done("published", f"{package.version} with tag {config.publishing.tag}")
+
+
+def _workspace_protocol_ranges(package: WorkspacePackage) -> list[str]:
+    manifest = json.loads((package.directory / "package.json").read_text(encoding="utf-8"))
+    return sorted(name for section in DEPENDENCY_SECTIONS for name, spec in (manifest.get(section) or {}).items()
+                  if str(spec).startswith("workspace:"))
+
+
+def _uncommitted_files(workspace_root: Path, directory: Path) -> list[str]:
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--", str(directory)], cwd=workspace_root,
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise StepFailed(f"cannot check {directory} for uncommitted changes: {exc}") from None
+    if done.returncode != 0:
+        raise StepFailed(f"cannot check {directory} for uncommitted changes (is {workspace_root} a git repository?): "
+                         f"{done.stderr.strip()[:300]}")
+    return [line[3:] for line in done.stdout.splitlines() if line.strip()]

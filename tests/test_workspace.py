@@ -1,0 +1,158 @@
+"""`doit build test` and `doit publish` on a real npm-workspaces monorepo, with a real registry (Verdaccio) on
+127.0.0.1: dependency order, the concurrency bound, skipping what has not changed, publishing once, and a token
+that never shows."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from monorepo import PACKAGES, build_log, most_at_once, write_monorepo
+
+
+@pytest.fixture
+def monorepo(project, npm_registry, tmp_path):
+    """The user's monorepo (a git repo, all committed), configured for two builds at once and the test registry."""
+    scope = write_monorepo(project.workspace)
+    project.git("add", "-A")
+    project.git("-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "-qm", "monorepo")
+    project.write_config(npmRegistry=npm_registry.url, maxConcurrentBuilds=2)
+    project.scope = scope
+    project.build_log = tmp_path / "build-log.txt"
+    return project
+
+
+def names(project, *shorts):
+    return [f"{project.scope}/{short}" for short in shorts]
+
+
+def test_doit_list_shows_a_build_test_and_publish_task_per_package(monorepo):
+    listed = monorepo.doit("list", "--all", check=True).stdout
+
+    for name in names(monorepo, "core", "math", "app"):
+        assert f"build:{name}" in listed and f"test:{name}" in listed and f"publish:{name}" in listed
+
+
+def test_build_and_test_run_in_dependency_order_two_at_a_time(monorepo):
+    result = monorepo.doit("build", "test", check=True, BUILD_LOG=str(monorepo.build_log))
+
+    events = build_log(monorepo.build_log)
+    when = {(event, name): ms for event, name, ms in events}
+    core, math, app, strings = names(monorepo, "core", "math", "app", "strings")
+    assert when[("start", math)] >= when[("end", core)]
+    assert when[("start", app)] >= max(when[("end", math)], when[("end", strings)])
+    assert most_at_once(events) == 2, "maxConcurrentBuilds is 2: never more, and independent packages overlap"
+    table = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith("@")}
+    assert table == {name: ["built", "tested", "-"] for name in names(monorepo, *PACKAGES)}
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert summary["ok"] and summary["packages"][app] == {"build": "built", "test": "tested"}
+    assert monorepo.git("status", "--porcelain") == "", "stamps and outputs stay out of git"
+
+
+def test_dash_n_overrides_the_configured_concurrency(monorepo):
+    monorepo.doit("-n", "1", "build", check=True, BUILD_LOG=str(monorepo.build_log))
+
+    assert most_at_once(build_log(monorepo.build_log)) == 1
+
+
+def test_an_unchanged_package_is_skipped_and_a_changed_one_rebuilt_with_its_dependents(monorepo):
+    monorepo.doit("build", "test", check=True)
+
+    again = monorepo.doit("build", "test", check=True, BUILD_LOG=str(monorepo.build_log))
+    assert build_log(monorepo.build_log) == []
+    assert "up to date" in again.stdout
+
+    source = monorepo.workspace / "packages/math/src/index.js"
+    source.write_text(source.read_text().replace("'math'", "'math2'"))
+    (monorepo.workspace / "packages/math/test/index.test.js").write_text(
+        (monorepo.workspace / "packages/math/test/index.test.js").read_text().replace("'mathcore'", "'math2core'"))
+    (monorepo.workspace / "packages/app/test/index.test.js").write_text(
+        (monorepo.workspace / "packages/app/test/index.test.js").read_text().replace("appmathcore", "appmath2core"))
+    monorepo.doit("build", "test", check=True, BUILD_LOG=str(monorepo.build_log))
+
+    rebuilt = sorted({name for event, name, _ in build_log(monorepo.build_log) if event == "start"})
+    assert rebuilt == sorted(names(monorepo, "math", "app"))
+
+
+def test_a_failing_test_fails_the_run_names_the_package_and_stops_its_dependents(monorepo):
+    test_file = monorepo.workspace / "packages/math/test/index.test.js"
+    test_file.write_text(test_file.read_text().replace("'mathcore'", "'wrong'"))
+
+    result = monorepo.doit("--continue", "build", "test")
+
+    math, app = names(monorepo, "math", "app")
+    assert result.returncode != 0
+    assert f"test of {math} failed" in result.stdout + result.stderr
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert not summary["ok"] and math in summary["failed"]
+    assert summary["packages"][math]["test"] == "failed"
+    assert summary["packages"][names(monorepo, "core")[0]]["test"] == "tested"
+
+
+def test_publish_puts_every_package_in_the_registry_and_publishing_again_skips(monorepo, npm_registry):
+    token = npm_registry.add_user("publisher")
+
+    first = monorepo.doit("publish", NPM_TOKEN=token)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    for name in names(monorepo, *("core", "strings", "dates", "colors", "math", "app")):
+        view = subprocess.run(["npm", "view", name, "version", "--registry", npm_registry.url],
+                              capture_output=True, text=True, env=monorepo.env())
+        assert view.stdout.strip() == "1.0.0", (name, view.stderr)
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert summary["packages"][names(monorepo, "app")[0]]["publish"] == "published (1.0.0 with tag latest)"
+
+    second = monorepo.doit("publish", NPM_TOKEN=token)
+    assert second.returncode == 0
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert all(steps["publish"].startswith("skipped (1.0.0 is already in") for steps in summary["packages"].values())
+
+
+def test_a_dry_run_publishes_nothing(monorepo, npm_registry):
+    token = npm_registry.add_user("dry-runner")
+
+    result = monorepo.doit("publish", "--dry-run", NPM_TOKEN=token, check=True)
+
+    assert "dry run: would publish 1.0.0" in result.stdout
+    assert npm_registry.versions(names(monorepo, "core")[0]) == []
+
+
+def test_a_wrong_token_fails_clearly_names_the_package_and_never_shows(monorepo, npm_registry):
+    wrong = "wrong-token-" + "x" * 40
+
+    result = monorepo.doit("publish", NPM_TOKEN=wrong)
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "failed (exit 1) (the registry refused the token)" in output
+    assert any(f"publish of {name}@1.0.0 to {npm_registry.url} failed" in output
+               for name in names(monorepo, "core", "strings", "dates", "colors"))
+    assert wrong not in output
+    assert npm_registry.versions(names(monorepo, "core")[0]) == []
+
+
+def test_the_token_appears_in_no_output_log_or_file(monorepo, npm_registry):
+    token = npm_registry.add_user("careful")
+    monorepo.write_config(npmRegistry=npm_registry.url, maxConcurrentBuilds=2, npmToken=token)
+
+    result = monorepo.doit("publish", check=True)
+
+    assert token not in result.stdout + result.stderr
+    config = monorepo.config_path.resolve()
+    for folder in (monorepo.root, monorepo.workspace, monorepo.home):
+        for path in folder.rglob("*"):
+            if path.is_file() and path.resolve() != config and "node_modules" not in path.parts:
+                assert token.encode() not in path.read_bytes(), f"the token leaked into {path}"
+    assert token not in monorepo.git("log", "--all", "-p")
+
+
+def test_publishing_requires_a_clean_working_directory(monorepo, npm_registry):
+    token = npm_registry.add_user("tidy")
+    (monorepo.workspace / "packages/core/NOTES.md").write_text("uncommitted\n")
+
+    result = monorepo.doit("publish", NPM_TOKEN=token)
+
+    assert result.returncode != 0
+    assert f"publish of {names(monorepo, 'core')[0]}: " in result.stdout
+    assert "has uncommitted changes (packages/core/NOTES.md)" in result.stdout
