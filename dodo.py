@@ -86,8 +86,10 @@ PROJECT = ProjectPaths(Path(__file__).resolve().parent)
 RAW_CONFIG = read_raw_config(PROJECT.config) or {}
 WORKSPACE = workspace_root_of(PROJECT.config, RAW_CONFIG)
 _CONCURRENCY = RAW_CONFIG.get("maxConcurrentBuilds", 4)
+# Tasks run subprocesses (npm, git, the model over HTTP): threads are enough and share one import of the core.
 DOIT_CONFIG = {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2, "reporter": Reporter,
-               "num_process": _CONCURRENCY if isinstance(_CONCURRENCY, int) and _CONCURRENCY >= 1 else 1}
+               "num_process": _CONCURRENCY if isinstance(_CONCURRENCY, int) and _CONCURRENCY >= 1 else 1,
+               "par_type": "thread"}
 
 
 def run_phase(config_path, plan_path, phase_name):
@@ -241,7 +243,7 @@ def _package_tasks(step):
         return
     by_name = {p.name: p for p in packages}
     publishing = RAW_CONFIG.get("publishing") if isinstance(RAW_CONFIG.get("publishing"), dict) else {}
-    installed = str(builds_dir(WORKSPACE) / "install.json") if packages else None
+    lock = [str(path)] if packages and (path := lockfile(WORKSPACE)) else []
     group = {"basename": step, "name": None, "doc": f"{step} every workspace package"}
     if step == "publish":
         group["params"] = [DRY_RUN_PARAM]
@@ -251,11 +253,11 @@ def _package_tasks(step):
         task = {"basename": step, "name": package.name, "doc": f"{step} {package.name} {package.version}",
                 "actions": [(workspace_step, [str(PROJECT.config), step, package.name])]}
         if step == "build":
-            task.update(file_dep=[*source_files(package), installed,
+            task.update(file_dep=[*source_files(package), *lock,
                                   *(stamp("build", dep) for dep in package.workspace_dependencies)],
                         targets=[stamp("build", package.name)], clean=True)
         elif step == "test":
-            task.update(file_dep=[*source_files(package), installed,
+            task.update(file_dep=[*source_files(package), *lock,
                                   *(stamp("build", name) for name in (package.name, *upstream))],
                         targets=[stamp("test", package.name)], clean=True)
         else:

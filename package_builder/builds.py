@@ -6,6 +6,7 @@ with doit's checks), and an outcome for the run's closing table. Commands are ar
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from .digest import digest_bytes, digest_of
 from .errors import PackageBuilderError
 from .monorepo import WorkspacePackage, discover_packages, lockfile, output_files
 from .paths import build_record, builds_dir
-from .storage import write_json_atomic
+from .storage import read_json, write_json_atomic
 from .toolchain import StepResult, Toolchain
 
 STEP_NAMES = ("build", "test", "publish")
@@ -49,30 +50,53 @@ def toolchain_for(config: BuildConfig, directory) -> Toolchain:
 
 
 def install_workspace(config: BuildConfig) -> dict:
-    """One install at the root links every workspace package; it runs again only when a manifest or lockfile changed."""
+    """Make node_modules match the manifests and lockfile: one install at the root links every workspace package.
+
+    Every build calls this first (under a lock, so the first one installs and the others find it done) rather than
+    waiting on a separate doit task: the install is usually current, and a shared prerequisite task would hold back
+    the critical path of a cold build. `doit install` runs it on its own."""
     _ensure_builds_dir(config)
     toolchain = toolchain_for(config, config.workspace_root)
-    lock = lockfile(config.workspace_root)
-    # The lockfile is the user's: installed exactly as written (never rewritten), and none is created.
-    command = {
-        "npm": ["npm", "ci", "--no-audit", "--no-fund"] if lock else
-               ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock"],
-        "yarn": ["yarn", "install", "--non-interactive", *(["--frozen-lockfile"] if lock else ["--no-lockfile"])],
-        "pnpm": ["pnpm", "install", "--frozen-lockfile" if lock else "--no-lockfile"],
-    }[toolchain.manager]
-    result = toolchain.run("install", command)
-    if not result.ok:
-        raise StepFailed(f"install of the workspace {config.workspace_root} failed (exit {result.exit_code}):\n"
-                         f"{result.output}")
-    # Builds depend on this stamp, not on the lockfile itself: it changes only when the installed tree may have.
-    write_json_atomic(builds_dir(config.workspace_root) / "install.json",
-                      {"manager": toolchain.manager, "lockfile": digest_bytes(lock.read_bytes()) if lock else None})
-    return {"manager": toolchain.manager, "seconds": result.seconds}
+    stamp = builds_dir(config.workspace_root) / "install.json"
+    with open(builds_dir(config.workspace_root) / "install.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        lock = lockfile(config.workspace_root)
+        manifests = [config.workspace_root / "package.json",
+                     *(p.directory / "package.json" for p in discover_packages(config.workspace_root))]
+        wanted = {"manager": toolchain.manager, "inputs": digest_of(
+            [digest_bytes(p.read_bytes()) for p in [*manifests, *([lock] if lock else [])]])}
+        installed = (config.workspace_root / "node_modules").is_dir()
+        if installed and (read_json(stamp) == wanted
+                          or (toolchain.manager == "npm" and _npm_tree_is_current(config, manifests, lock))):
+            write_json_atomic(stamp, wanted)
+            return {"manager": toolchain.manager, "installed": "already current"}
+        # The lockfile is the user's: installed exactly as written (never rewritten), and none is created.
+        command = {
+            "npm": ["npm", "ci", "--no-audit", "--no-fund"] if lock else
+                   ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock"],
+            "yarn": ["yarn", "install", "--non-interactive", *(["--frozen-lockfile"] if lock else ["--no-lockfile"])],
+            "pnpm": ["pnpm", "install", "--frozen-lockfile" if lock else "--no-lockfile"],
+        }[toolchain.manager]
+        result = toolchain.run("install", command)
+        if not result.ok:
+            raise StepFailed(f"install of the workspace {config.workspace_root} failed (exit {result.exit_code}):\n"
+                             f"{result.output}")
+        write_json_atomic(stamp, wanted)
+        return {"manager": toolchain.manager, "installed": f"in {result.seconds} s"}
+
+
+def _npm_tree_is_current(config: BuildConfig, manifests: list, lock) -> bool:
+    """npm's own rule: node_modules/.package-lock.json, written at the end of every install, is trusted when it is
+    newer than every package.json and the lockfile. Then there is nothing to install (and `npm ci` would reinstall)."""
+    hidden = config.workspace_root / "node_modules" / ".package-lock.json"
+    if not hidden.exists():
+        return False
+    return hidden.stat().st_mtime >= max(p.stat().st_mtime for p in [*manifests, *([lock] if lock else [])])
 
 
 def build_package(config: BuildConfig, name: str) -> dict:
     package = find_package(config, name)
-    _ensure_builds_dir(config)
+    install_workspace(config)
     started = time.monotonic()
     if package.has_script("build"):
         _run_or_fail(config, package, "build", ["run", "build"])

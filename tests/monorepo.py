@@ -32,7 +32,7 @@ def write_monorepo(root: Path) -> str:
                                                    "workspaces": ["packages/*"]}, indent=2))
     (root / "tools").mkdir()
     (root / "tools" / "build.mjs").write_text(BUILD_SCRIPT)
-    (root / ".gitignore").write_text("node_modules/\ndist/\n")
+    (root / ".gitignore").write_text("node_modules/\ndist/\n.turbo/\n")
     for short, deps in PACKAGES.items():
         folder = root / "packages" / short
         (folder / "src").mkdir(parents=True)

@@ -156,3 +156,27 @@ def test_publishing_requires_a_clean_working_directory(monorepo, npm_registry):
     assert result.returncode != 0
     assert f"publish of {names(monorepo, 'core')[0]}: " in result.stdout
     assert "has uncommitted changes (packages/core/NOTES.md)" in result.stdout
+
+
+def test_packages_are_found_from_pnpm_workspace_yaml_too(project):
+    (project.workspace / "pnpm-workspace.yaml").write_text("packages:\n  - 'libs/*'\n  - '!libs/skip'\n")
+    for name in ("one", "skip"):
+        (project.workspace / "libs" / name).mkdir(parents=True)
+        (project.workspace / "libs" / name / "package.json").write_text(json.dumps({"name": f"@p/{name}"}))
+
+    listed = project.doit("list", "--all", check=True).stdout
+
+    assert "build:@p/one" in listed and "@p/skip" not in listed
+
+
+def test_a_dependency_cycle_is_an_error_that_names_it(monorepo):
+    core = monorepo.workspace / "packages/core/package.json"
+    manifest = json.loads(core.read_text())
+    manifest["dependencies"] = {f"{monorepo.scope}/app": "^1.0.0"}
+    core.write_text(json.dumps(manifest))
+
+    result = monorepo.doit("build")
+
+    assert result.returncode != 0
+    assert "workspace dependency cycle:" in result.stdout + result.stderr
+    assert f"{monorepo.scope}/core" in result.stdout + result.stderr
