@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import time
 from dataclasses import dataclass
 
 from .config import BuildConfig
@@ -17,7 +16,7 @@ from .errors import PackageBuilderError
 from .monorepo import WorkspacePackage, discover_packages, lockfile, output_files
 from .paths import build_record, builds_dir
 from .storage import read_json, write_json_atomic
-from .toolchain import StepResult, Toolchain
+from .toolchain import Toolchain
 
 STEP_NAMES = ("build", "test", "publish")
 
@@ -97,30 +96,33 @@ def _npm_tree_is_current(config: BuildConfig, manifests: list, lock) -> bool:
 def build_package(config: BuildConfig, name: str) -> dict:
     package = find_package(config, name)
     install_workspace(config)
-    started = time.monotonic()
-    if package.has_script("build"):
-        _run_or_fail(config, package, "build", ["run", "build"])
-        status, detail = "built", ""
-    else:
-        status, detail = "skipped", "no build script"
+    outcome = _run_script(config, package, "build", done="built")
     # Dependents depend on this stamp: it changes only when the build's outputs do.
     outputs = {str(p.relative_to(package.directory)): digest_bytes(p.read_bytes()) for p in output_files(package)}
     write_json_atomic(build_record(config.workspace_root, "build", name),
                       {"package": name, "version": package.version, "outputs": digest_of(outputs)})
-    return record_outcome(config, Outcome("build", name, status, detail, round(time.monotonic() - started, 2)))
+    return record_outcome(config, outcome)
 
 
 def test_package(config: BuildConfig, name: str) -> dict:
     package = find_package(config, name)
     _ensure_builds_dir(config)
-    started = time.monotonic()
-    if package.has_script("test"):
-        _run_or_fail(config, package, "test", ["run", "test"])
-        status, detail = "tested", ""
-    else:
-        status, detail = "skipped", "no test script"
+    outcome = _run_script(config, package, "test", done="tested")
     write_json_atomic(build_record(config.workspace_root, "test", name), {"package": name, "passed": True})
-    return record_outcome(config, Outcome("test", name, status, detail, round(time.monotonic() - started, 2)))
+    return record_outcome(config, outcome)
+
+
+def _run_script(config: BuildConfig, package: WorkspacePackage, script: str, done: str) -> Outcome:
+    """`<manager> run <script>` in the package; a package without that script is skipped, not failed."""
+    if not package.has_script(script):
+        return Outcome(script, package.name, "skipped", f"no {script} script")
+    toolchain = toolchain_for(config, package.directory)
+    result = toolchain.run(script, [toolchain.manager, "run", script])
+    if not result.ok:
+        record_outcome(config, Outcome(script, package.name, "failed", f"exit {result.exit_code}", result.seconds))
+        raise StepFailed(f"{script} of {package.name} failed (exit {result.exit_code}) in {package.directory}:\n"
+                         f"{result.output}")
+    return Outcome(script, package.name, done, "", result.seconds)
 
 
 def record_outcome(config: BuildConfig, outcome: Outcome) -> dict:
@@ -135,16 +137,6 @@ def read_outcome(workspace_root, step: str, name: str) -> dict | None:
         return json.loads(build_record(workspace_root, f"outcomes/{step}", name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _run_or_fail(config: BuildConfig, package: WorkspacePackage, step: str, arguments: list[str]) -> StepResult:
-    toolchain = toolchain_for(config, package.directory)
-    result = toolchain.run(step, [toolchain.manager, *arguments])
-    if not result.ok:
-        record_outcome(config, Outcome(step, package.name, "failed", f"exit {result.exit_code}", result.seconds))
-        raise StepFailed(f"{step} of {package.name} failed (exit {result.exit_code}) in {package.directory}:\n"
-                         f"{result.output}")
-    return result
 
 
 def _ensure_builds_dir(config: BuildConfig) -> None:
