@@ -164,11 +164,12 @@ class Toolchain:
             return True
 
     def install(self) -> StepResult:
+        """Install the package's dependencies without writing a lockfile: the workspace's lockfile is the user's."""
         scripts = ["--ignore-scripts"] if self.ignore_scripts else []
         command = {
             "npm": ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock", *scripts],
-            "yarn": ["yarn", "install", "--non-interactive", *scripts],
-            "pnpm": ["pnpm", "install", *scripts],
+            "yarn": ["yarn", "install", "--non-interactive", "--no-lockfile", *scripts],
+            "pnpm": ["pnpm", "install", "--no-lockfile", *scripts],
         }[self.manager]
         result = self.run("install", command)
         if result.ok:

@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 ANSWERS = REPO / "examples" / "data-validator" / "answers"
 PLAN = REPO / "plans" / "packages" / "core" / "data-validator.md"
 TEST_API_KEY = "sk-ant-test-key-not-a-real-secret"
+TOOLS_BIN = REPO / "tests" / "tools" / "node_modules" / ".bin"  # pnpm and yarn, as a user would have them on PATH
 
 
 def example_answer(phase: str) -> str:
@@ -71,6 +72,7 @@ class Project:
     def env(self, **extra) -> dict:
         env = {key: value for key, value in os.environ.items()
                if not key.startswith(("ANTHROPIC_", "GIT_", "PACKAGE_BUILDER_", "npm_config_"))}
+        env.update(PATH=f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
         env.update(HOME=str(self.home), GIT_CONFIG_NOSYSTEM="1", ANTHROPIC_API_KEY=TEST_API_KEY,
                    ANTHROPIC_BASE_URL=self.api.base_url, PYTHONUNBUFFERED="1", npm_config_cache=str(self.npm_cache))
         env.update(extra)

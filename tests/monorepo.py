@@ -25,11 +25,21 @@ if (log) appendFileSync(log, `end ${name} ${Date.now()}\\n`);
 """
 
 
-def write_monorepo(root: Path) -> str:
-    """Write the monorepo into `root` (an existing git work tree) and return its scope, unique in the session."""
+MANAGERS = {"npm": None, "pnpm": "pnpm@9.15.0", "yarn": "yarn@1.22.22"}  # the versions tests/tools/ installs
+
+
+def write_monorepo(root: Path, manager: str = "npm") -> str:
+    """Write the monorepo into `root` (an existing git work tree) and return its scope, unique in the session.
+    `manager` picks npm or yarn `workspaces`, or pnpm-workspace.yaml (whose links need the `workspace:` protocol)."""
     scope = f"@ws{next(_SCOPES)}-{root.parent.name[-6:].lower().replace('_', '-')}"
-    (root / "package.json").write_text(json.dumps({"name": "fixture-monorepo", "private": True,
-                                                   "workspaces": ["packages/*"]}, indent=2))
+    root_manifest = {"name": "fixture-monorepo", "private": True}
+    if MANAGERS[manager]:
+        root_manifest["packageManager"] = MANAGERS[manager]
+    if manager == "pnpm":
+        (root / "pnpm-workspace.yaml").write_text("packages:\n  - 'packages/*'\n")
+    else:
+        root_manifest["workspaces"] = ["packages/*"]
+    (root / "package.json").write_text(json.dumps(root_manifest, indent=2))
     (root / "tools").mkdir()
     (root / "tools" / "build.mjs").write_text(BUILD_SCRIPT)
     (root / ".gitignore").write_text("node_modules/\ndist/\n.turbo/\n")
@@ -40,7 +50,8 @@ def write_monorepo(root: Path) -> str:
         manifest = {"name": f"{scope}/{short}", "version": "1.0.0", "type": "module", "main": "dist/index.js",
                     "files": ["dist"], "publishConfig": {"access": "public"},
                     "scripts": {"build": "node ../../tools/build.mjs", "test": "node --test test/"},
-                    "dependencies": {f"{scope}/{dep}": "^1.0.0" for dep in deps}}
+                    "dependencies": {f"{scope}/{dep}": "workspace:^1.0.0" if manager == "pnpm" else "^1.0.0"
+                                     for dep in deps}}
         (folder / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
         imports = "".join(f"import {{ value as {d} }} from '{scope}/{d}';\n" for d in deps)
         total = " + ".join([f"'{short}'", *deps]) if deps else f"'{short}'"

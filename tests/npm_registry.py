@@ -1,4 +1,4 @@
-"""A real npm registry for the tests: Verdaccio 5.33 (installed by scripts/test into tests/registry/) on 127.0.0.1,
+"""A real npm registry for the tests: Verdaccio 5.33 (installed by scripts/test into tests/tools/) on 127.0.0.1,
 with no uplinks, storage in a temporary folder, and users created the way npm does it (`PUT /-/user/...`)."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-VERDACCIO = Path(__file__).resolve().parent / "registry" / "node_modules" / ".bin" / "verdaccio"
+VERDACCIO = Path(__file__).resolve().parent / "tools" / "node_modules" / ".bin" / "verdaccio"
 
 
 def free_port() -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import phases
 from conftest import example_answer
 from messages_api import Text
@@ -187,3 +189,24 @@ def test_a_package_with_a_lint_config_is_linted_and_a_lint_failure_repaired(proj
     assert "no-var" in project.api.hits_for("BUILD_VALIDATION")[0].user_text
     assert [step["step"] for step in attempts[-1]["steps"]] == ["install", "type-check", "lint", "build", "tests"]
     assert "green after 1 repair attempt(s)" in result.stdout
+
+
+@pytest.mark.parametrize("manager", ["pnpm", "yarn"])
+def test_a_package_in_a_pnpm_or_yarn_workspace_is_validated_with_that_manager(project, manager):
+    root = {"name": "monorepo", "private": True, "packageManager": {"pnpm": "pnpm@9.15.0", "yarn": "yarn@1.22.22"}[manager]}
+    if manager == "pnpm":
+        (project.workspace / "pnpm-workspace.yaml").write_text("packages:\n  - 'packages/**'\n")
+    else:
+        root["workspaces"] = ["packages/*/*"]
+    (project.workspace / "package.json").write_text(json.dumps(root))
+    (project.workspace / ".gitignore").write_text("node_modules/\n")
+    project.git("add", "-A")
+    project.git("-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "-qm", "workspace")
+
+    project.doit(BUILD_VALIDATION, check=True, npm_config_store_dir=str(project.npm_cache / "pnpm-store"),
+                 YARN_CACHE_FOLDER=str(project.npm_cache / "yarn-cache"))
+
+    report = validation(project)["validation"]["attempts"][-1]
+    assert report["green"], report
+    assert [step["command"][0] for step in report["steps"] if step["step"] in ("install", "build")] == [manager] * 2
+    assert project.git("status", "--porcelain") == "", "no lockfile written, nothing left in git's way"

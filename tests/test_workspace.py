@@ -158,6 +158,20 @@ def test_publishing_requires_a_clean_working_directory(monorepo, npm_registry):
     assert "has uncommitted changes (packages/core/NOTES.md)" in result.stdout
 
 
+@pytest.mark.parametrize("manager, installed_marker", [("pnpm", "node_modules/.pnpm"),
+                                                      ("yarn", "node_modules/.yarn-integrity")])
+def test_pnpm_and_yarn_workspaces_are_built_and_tested_with_their_own_manager(project, manager, installed_marker):
+    scope = write_monorepo(project.workspace, manager=manager)
+    project.write_config(maxConcurrentBuilds=2)
+
+    result = project.doit("build", "test", check=True)
+
+    assert (project.workspace / installed_marker).exists(), f"{manager} installed the workspace"
+    table = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith("@")}
+    assert table == {f"{scope}/{short}": ["built", "tested", "-"] for short in PACKAGES}
+    assert not (project.workspace / "package-lock.json").exists()
+
+
 def test_packages_are_found_from_pnpm_workspace_yaml_too(project):
     (project.workspace / "pnpm-workspace.yaml").write_text("packages:\n  - 'libs/*'\n  - '!libs/skip'\n")
     for name in ("one", "skip"):
