@@ -13,6 +13,7 @@ publish tasks; doit only schedules, `package_builder` does the work.
 
 Load time stays light (stdlib + doit): the SDK, pydantic, Jinja2 and GitPython are imported inside the actions.
 """
+import functools
 import json
 import sys
 from pathlib import Path
@@ -198,6 +199,13 @@ DRY_RUN_PARAM = {"name": "dry_run", "long": "dry-run", "type": bool, "default": 
                  "help": "show what would be published, publish nothing"}
 
 
+@functools.lru_cache(maxsize=None)
+def _sources(package):
+    """A package's source files, listed once per load although build and test tasks both depend on them."""
+    return tuple(source_files(package))
+
+
+@functools.lru_cache(maxsize=None)
 def _workspace_packages():
     if WORKSPACE is None or not WORKSPACE.is_dir():
         return [], None
@@ -249,15 +257,15 @@ def _package_tasks(step):
         group["params"] = [DRY_RUN_PARAM]
     yield group
     for package in packages:
-        upstream = _all_dependencies(package.name, by_name)
+        upstream = _all_dependencies(package.name, by_name) if step == "test" else ()
         task = {"basename": step, "name": package.name, "doc": f"{step} {package.name} {package.version}",
                 "actions": [(workspace_step, [str(PROJECT.config), step, package.name])]}
         if step == "build":
-            task.update(file_dep=[*source_files(package), *lock,
+            task.update(file_dep=[*_sources(package), *lock,
                                   *(stamp("build", dep) for dep in package.workspace_dependencies)],
                         targets=[stamp("build", package.name)], clean=True)
         elif step == "test":
-            task.update(file_dep=[*source_files(package), *lock,
+            task.update(file_dep=[*_sources(package), *lock,
                                   *(stamp("build", name) for name in (package.name, *upstream))],
                         targets=[stamp("test", package.name)], clean=True)
         else:
@@ -268,6 +276,7 @@ def _package_tasks(step):
         yield task
 
 
+@functools.lru_cache(maxsize=None)
 def stamp(kind, name):
     return str(build_record(WORKSPACE, kind, name))
 
