@@ -23,7 +23,7 @@ from doit.reporter import ConsoleReporter
 from doit.tools import config_changed
 
 from package_builder.errors import PackageBuilderError
-from package_builder.monorepo import discover_packages, lockfile, source_files
+from package_builder.monorepo import discover_packages, global_inputs, lockfile, source_files
 from package_builder.paths import ProjectPaths, artifact_path, build_record, builds_dir, read_raw_config, workspace_root_of
 from package_builder.plan import discover_plans, parse_plan
 from package_builder.templates import SYSTEM_TEMPLATE, template_sources
@@ -87,9 +87,13 @@ PROJECT = ProjectPaths(Path(__file__).resolve().parent)
 RAW_CONFIG = read_raw_config(PROJECT.config) or {}
 WORKSPACE = workspace_root_of(PROJECT.config, RAW_CONFIG)
 _CONCURRENCY = RAW_CONFIG.get("maxConcurrentBuilds", 4)
-# Tasks run subprocesses (npm, git, the model over HTTP): threads are enough and share one import of the core.
+# `maxConcurrentBuilds` is doit's default `-n` for build/test/publish. Generation stays one task at a time unless
+# `-n` says otherwise: parallel phases spend money and share the API's rate limits. Tasks run subprocesses (npm,
+# git, the model over HTTP), so threads are enough and share one import of the core.
+_GENERATING = any(arg.startswith("generate") for arg in sys.argv[1:])
 DOIT_CONFIG = {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2, "reporter": Reporter,
-               "num_process": _CONCURRENCY if isinstance(_CONCURRENCY, int) and _CONCURRENCY >= 1 else 1,
+               "num_process": 1 if _GENERATING or not isinstance(_CONCURRENCY, int) or _CONCURRENCY < 1
+               else _CONCURRENCY,
                "par_type": "thread"}
 
 
@@ -181,6 +185,7 @@ def workspace_step(config_path, step, name, dry_run=False):
     from package_builder import builds, publishing
     from package_builder.config import load_config
 
+    config = None
     try:
         config = load_config(Path(config_path))
         if step == "install":
@@ -191,7 +196,7 @@ def workspace_step(config_path, step, name, dry_run=False):
             return builds.test_package(config, name)
         return publishing.publish_package(config, name, dry_run=dry_run, config_path=Path(config_path))
     except PackageBuilderError as exc:
-        return TaskFailed(str(exc))
+        return TaskFailed(publishing.redact(str(exc), config.npm_token_value() if config else None))
 
 
 # doit hands a group's command-line options to the group task only, so `doit publish --dry-run` is read here too.
@@ -203,6 +208,12 @@ DRY_RUN_PARAM = {"name": "dry_run", "long": "dry-run", "type": bool, "default": 
 def _sources(package):
     """A package's source files, listed once per load although build and test tasks both depend on them."""
     return tuple(source_files(package))
+
+
+@functools.lru_cache(maxsize=None)
+def _global_inputs():
+    globs = RAW_CONFIG.get("globalBuildInputs") or []
+    return global_inputs(WORKSPACE, [g for g in globs if isinstance(g, str)] if isinstance(globs, list) else [])
 
 
 @functools.lru_cache(maxsize=None)
@@ -251,7 +262,11 @@ def _package_tasks(step):
         return
     by_name = {p.name: p for p in packages}
     publishing = RAW_CONFIG.get("publishing") if isinstance(RAW_CONFIG.get("publishing"), dict) else {}
-    lock = [str(path)] if packages and (path := lockfile(WORKSPACE)) else []
+    try:
+        shared = _global_inputs() if packages else []
+    except PackageBuilderError as exc:
+        yield {"basename": step, "doc": f"(config has an error) {exc}", "actions": [(fail, [str(exc)])]}
+        return
     group = {"basename": step, "name": None, "doc": f"{step} every workspace package"}
     if step == "publish":
         group["params"] = [DRY_RUN_PARAM]
@@ -261,11 +276,11 @@ def _package_tasks(step):
         task = {"basename": step, "name": package.name, "doc": f"{step} {package.name} {package.version}",
                 "actions": [(workspace_step, [str(PROJECT.config), step, package.name])]}
         if step == "build":
-            task.update(file_dep=[*_sources(package), *lock,
+            task.update(file_dep=[*_sources(package), *shared,
                                   *(stamp("build", dep) for dep in package.workspace_dependencies)],
                         targets=[stamp("build", package.name)], clean=True)
         elif step == "test":
-            task.update(file_dep=[*_sources(package), *lock,
+            task.update(file_dep=[*_sources(package), *shared,
                                   *(stamp("build", name) for name in (package.name, *upstream))],
                         targets=[stamp("test", package.name)], clean=True)
         else:

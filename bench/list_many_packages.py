@@ -5,7 +5,6 @@ Goal: ratio ≤ 1.5. Run by hand: `.venv/bin/python bench/list_many_packages.py 
 """
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path

@@ -97,6 +97,7 @@ class BuildConfig(_Section):
     npm_token: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
     max_concurrent_builds: int = Field(default=4, ge=1, le=64)
+    global_build_inputs: list[str] = Field(default_factory=list)  # globs under workspaceRoot every build depends on
     model: ModelSettings = ModelSettings()
     git: GitSettings = GitSettings()
     turn_based_generation: TurnBasedGeneration = TurnBasedGeneration()

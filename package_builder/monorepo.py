@@ -19,6 +19,8 @@ DEPENDENCY_SECTIONS = ("dependencies", "devDependencies", "peerDependencies", "o
 # Never inputs of a build: installed modules, build and coverage output, caches of other tools.
 NOT_SOURCES = frozenset({"node_modules", "dist", "build", "coverage", ".turbo", ".cache", ".next", "out", ".git"})
 LOCKFILES = ("package-lock.json", "yarn.lock", "pnpm-lock.yaml")
+DEFAULT_OUTPUTS = ("dist", "build", "out")
+_ENTRY_FIELDS = ("main", "module", "types", "typings", "browser", "bin", "exports", "files")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class WorkspacePackage:
     private: bool
     scripts: dict = field(default_factory=dict, hash=False, compare=False)
     workspace_dependencies: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = DEFAULT_OUTPUTS  # top-level files and folders that dependents consume
 
     @property
     def safe_name(self) -> str:
@@ -82,11 +85,34 @@ def discover_packages(root: Path) -> list[WorkspacePackage]:
         name: WorkspacePackage(
             name=name, version=str(manifest.get("version", "0.0.0")), directory=directory,
             private=bool(manifest.get("private", False)), scripts=dict(manifest.get("scripts") or {}),
+            outputs=declared_outputs(manifest),
             workspace_dependencies=tuple(sorted({dep for section in DEPENDENCY_SECTIONS
                                                  for dep in (manifest.get(section) or {}) if dep in known and dep != name})))
         for name, directory, manifest in raw
     }
     return [packages[name] for name in dependency_order(packages)]
+
+
+def declared_outputs(manifest: dict) -> tuple[str, ...]:
+    """The top-level names a package's entry points and `files` point into (`dist`, `lib`, `index.js`...): what a
+    dependent loads, so what its build stamp digests. A package that declares none is taken to build into dist/."""
+    found: set[str] = set()
+
+    def collect(value) -> None:
+        if isinstance(value, str):
+            top = value.strip().removeprefix("./").split("/", 1)[0]
+            if top and top not in (".", "..", "package.json") and "*" not in top:
+                found.add(top)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for key in _ENTRY_FIELDS:
+        collect(manifest.get(key))
+    return tuple(sorted(found)) or DEFAULT_OUTPUTS
 
 
 def dependency_order(packages: dict[str, WorkspacePackage]) -> list[str]:
@@ -112,22 +138,45 @@ def dependency_order(packages: dict[str, WorkspacePackage]) -> list[str]:
 
 
 def source_files(package: WorkspacePackage) -> list[str]:
-    """The files a build of `package` reads: everything in its folder but installed modules, outputs and caches."""
+    """The files a build of `package` reads: everything in its folder but installed modules, caches and, when it has
+    a build script, the outputs that build writes."""
+    skip_top = set(package.outputs) - {"src"} if package.has_script("build") else set()
     found = []
     for folder, subfolders, files in os.walk(package.directory):
-        subfolders[:] = sorted(d for d in subfolders if d not in NOT_SOURCES)
-        found.extend(os.path.join(folder, f) for f in sorted(files) if not f.endswith(".tsbuildinfo"))
+        top = folder == str(package.directory)
+        subfolders[:] = sorted(d for d in subfolders if d not in NOT_SOURCES and not (top and d in skip_top))
+        found.extend(os.path.join(folder, f) for f in sorted(files)
+                     if not f.endswith(".tsbuildinfo") and not (top and f in skip_top))
     return found
 
 
 def output_files(package: WorkspacePackage) -> list[Path]:
-    """What a build wrote (dist/, build/, out/): its digest is what dependents depend on, like Turborepo's outputs."""
+    """What dependents load (see `declared_outputs`): its digest is the build stamp, like Turborepo's outputs."""
     outputs = []
-    for folder in ("dist", "build", "out"):
-        top = package.directory / folder
-        if top.is_dir():
-            outputs.extend(sorted(p for p in top.rglob("*") if p.is_file()))
+    for name in package.outputs:
+        top = package.directory / name
+        if top.is_file():
+            outputs.append(top)
+        elif top.is_dir():
+            outputs.extend(sorted(p for p in top.rglob("*") if p.is_file() and "node_modules" not in p.parts))
     return outputs
+
+
+def global_inputs(root: Path, globs: list[str]) -> list[str]:
+    """What every package's build depends on: the root's own files (package.json, lockfile, tsconfig.base.json,
+    .npmrc...; not its markdown) and the files matching `globalBuildInputs` (e.g. `tools/**`)."""
+    found = {str(p) for p in root.iterdir() if p.is_file() and not p.name.lower().endswith(".md")
+             and not p.name.upper().startswith("LICENSE")}
+    for pattern in globs:
+        found.update(str(p) for p in _expand_files(root, pattern))
+    return sorted(found)
+
+
+def _expand_files(root: Path, pattern: str) -> list[Path]:
+    pattern = pattern.strip().removeprefix("./")
+    if not pattern or pattern.startswith(("/", "..")) or "/../" in f"/{pattern}/":
+        raise ConfigError(f"globalBuildInputs: {pattern!r} must stay inside the monorepo")
+    return [p for p in root.glob(pattern) if p.is_file() and "node_modules" not in p.relative_to(root).parts]
 
 
 def lockfile(root: Path) -> Path | None:
@@ -138,7 +187,9 @@ def _expand(root: Path, pattern: str) -> list[Path]:
     pattern = pattern.strip().rstrip("/").removeprefix("./")
     if not pattern or pattern.startswith(("/", "..")) or "/../" in f"/{pattern}/":
         raise ConfigError(f"{root}: workspace glob {pattern!r} must stay inside the monorepo")
-    return [d for d in root.glob(pattern) if (d / "package.json").is_file() and "node_modules" not in d.parts]
+    inside = root.resolve()
+    return [d for d in root.glob(pattern) if (d / "package.json").is_file()
+            and "node_modules" not in d.relative_to(root).parts and d.resolve().is_relative_to(inside)]
 
 
 def _read_manifest(path: Path) -> dict:
@@ -164,6 +215,8 @@ def _pnpm_packages(path: Path) -> list[str]:
             continue
         if not line.startswith((" ", "\t", "-")):
             inside = text.strip() == "packages:"
+            if not inside and text.strip().startswith("packages:"):
+                raise ConfigError(f"{path}:{number}: write `packages:` as a block list, one `- 'glob'` per line")
             continue
         if inside:
             item = re.fullmatch(r"\s*-\s*(['\"]?)(.+?)\1", text)

@@ -32,10 +32,15 @@ def redact(text: str, secret: str | None) -> str:
     return _CREDENTIAL.sub(lambda m: (m.group(1) or "") + "***", text)
 
 
+USERCONFIG_PREFIX = "package-builder-npm-"
+
+
 @contextmanager
 def npm_userconfig(registry: str, token: str | None) -> Iterator[Path]:
-    """A throwaway npm userconfig that holds the registry, the token for it, and no debug logs."""
-    folder = Path(tempfile.mkdtemp(prefix="package-builder-npm-"))  # mode 0700
+    """A throwaway npm userconfig that holds the registry, the token for it, and no debug logs. Its folder is named
+    after this process, so a run killed before its cleanup (SIGKILL) has its file removed by the next one."""
+    remove_stale_userconfigs()
+    folder = Path(tempfile.mkdtemp(prefix=f"{USERCONFIG_PREFIX}{os.getpid()}-"))  # mode 0700
     path = folder / "npmrc"
     lines = [f"registry={registry}", "logs-max=0", "update-notifier=false", "fund=false", "audit=false"]
     if token:
@@ -48,6 +53,23 @@ def npm_userconfig(registry: str, token: str | None) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale_userconfigs() -> None:
+    for folder in Path(tempfile.gettempdir()).glob(USERCONFIG_PREFIX + "*"):
+        pid = folder.name[len(USERCONFIG_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def publish_package(config: BuildConfig, name: str, dry_run: bool = False, config_path: Path | None = None) -> dict:
@@ -89,7 +111,8 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
         if "E404" not in output:
             raise failed(f"publish of {name}: cannot ask {registry} whether {package.version} exists "
                          f"(exit {view.exit_code}):\n{output}")
-        command = ["npm", "publish", *common, "--tag", config.publishing.tag,
+        # Lifecycle scripts stay off: build and test already ran, and a script could read the userconfig.
+        command = ["npm", "publish", *common, "--ignore-scripts", "--tag", config.publishing.tag,
                    *(["--access", config.publishing.access] if config.publishing.access else []),
                    *(["--dry-run"] if dry_run else [])]
         result = toolchain.run("publish", command)

@@ -277,9 +277,12 @@ def _ensure_type_check(ctx: _Context, phase: PhaseSpec, state: GenerationState, 
     with workspace.locked():
         workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
         result = type_check_between_phases(toolchain)
+    label = f"[{ctx.plan.task_name}] phase {phase.number:02d}/{ctx.total} {phase.name}"
+    if result.get("environment"):
+        raise PhaseFailed(f"{label}: the type-check after this phase stopped on an environment problem (its answer is "
+                          f"committed; run again to check and go on, no model call is repeated): {result['problem']}")
     artifact.type_check = result
     ctx.store.save(phase.slug, artifact)
-    label = f"[{ctx.plan.task_name}] phase {phase.number:02d}/{ctx.total} {phase.name}"
     if not result["ran"]:
         _say(out, f"{label}  type-check not run: {result['problem'][:300]}")
     elif result["exitCode"] == 0:

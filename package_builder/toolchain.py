@@ -24,6 +24,8 @@ DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "opt
 LINT_CONFIGS = ("eslint.config.js", "eslint.config.mjs", "eslint.config.cjs", "eslint.config.ts", ".eslintrc",
                 ".eslintrc.js", ".eslintrc.cjs", ".eslintrc.json", ".eslintrc.yml", ".eslintrc.yaml")
 INSTALL_MARKER = Path("node_modules") / ".package-builder-installed"
+# Never handed to a build, a test suite, an install or model-written code: scripts run with the rest of the environment.
+SECRET_VARIABLES = frozenset({"NPM_TOKEN", "NODE_AUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"})
 
 
 @dataclass
@@ -109,7 +111,8 @@ class Toolchain:
 
     def run(self, step: str, command: list[str]) -> StepResult:
         started = time.monotonic()
-        env = {**os.environ, "CI": "true", "FORCE_COLOR": "0", "NO_COLOR": "1",
+        env = {**{k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES},
+               "CI": "true", "FORCE_COLOR": "0", "NO_COLOR": "1",
                "npm_config_registry": self.registry, "npm_config_update_notifier": "false"}
         try:
             done = subprocess.run(command, cwd=self.package_dir, env=env, capture_output=True, text=True,
@@ -258,19 +261,24 @@ def validate_package(toolchain: Toolchain, coverage_target: int) -> ValidationRe
 
 def type_check_between_phases(toolchain: Toolchain) -> dict:
     """The cheap check after a code-writing phase: install if package.json changed (guarded like BUILD_VALIDATION),
-    then `tsc --noEmit`. The result is plain data that the next phase reads as part of its inputs."""
+    then `tsc --noEmit`. The result is plain data that the next phase reads as part of its inputs; `environment`
+    marks a failure of the machine or network, which is never stored (the check runs again next time)."""
     try:
         manifest = json.loads((toolchain.package_dir / "package.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return {"ran": False, "problem": f"package.json cannot be read: {exc}"}
     if toolchain.needs_install():
         missing, environment = toolchain.missing_dependencies(manifest)
-        if environment or missing:
-            return {"ran": False, "problem": environment or "dependencies not in the registry: " + "; ".join(missing)}
+        if environment:
+            return {"ran": False, "environment": True, "problem": environment}
+        if missing:
+            return {"ran": False, "problem": "dependencies not in the registry: " + "; ".join(missing)}
         installed = toolchain.install()
         if not installed.ok:
-            return {"ran": False, "problem": f"install failed (exit {installed.exit_code}): {installed.output[-600:]}"}
+            return {"ran": False, "environment": environment_failure(installed),
+                    "problem": f"install failed (exit {installed.exit_code}): {installed.output[-600:]}"}
     result = toolchain.typecheck()
+    if result.exit_code in (124, 127):
+        return {"ran": False, "environment": True, "problem": result.output[-600:]}
     return {"ran": True, "command": result.command, "exitCode": result.exit_code, "output": result.output,
             "errors": sum(1 for line in result.output.splitlines() if "error TS" in line)}
-

@@ -11,10 +11,12 @@ import re
 from package_builder.answer import ModelAnswer
 from package_builder.plan import PlanSpec
 
-_WEAKENING = re.compile(r"@ts-ignore|@ts-nocheck|@ts-expect-error|\b(?:it|test|describe)\.(?:skip|todo)\b|\bx(?:it|describe)\(|"
-                        r":\s*any\b|\bas any\b|<any>|\beslint-disable\b")
+_WEAKENING = re.compile(r"@ts-ignore|@ts-nocheck|@ts-expect-error|\b(?:it|test|describe)\.(?:skip|skipIf|todo)\b|"
+                        r"\bx(?:it|describe)\(|:\s*any\b|\bas any\b|<any>|\beslint-disable\b")
 _ASSERTION = re.compile(r"\bexpect(?:TypeOf)?\s*\(|\bassert(?:\.\w+)?\s*\(")
-_TEST_FILE = (".test.ts", ".spec.ts", ".test.tsx", ".spec.tsx")
+_LINE_COMMENT = re.compile(r"(?m)^\s*//.*$|/\*.*?\*/", re.S)
+_CODE_FILE = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
+_TEST_FILE = tuple(f".{kind}{ext}" for kind in ("test", "spec") for ext in _CODE_FILE)
 
 
 def foundation(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str]) -> list[str]:
@@ -45,20 +47,37 @@ def no_tests_in_src(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str])
 
 
 def no_weakened_checks(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str]) -> list[str]:
-    """A fix must fix the code, not the checks: no deleted tests, no fewer assertions in a test file, no suppressions,
-    no `any`."""
-    problems = [f"{path}: deleting tests is not a fix" for path in answer.deletes
-                if path.startswith("tests/") or path.endswith(_TEST_FILE)]
+    """A fix must fix the code, not the checks: no deleted tests, no fewer assertions across the test files, no new
+    suppressions, skips or `any` in code. Only what the answer adds counts (an `any` an earlier phase left is not this
+    answer's doing), prose is not code, and assertions in comments do not count."""
+    problems = [f"{path}: deleting tests is not a fix" for path in answer.deletes if _is_test(path)]
     for path, content in answer.files.items():
-        found = _WEAKENING.search(content)
-        if found:
-            problems.append(f"{path}: {found.group(0)!r} weakens the checks; fix the cause instead")
-        if not path.endswith(_TEST_FILE):
+        if not path.endswith(_CODE_FILE):
             continue
-        now, earlier = len(_ASSERTION.findall(content)), len(_ASSERTION.findall(before.get(path, "")))
-        if now == 0:
+        added = _weakenings(content) - _weakenings(before.get(path, ""))
+        if added:
+            problems.append(f"{path}: {sorted(added)[0]!r} weakens the checks; fix the cause instead")
+        if _is_test(path) and not _assertions(content):
             problems.append(f"{path}: a test file without assertions is not a fix")
-        elif now < earlier:
-            problems.append(f"{path}: {earlier} assertions became {now}; deleting assertions is not a fix, "
-                            "keep every assertion and fix the code (or the assertion's expected value if it is wrong)")
+    after = {path: content for path, content in {**before, **answer.files}.items() if path not in answer.deletes}
+    earlier, now = _assertion_total(before), _assertion_total(after)
+    if now < earlier:
+        problems.append(f"the test files hold {now} assertions, {earlier} before this answer; deleting assertions is "
+                        "not a fix: keep every assertion and fix the code (or a wrong expected value)")
     return problems
+
+
+def _is_test(path: str) -> bool:
+    return path.startswith("tests/") or path.endswith(_TEST_FILE)
+
+
+def _weakenings(content: str) -> set[str]:
+    return {match.group(0) for match in _WEAKENING.finditer(content)}
+
+
+def _assertions(content: str) -> int:
+    return len(_ASSERTION.findall(_LINE_COMMENT.sub("", content)))
+
+
+def _assertion_total(files: dict[str, str]) -> int:
+    return sum(_assertions(content) for path, content in files.items() if _is_test(path) and path.endswith(_CODE_FILE))

@@ -67,3 +67,19 @@ def test_fixing_the_error_upstream_reruns_the_next_phase_with_a_clean_type_check
     assert not (project.package_dir / "src/broken.ts").exists(), "a file the phase no longer writes is removed"
     prompts = project.api.hits_for("ENTRY_POINT")
     assert len(prompts) == 2 and "passes with no errors" in prompts[-1].user_text
+
+
+def test_a_registry_outage_during_the_check_stops_and_a_rerun_goes_on_without_a_new_model_call(project):
+    project.write_config(npmRegistry="http://127.0.0.1:9/")
+
+    failed = project.doit("generate:data-validator:03-types", npm_config_fetch_retries="0")
+
+    assert failed.returncode != 0
+    assert "TYPES: the type-check after this phase stopped on an environment problem" in failed.stdout
+    assert "typeCheck" not in artifact(project, "03-types") or artifact(project, "03-types")["typeCheck"] is None
+
+    project.write_config()
+    project.doit("generate:data-validator:04-core-implementation", check=True)
+
+    assert len(project.api.hits_for("TYPES")) == 1
+    assert artifact(project, "03-types")["typeCheck"]["exitCode"] == 0

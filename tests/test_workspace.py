@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -194,3 +195,35 @@ def test_a_dependency_cycle_is_an_error_that_names_it(monorepo):
     assert result.returncode != 0
     assert "workspace dependency cycle:" in result.stdout + result.stderr
     assert f"{monorepo.scope}/core" in result.stdout + result.stderr
+
+
+def test_a_dependency_without_a_build_step_still_reruns_its_dependents_tests(monorepo):
+    """core ships its sources (no build, main in src/): a change there is a change of what math loads at runtime."""
+    core_manifest = monorepo.workspace / "packages/core/package.json"
+    manifest = json.loads(core_manifest.read_text())
+    manifest.update(main="src/index.js", files=["src"], scripts={"test": "node --test test/"})
+    core_manifest.write_text(json.dumps(manifest))
+    core_test = monorepo.workspace / "packages/core/test/index.test.js"
+    core_test.write_text(core_test.read_text().replace("../dist/", "../src/"))
+    monorepo.doit("build", "test", check=True)
+
+    (monorepo.workspace / "packages/core/src/index.js").write_text("export const value = 'CORE';\n")
+    core_test.write_text(core_test.read_text().replace("'core'", "'CORE'"))
+    result = monorepo.doit("--continue", "build", "test")
+
+    math = names(monorepo, "math")[0]
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert summary["packages"][math]["test"] == "failed", "math's test ran again and sees the new core"
+    assert f"test of {math} failed" in result.stdout + result.stderr
+
+
+def test_a_userconfig_left_by_a_killed_run_is_removed_by_the_next(monorepo, npm_registry, tmp_path):
+    import tempfile
+
+    stale = Path(tempfile.gettempdir()) / "package-builder-npm-999999-killed"
+    stale.mkdir(exist_ok=True)
+    (stale / "npmrc").write_text("//registry/:_authToken=left-behind\n")
+
+    monorepo.doit("publish", "--dry-run", NPM_TOKEN=npm_registry.add_user("sweeper"), check=True)
+
+    assert not stale.exists()
