@@ -183,9 +183,7 @@ def _build_validation(ctx: _Context, state: GenerationState, workspace: Workspac
     earlier = [a for p in ctx.phases if p.number < ctx.phase.number
                and (a := ctx.store.load(p.slug)) is not None and a.status in (COMMITTED, SKIPPED)]
     view = fold_files(earlier)
-    package_dir = ctx.config.workspace_root / ctx.plan.package_path
-    toolchain = Toolchain(package_dir, ctx.config.workspace_root, ctx.config.npm_registry,
-                          ignore_scripts=settings.ignore_scripts, timeout_seconds=settings.command_timeout_seconds)
+    toolchain = _toolchain(ctx)
     repairs = PhaseArtifact(phase=ctx.phase.name, number=ctx.phase.number, task_name=ctx.plan.task_name,
                             package_name=ctx.plan.package_name, inputs_digest=inputs_digest, inputs=inputs,
                             status=ANSWERED, started_at=now_iso())
@@ -270,13 +268,9 @@ def _ensure_type_check(ctx: _Context, phase: PhaseSpec, state: GenerationState, 
         return None
     if artifact.type_check is not None:
         return artifact.type_check
-    settings = ctx.config.build_validation
-    toolchain = Toolchain(ctx.config.workspace_root / ctx.plan.package_path, ctx.config.workspace_root,
-                          ctx.config.npm_registry, ignore_scripts=settings.ignore_scripts,
-                          timeout_seconds=settings.command_timeout_seconds)
     with workspace.locked():
         workspace.checkout_branch(state.branch, state.base_branch or workspace.current_branch())
-        result = type_check_between_phases(toolchain)
+        result = type_check_between_phases(_toolchain(ctx))
     label = f"[{ctx.plan.task_name}] phase {phase.number:02d}/{ctx.total} {phase.name}"
     if result.get("environment"):
         raise PhaseFailed(f"{label}: the type-check after this phase stopped on an environment problem (its answer is "
@@ -290,6 +284,14 @@ def _ensure_type_check(ctx: _Context, phase: PhaseSpec, state: GenerationState, 
     else:
         _say(out, f"{label}  type-check: {result['errors']} error(s), passed to the next phase")
     return result
+
+
+def _toolchain(ctx: _Context) -> Toolchain:
+    """The generated package's toolchain, configured by `buildValidation`."""
+    settings = ctx.config.build_validation
+    return Toolchain(ctx.config.workspace_root / ctx.plan.package_path, ctx.config.workspace_root,
+                     ctx.config.npm_registry, ignore_scripts=settings.ignore_scripts,
+                     timeout_seconds=settings.command_timeout_seconds)
 
 
 def _previous_phase(ctx: _Context) -> PhaseSpec | None:
