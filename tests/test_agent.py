@@ -7,6 +7,8 @@ import pytest
 from monorepo import build_log, write_monorepo
 from package_builder.agent import InstructionError, ProductionPackageBuilderAgent
 
+pytestmark = pytest.mark.slow  # real npm toolchain, full generations
+
 
 @pytest.fixture
 def agent(project, monkeypatch, tmp_path):

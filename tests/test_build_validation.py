@@ -11,6 +11,8 @@ from conftest import example_answer
 from messages_api import Text
 from package_builder.answer import parse_answer
 
+pytestmark = pytest.mark.slow  # real npm toolchain, full generations
+
 BUILD_VALIDATION = "generate:data-validator:13-build-validation"
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import phases
 from conftest import example_answer
 from messages_api import Text
 from package_builder.answer import parse_answer
+
+pytestmark = pytest.mark.slow  # real npm toolchain, full generations
 
 ENTRY_POINT = "generate:data-validator:05-entry-point"
 BROKEN = "export const broken: number = 'not a number';\n"

@@ -10,8 +10,12 @@ import shutil
 import signal
 import subprocess
 
+import pytest
+
 from conftest import TEST_API_KEY, example_answer
 from messages_api import Hold, Text
+
+pytestmark = pytest.mark.slow  # real npm toolchain, full generations
 
 PHASES = ["PLANNING", "FOUNDATION", "TYPES", "CORE_IMPLEMENTATION", "ENTRY_POINT", "UTILITIES", "ERROR_HANDLING",
           "TESTING", "DOCUMENTATION", "EXAMPLES", "INTEGRATION_REVIEW", "CRITICAL_FIXES", "BUILD_VALIDATION",

@@ -11,6 +11,8 @@ import pytest
 
 from monorepo import PACKAGES, build_log, most_at_once, write_monorepo
 
+pytestmark = pytest.mark.slow  # real npm toolchain, full generations
+
 
 @pytest.fixture
 def monorepo(project, npm_registry, tmp_path):
