@@ -27,7 +27,7 @@ from package_builder.monorepo import discover_packages, global_inputs, lockfile,
 from package_builder.paths import ProjectPaths, artifact_path, build_record, builds_dir, read_raw_config, workspace_root_of
 from package_builder.plan import discover_plans, parse_plan
 from package_builder.templates import SYSTEM_TEMPLATE, template_sources
-from phases import PHASES, module_file
+from phases import PHASES
 
 
 class Reporter(ConsoleReporter):
@@ -133,7 +133,7 @@ def task_generate():
         yield {"basename": "generate", "doc": "(plans folder has an error)", "actions": [(fail, [str(exc)])]}
         return
     # What a phase depends on besides the plan and upstream artifacts is the same for every plan: compute it once.
-    phase_files = {phase.name: [str(PROJECT.phases / module_file(phase))] + [
+    phase_files = {phase.name: [str(PROJECT.phases / phase.module_file)] + [
         str(path) for template in ([SYSTEM_TEMPLATE, phase.template, *phase.rendered_files.values()]
                                    if phase.calls_model else [])
         for path in template_sources(PROJECT.prompts, template)] for phase in PHASES}

@@ -27,3 +27,7 @@ class ModelCallError(PackageBuilderError):
 
 class PhaseFailed(PackageBuilderError):
     """A phase ended without a usable result; the state checkpoint records why."""
+
+
+class PhaseDeclarationError(PackageBuilderError):
+    """A phase declaration in `phases/` breaks a rule the engines rely on (names the module and the rule)."""

@@ -6,8 +6,10 @@ shape, so the core and every engine agree on it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
+
+from .errors import PhaseDeclarationError
 
 
 EVERY_EARLIER_PHASE = ("*",)  # `reads=EVERY_EARLIER_PHASE`: the phase sees the whole package so far
@@ -40,12 +42,44 @@ class PhaseSpec:
         return self.name.lower().replace("_", "-")
 
     @property
+    def module_file(self) -> str:
+        """`p08_testing.py`: the declaration's file in `phases/`; a task depends on it, so editing it reruns the phase."""
+        return f"p{self.number:02d}_{self.name.lower()}.py"
+
+    @property
     def calls_model(self) -> bool:
         return self.template is not None
 
     def may_write(self, path: str) -> bool:
         """True when `path` (package-relative, already normalised) matches the phase's write allowlist."""
         return any(glob_match(path, pattern) for pattern in self.write_allowlist)
+
+
+def validate_phases(declared: tuple[PhaseSpec, ...]) -> tuple[PhaseSpec, ...]:
+    """The declarations in order with `EVERY_EARLIER_PHASE` expanded; `PhaseDeclarationError` names the first
+    declaration that breaks a rule the engines rely on."""
+    expanded = []
+    seen: dict[str, int] = {}
+    for index, phase in enumerate(declared, start=1):
+        where = f"phases/{phase.module_file} ({phase.name})"
+        if phase.number != index:
+            raise PhaseDeclarationError(f"{where}: number is {phase.number}, but it is phase {index} in PHASES")
+        if not re.fullmatch(r"[A-Z][A-Z_]*", phase.name) or phase.name in seen:
+            raise PhaseDeclarationError(f"{where}: name must be unique UPPER_SNAKE_CASE")
+        if phase.reads == EVERY_EARLIER_PHASE:
+            phase = replace(phase, reads=tuple(seen))
+        for read in phase.reads:
+            if read not in seen:
+                raise PhaseDeclarationError(f"{where}: reads {read!r}, which is not an earlier phase")
+        if phase.calls_model and phase.max_tokens <= 0:
+            raise PhaseDeclarationError(f"{where}: max_tokens must be positive for a phase that calls the model")
+        if phase.calls_model and not phase.write_allowlist:
+            raise PhaseDeclarationError(f"{where}: a phase that calls the model needs a write_allowlist")
+        if (phase.runs_checks or phase.type_checks) and not phase.calls_model:
+            raise PhaseDeclarationError(f"{where}: a phase that runs checks needs a template for its repair prompt")
+        seen[phase.name] = phase.number
+        expanded.append(phase)
+    return tuple(expanded)
 
 
 def glob_match(path: str, pattern: str) -> bool:
