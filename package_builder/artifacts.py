@@ -6,12 +6,16 @@ model call, whatever doit's own database remembers (doit saves it only at the en
 """
 from __future__ import annotations
 
+import json
+import os
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .digest import digest_of
+from .errors import ArtifactError
 from .paths import artifact_path
-from .storage import read_json, write_json_atomic
+from .storage import write_json_atomic
 
 SCHEMA = 1
 ANSWERED = "answered"      # the model answered and the answer is valid; not yet in the workspace
@@ -98,16 +102,45 @@ class ArtifactStore:
         return artifact_path(self.workspace_root, self.task_name, phase_slug)
 
     def load(self, phase_slug: str) -> PhaseArtifact | None:
-        data = read_json(self.path(phase_slug))
-        if data is None or data.get("schema") != SCHEMA:
-            return None
-        try:
-            return PhaseArtifact.from_json(data)
-        except (TypeError, KeyError):
-            return None
+        """The stored artifact, or None when the phase never ran. A file that cannot be read back is moved aside and
+        reported (`ArtifactError`): the answer it held was paid for, so it is never silently asked for again."""
+        path = self.path(phase_slug)
+        artifact, problem = _read(path)
+        if problem:
+            aside = path.with_name(f"{path.stem}.corrupt-{int(time.time() * 1000)}{path.suffix}")
+            os.replace(path, aside)
+            raise ArtifactError(f"{path}: {problem}; moved aside to {aside.name}. Run again to redo this phase (it "
+                                "calls the model again), or put a good copy of the file back first")
+        return artifact
+
+    def peek(self, phase_slug: str) -> PhaseArtifact | None:
+        """The stored artifact when it reads back cleanly, else None; never moves anything (for status views)."""
+        return _read(self.path(phase_slug))[0]
 
     def save(self, phase_slug: str, artifact: PhaseArtifact) -> None:
         write_json_atomic(self.path(phase_slug), artifact.to_json())
+
+
+def _read(path: Path) -> tuple[PhaseArtifact | None, str]:
+    """(artifact, "") or (None, why it cannot be used); (None, "") when there is no file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, ""
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"cannot be read ({exc})"
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return None, f"is not valid JSON ({exc})"
+    if not isinstance(data, dict):
+        return None, "does not hold a JSON object"
+    if data.get("schema") != SCHEMA:
+        return None, f"has schema {data.get('schema')!r}, this version reads schema {SCHEMA}"
+    try:
+        return PhaseArtifact.from_json(data), ""
+    except (TypeError, KeyError, AttributeError) as exc:
+        return None, f"is not a phase artifact ({exc})"
 
 
 def fold_files(artifacts: list[PhaseArtifact]) -> dict[str, str]:

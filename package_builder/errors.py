@@ -31,3 +31,7 @@ class PhaseFailed(PackageBuilderError):
 
 class PhaseDeclarationError(PackageBuilderError):
     """A phase declaration in `phases/` breaks a rule the engines rely on (names the module and the rule)."""
+
+
+class ArtifactError(PackageBuilderError):
+    """A stored phase artifact cannot be read back (names the file and where it was moved)."""
