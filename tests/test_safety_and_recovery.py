@@ -5,6 +5,58 @@ FOUNDATION, before any npm work."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
+
+from test_generation import phase_commits
+
+PLANNING = "generate:data-validator:01-planning"
+
+
+def test_a_stranger_git_lock_fails_the_phase_with_its_path_and_the_checkpoint_records_it(project):
+    lock = project.workspace / ".git" / "index.lock"
+    lock.write_text("")
+
+    result = project.doit(PLANNING)
+
+    assert result.returncode != 0
+    assert f"the git lock file {lock} exists" in result.stdout and f"delete {lock}" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    failure = project.state()["failureRecovery"]
+    assert failure["failedStep"] == 1 and str(lock) in failure["error"]
+    assert project.api.hits == [], "the model is not asked before the workspace is ready"
+    assert lock.exists(), "a lock the tool cannot prove its own is left alone"
+
+    lock.unlink()
+    project.doit(PLANNING, check=True)
+    assert project.state()["failureRecovery"] is None
+
+
+def test_a_kill_during_git_add_is_cleaned_up_by_the_next_plain_rerun(project, tmp_path):
+    started, hold = tmp_path / "git-add-started", tmp_path / "hold"
+    hold.touch()
+    # A real git clean filter that waits while `hold` exists: `git add` holds .git/index.lock meanwhile.
+    project.git("config", "filter.hold.clean", f'sh -c "touch {started}; while [ -e {hold} ]; do sleep 0.1; done; cat"')
+    (project.workspace / ".git" / "info" / "attributes").write_text("*.md filter=hold\n")
+
+    process = project.popen(PLANNING)
+    deadline = time.monotonic() + 120
+    while not started.exists():
+        assert time.monotonic() < deadline and process.poll() is None, "the run never reached git add"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(30)
+    hold.unlink()
+    lock = project.workspace / ".git" / "index.lock"
+    assert lock.exists(), "git's own lock is left behind by the kill"
+
+    result = project.doit(PLANNING, check=True)
+
+    assert f"removed {lock}" in result.stdout
+    assert not lock.exists()
+    assert len(project.api.hits_for("PLANNING")) == 1, "the stored answer is committed, not asked for again"
+    assert phase_commits(project, project.state()["branch"]) == ["01-planning"]
 
 
 def test_a_corrupt_artifact_is_moved_aside_and_reported_not_silently_paid_again(project):

@@ -1,0 +1,100 @@
+"""git in the user's monorepo, through one helper: every git command's failure becomes a `WorkspaceError` carrying
+git's own message, so it reaches the user as one line and the checkpoint records it.
+
+A kill during a git command leaves git's lock files (`.git/index.lock`…) behind, and git refuses to run until someone
+removes them. Before each command that may take such a lock, a marker (`.generation-state/git-step.json`) records
+the step and when it started; it is removed when the command ends. All our git commands run under the workspace lock,
+so a marker found by the next holder of that lock belongs to a run that died mid-command, and the git locks created
+since it started are ours to remove. Any other lock is reported with its path and what to do.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+from ..errors import WorkspaceError
+
+_LOCK_EXISTS = re.compile(r"Unable to create '([^']+\.lock)': File exists")
+_GIT_LOCKS = ("index.lock", "HEAD.lock", "ORIG_HEAD.lock", "config.lock", "packed-refs.lock")
+# A git lock whose mtime is this much older than the marker was not taken by the marked step.
+_CLOCK_SLACK_SECONDS = 2.0
+
+
+class GitRepo:
+    """The workspace's repository, as GitPython sees it, with failures turned into `WorkspaceError`."""
+
+    def __init__(self, root: Path, marker: Path, author_name: str, author_email: str):
+        import git  # GitPython: deferred so that `doit list` does not import it
+
+        self._git = git
+        self.root = root
+        self.marker = marker
+        try:
+            self.repo = git.Repo(root)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise WorkspaceError(f"workspaceRoot {root} is not a git repository: run `git init` there and make a "
+                                 "first commit") from None
+        if Path(self.repo.working_tree_dir).resolve() != root.resolve():
+            raise WorkspaceError(f"workspaceRoot {root} must be the top of its git repository "
+                                 f"({self.repo.working_tree_dir})")
+        self.git_dir = Path(self.repo.git_dir)
+        self._env = {"GIT_AUTHOR_NAME": author_name, "GIT_AUTHOR_EMAIL": author_email,
+                     "GIT_COMMITTER_NAME": author_name, "GIT_COMMITTER_EMAIL": author_email}
+
+    def run(self, *args: str, writes: bool = False, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str]:
+        """`git <args>` → (exit code, stdout). A command that `writes` is bracketed by the marker; an exit code
+        outside `ok_codes` raises `WorkspaceError` with git's message."""
+        if writes:
+            self.marker.parent.mkdir(parents=True, exist_ok=True)
+            self.marker.write_text(json.dumps({"pid": os.getpid(), "step": args[0], "startedAt": time.time()}))
+        try:
+            status, out, err = self.repo.git.execute(["git", *args], with_extended_output=True, with_exceptions=False,
+                                                     env=self._env)
+        except self._git.GitCommandNotFound:
+            raise WorkspaceError("git is not installed or not on PATH") from None
+        finally:
+            if writes:
+                self.marker.unlink(missing_ok=True)
+        if status not in ok_codes:
+            raise WorkspaceError(self._explain(args, status, err or out))
+        return status, out
+
+    def _explain(self, args: tuple[str, ...], status: int, message: str) -> str:
+        lock = _LOCK_EXISTS.search(message)
+        if lock:
+            return (f"git {args[0]} in {self.root} failed: the git lock file {lock.group(1)} exists (another git "
+                    f"command is running there, or one was killed and did not clean up). If no git command is "
+                    f"running in {self.root}, delete {lock.group(1)} and run again")
+        first = next((line for line in message.strip().splitlines() if line.strip()), "(no message)")
+        return f"git {' '.join(args[:2])} in {self.root} failed (exit {status}): {first.strip()[:400]}"
+
+    def recover_interrupted_step(self) -> list[Path]:
+        """Remove the git locks left by a marked step that died (call with the workspace lock held); returns them."""
+        try:
+            marker = json.loads(self.marker.read_text())
+            started = float(marker["startedAt"])
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, KeyError, TypeError):
+            self.marker.unlink(missing_ok=True)
+            return []
+        removed = []
+        for lock in self._lock_files():
+            try:
+                if lock.stat().st_mtime >= started - _CLOCK_SLACK_SECONDS:
+                    lock.unlink()
+                    removed.append(lock)
+            except FileNotFoundError:
+                continue
+        self.marker.unlink(missing_ok=True)
+        return removed
+
+    def _lock_files(self) -> list[Path]:
+        found = [self.git_dir / name for name in _GIT_LOCKS if (self.git_dir / name).exists()]
+        refs = self.git_dir / "refs"
+        if refs.is_dir():
+            found.extend(refs.rglob("*.lock"))
+        return found
