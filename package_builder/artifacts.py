@@ -24,7 +24,7 @@ SKIPPED = "skipped"        # turned off in the config: no model call, no files
 FAILED = "failed"          # the package stayed red after the repair attempts: recorded, never reused
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelCall:
     """One request to the model within a phase (the first, or a re-ask after a bad answer)."""
 
@@ -37,9 +37,9 @@ class ModelCall:
     problem: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class PhaseArtifact:
-    """What one phase produced, and from what."""
+    """What one phase produced, and from what. Immutable: a new state of a phase is a new artifact (`replace`)."""
 
     phase: str
     number: int

@@ -27,17 +27,25 @@ class GenerationState:
         self.data = data
 
     @classmethod
-    def open(cls, workspace_root: Path, plan: PlanSpec, base_branch: str | None, branch_prefix: str) -> "GenerationState":
-        """The newest session of this plan's package, or a new one (not written until `save`)."""
-        directory = state_dir(workspace_root)
+    def find(cls, workspace_root: Path, plan: PlanSpec) -> "GenerationState | None":
+        """The newest session of this plan's package, or None when it never started."""
         sessions = []
-        for path in directory.glob("gen-*.json"):
+        for path in state_dir(workspace_root).glob("gen-*.json"):
             data = read_json(path)
             if data and data.get("packageName") == plan.package_name and data.get("planPath") == str(plan.plan_path):
                 sessions.append((data.get("sessionId", ""), path, data))
-        if sessions:
-            _, path, data = max(sessions, key=lambda s: int(s[0].removeprefix("gen-") or 0))
-            return cls(path, data)
+        if not sessions:
+            return None
+        _, path, data = max(sessions, key=lambda s: int(s[0].removeprefix("gen-") or 0))
+        return cls(path, data)
+
+    @classmethod
+    def open(cls, workspace_root: Path, plan: PlanSpec, base_branch: str | None, branch_prefix: str) -> "GenerationState":
+        """The newest session of this plan's package, or a new one (not written until `save`)."""
+        found = cls.find(workspace_root, plan)
+        if found is not None:
+            return found
+        directory = state_dir(workspace_root)
         if base_branch and base_branch.startswith(branch_prefix):
             # Started while another package's generation has its branch checked out (`doit -n 2 generate`):
             # branch from that generation's base, not from its feature branch.

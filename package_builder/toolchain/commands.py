@@ -1,7 +1,8 @@
-"""The real JavaScript toolchain on a generated package: dependency guard, install, type-check, build, tests, coverage.
+"""Running the JavaScript toolchain: commands as argument lists (never a shell string) with a timeout, in an
+environment without our secrets, their output trimmed to the lines a person (or the model) needs; and the package
+manager a workspace uses (npm, pnpm or yarn), with its install, build and test commands.
 
-Every command is an argument list (never a shell string) with a timeout; its output is captured and trimmed to the
-lines a person (or the model) needs. Installs run with lifecycle scripts off unless the config says otherwise.
+What the results mean (green, which failure, worth a repair or not) is `validation`'s job.
 """
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ import re
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from .digest import digest_text
+from ..digest import digest_text
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ERROR_LINE = re.compile(r"error|fail|✗|×|expected|TS\d{4}|ERR!|not found|cannot", re.I)
-_ENVIRONMENT = re.compile(r"ENOTFOUND|ETIMEDOUT|ECONNREFUSED|ECONNRESET|EAI_AGAIN|ENOSPC|EACCES|network|socket hang up", re.I)
+ENVIRONMENT_PROBLEM = re.compile(r"ENOTFOUND|ETIMEDOUT|ECONNREFUSED|ECONNRESET|EAI_AGAIN|ENOSPC|EACCES|network|socket hang up", re.I)
 _NON_REGISTRY = ("workspace:", "file:", "link:", "portal:", "git+", "git:", "github:", "http:", "https:")
 DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
 LINT_CONFIGS = ("eslint.config.js", "eslint.config.mjs", "eslint.config.cjs", "eslint.config.ts", ".eslintrc",
@@ -28,39 +29,32 @@ INSTALL_MARKER = Path("node_modules") / ".package-builder-installed"
 SECRET_VARIABLES = frozenset({"NPM_TOKEN", "NODE_AUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"})
 
 
+TIMED_OUT = 124  # the exit codes shells use, shown in reports; decisions read the flags below
+NOT_FOUND = 127
+
+
 @dataclass
 class StepResult:
-    """One check: what ran, how it ended, and the part of its output worth reading."""
+    """One command: what ran, how it ended, and the part of its output worth reading."""
 
     step: str
     command: list[str]
     exit_code: int
     seconds: float
     output: str = ""
+    timed_out: bool = False
+    program_missing: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0
+        return self.exit_code == 0 and not self.timed_out
 
 
-@dataclass
-class ValidationReport:
-    """The real outcome of checking a package; `failure` is the first failing step's kind, or None when green."""
-
-    steps: list[StepResult] = field(default_factory=list)
-    coverage: dict[str, float] = field(default_factory=dict)
-    coverage_target: int = 0
-    failure: str | None = None
-    problem: str = ""
-
-    @property
-    def green(self) -> bool:
-        return self.failure is None
-
-    def to_json(self) -> dict:
-        return {"green": self.green, "failure": self.failure, "problem": self.problem, "coverage": self.coverage,
-                "coverageTarget": self.coverage_target,
-                "steps": [{**asdict(s), "exitCode": s.exit_code} for s in self.steps]}
+def _text(output) -> str:
+    """Captured output as text (a timeout hands it over as bytes)."""
+    if output is None:
+        return ""
+    return output if isinstance(output, str) else output.decode("utf-8", errors="replace")
 
 
 def trim_output(text: str, max_lines: int = 40, max_chars: int = 4000) -> str:
@@ -114,16 +108,18 @@ class Toolchain:
         env = {**{k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES},
                "CI": "true", "FORCE_COLOR": "0", "NO_COLOR": "1",
                "npm_config_registry": self.registry, "npm_config_update_notifier": "false"}
+        timed_out = missing = False
         try:
             done = subprocess.run(command, cwd=self.package_dir, env=env, capture_output=True, text=True,
                                   timeout=self.timeout_seconds, stdin=subprocess.DEVNULL)
             code, output = done.returncode, done.stdout + "\n" + done.stderr
         except subprocess.TimeoutExpired as exc:
-            code, output = 124, f"timed out after {self.timeout_seconds:.0f} s\n{exc.stdout or ''}{exc.stderr or ''}"
+            code, timed_out = TIMED_OUT, True
+            output = f"timed out after {self.timeout_seconds:.0f} s\n{_text(exc.stdout)}{_text(exc.stderr)}"
         except OSError as exc:
-            code, output = 127, f"cannot run {command[0]}: {exc}"
+            code, missing, output = NOT_FOUND, True, f"cannot run {command[0]}: {exc}"
         return StepResult(step=step, command=command, exit_code=code, seconds=round(time.monotonic() - started, 2),
-                          output=trim_output(output if isinstance(output, str) else output.decode(errors="replace")))
+                          output=trim_output(output), timed_out=timed_out, program_missing=missing)
 
     def missing_dependencies(self, manifest: dict) -> tuple[list[str], str]:
         """Dependencies that are not in the registry with a version matching their range, and any environment error.
@@ -148,7 +144,7 @@ class Toolchain:
                 missing.append(f"{name} (no such package in {self.registry})")
             elif result.ok:
                 missing.append(f"{name}@{spec} (no published version matches {spec!r})")
-            elif _ENVIRONMENT.search(result.output):
+            elif ENVIRONMENT_PROBLEM.search(result.output):
                 environment = f"cannot reach {self.registry}: {result.output[-300:]}"
             else:
                 missing.append(f"{name}@{spec} ({result.output.strip()[-200:] or 'npm view failed'})")
@@ -210,75 +206,3 @@ class Toolchain:
         return {key: float(total[key]["pct"]) for key in ("lines", "branches", "functions", "statements") if key in total}
 
 
-def environment_failure(result: StepResult) -> bool:
-    """A failure of the machine or network, not of the code: repairing it with the model would burn calls."""
-    return result.exit_code in (124, 127) or bool(_ENVIRONMENT.search(result.output))
-
-
-def validate_package(toolchain: Toolchain, coverage_target: int) -> ValidationReport:
-    """Run the checks in order and stop at the first failure, classified for the repair loop."""
-    report = ValidationReport(coverage_target=coverage_target)
-    manifest_path = toolchain.package_dir / "package.json"
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        report.failure, report.problem = "dependency", f"package.json cannot be read: {exc}"
-        return report
-    missing, environment = toolchain.missing_dependencies(manifest)
-    if environment:
-        report.failure, report.problem = "environment", environment
-        return report
-    if missing:
-        report.failure = "dependency"
-        report.problem = "these dependencies do not exist in the registry: " + "; ".join(missing)
-        return report
-
-    steps = [("install", "dependency", toolchain.install), ("type-check", "type", toolchain.typecheck)]
-    lint = toolchain.lint_command(manifest)
-    if lint:
-        steps.append(("lint", "lint", lambda: toolchain.run("lint", lint)))
-    if "build" in (manifest.get("scripts") or {}):
-        steps.append(("build", "build", toolchain.build))
-    steps.append(("tests", "test", toolchain.test))
-    for name, kind, run in steps:
-        result = run()
-        report.steps.append(result)
-        if not result.ok:
-            if name == "tests":
-                report.coverage = toolchain.coverage()
-                kind = "coverage" if report.coverage and "threshold" in result.output.lower() else kind
-            report.failure = "environment" if environment_failure(result) else kind
-            report.problem = f"{name} failed (exit {result.exit_code}): {' '.join(result.command[:3])}"
-            return report
-    report.coverage = toolchain.coverage()
-    low = {k: v for k, v in report.coverage.items() if v < coverage_target}
-    if not report.coverage or low:
-        report.failure = "coverage"
-        report.problem = (f"coverage below {coverage_target}%: " + ", ".join(f"{k} {v}%" for k, v in low.items())
-                          if low else "no coverage summary was written")
-    return report
-
-
-def type_check_between_phases(toolchain: Toolchain) -> dict:
-    """The cheap check after a code-writing phase: install if package.json changed (guarded like BUILD_VALIDATION),
-    then `tsc --noEmit`. The result is plain data that the next phase reads as part of its inputs; `environment`
-    marks a failure of the machine or network, which is never stored (the check runs again next time)."""
-    try:
-        manifest = json.loads((toolchain.package_dir / "package.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return {"ran": False, "problem": f"package.json cannot be read: {exc}"}
-    if toolchain.needs_install():
-        missing, environment = toolchain.missing_dependencies(manifest)
-        if environment:
-            return {"ran": False, "environment": True, "problem": environment}
-        if missing:
-            return {"ran": False, "problem": "dependencies not in the registry: " + "; ".join(missing)}
-        installed = toolchain.install()
-        if not installed.ok:
-            return {"ran": False, "environment": environment_failure(installed),
-                    "problem": f"install failed (exit {installed.exit_code}): {installed.output[-600:]}"}
-    result = toolchain.typecheck()
-    if result.exit_code in (124, 127):
-        return {"ran": False, "environment": True, "problem": result.output[-600:]}
-    return {"ran": True, "command": result.command, "exitCode": result.exit_code, "output": result.output,
-            "errors": sum(1 for line in result.output.splitlines() if "error TS" in line)}

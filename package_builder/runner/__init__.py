@@ -1,0 +1,61 @@
+"""Runs one phase: context → prompt → model answer → validated artifact → workspace files, commit, checkpoint.
+
+One entry point serves every phase and any engine: doit's task action calls `run_phase`; a Temporal activity can
+call it unchanged. It picks the step for the phase (generate, validate, merge, skip) and records any failure in the
+checkpoint.
+It is idempotent: called again with the same inputs it reuses the stored artifact, finishes an interrupted apply or
+commit, and never pays for a model call twice.
+"""
+from __future__ import annotations
+
+from ..artifacts import COMMITTED, SKIPPED, ArtifactStore, fold_files
+from ..config import load_config
+from ..errors import PackageBuilderError, PhaseFailed
+from ..phase import PhaseSpec
+from ..plan import parse_plan
+from ..state import GenerationState
+from .context import PhaseContext, PhaseJob, Progress, load_context
+from .generate import generate
+from .merge import merge, skip
+
+__all__ = ["PhaseJob", "run_phase", "summarize"]
+
+
+def print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress = print_line) -> dict:
+    """Run (or reuse) one phase and return a JSON-able summary; failures raise `PackageBuilderError`."""
+    ctx = load_context(job, phases, progress)
+    workspace = ctx.workspace()
+    state = workspace.open_state(ctx.plan, ctx.config.git.branch_prefix)
+    try:
+        if ctx.phase.calls_model and not ctx.settings.enabled:
+            return skip(ctx, state)
+        if not ctx.phase.calls_model:
+            return merge(ctx, state, workspace)
+        return generate(ctx, state, workspace)
+    except PackageBuilderError as exc:
+        state.fail_step(ctx.phase.number, ctx.phase.name, str(exc))
+        raise PhaseFailed(f"{ctx.label()} failed: {exc}") from None
+
+
+def summarize(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress = print_line) -> dict:
+    """The closing line of `doit generate:<name>`: files, tokens, model time, branch."""
+    config = load_config(job.config_path, tuple(p.name for p in phases))
+    plan = parse_plan(job.plan_path)
+    store = ArtifactStore(config.workspace_root, plan.task_name)
+    artifacts = [a for p in phases if (a := store.load(p.slug)) is not None]
+    files = fold_files(artifacts)
+    state = GenerationState.find(config.workspace_root, plan)
+    branch = state.data.get("branch") if state else None
+    tokens_in = sum(a.input_tokens for a in artifacts)
+    tokens_out = sum(a.output_tokens for a in artifacts)
+    seconds = sum(a.model_seconds for a in artifacts)
+    done = sum(1 for a in artifacts if a.status in (COMMITTED, SKIPPED))
+    progress(f"[{plan.task_name}] {plan.package_name}: {done}/{len(phases)} phases done, {len(files)} files in "
+             f"{plan.package_path}, tokens {tokens_in} in / {tokens_out} out, model time {seconds:.1f} s, "
+             f"branch {branch}, state {state.path if state else 'none'}")
+    return {"phasesDone": done, "files": len(files), "inputTokens": tokens_in, "outputTokens": tokens_out,
+            "branch": branch}

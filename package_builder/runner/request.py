@@ -1,0 +1,156 @@
+"""A phase's request to the model: the rendered prompt and the digest of everything that went into it, then the
+call itself, re-asked with the problem when an answer is truncated or invalid.
+
+`prepare` is pure (it reads templates and stored artifacts, never runs a check or calls the model), so a test can ask
+what a phase would send under any config, and the inputs digest is the same on every engine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..answer import ModelAnswer, parse_answer
+from ..artifacts import ANSWERED, COMMITTED, SKIPPED, ModelCall, PhaseArtifact, fold_files
+from ..digest import digest_of, digest_text
+from ..errors import ModelAnswerError, PhaseFailed
+from ..graph import type_check_source
+from ..model import ModelRequest
+from ..state import now_iso
+from ..templates import SYSTEM_TEMPLATE, PromptRenderer, template_sources
+from .context import TEST_RUNNER, PhaseContext
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """What a phase sends (system and user prompt) and the digest of all its inputs."""
+
+    system: str
+    prompt: str
+    inputs: dict
+    inputs_digest: str
+    view: dict[str, str]  # the package as the phase finds it (its upstream folded)
+    rendered_files: dict[str, str]
+    template_context: dict
+
+
+def prepare(ctx: PhaseContext) -> PreparedRequest:
+    upstream = _upstream(ctx)
+    view = fold_files(upstream)
+    rendered_files = _render_files(ctx)
+    source = type_check_source(ctx.phases, ctx.phase)
+    type_check = stored_type_check(ctx, source) if source else None
+    context = {**template_context(ctx, view, rendered_files), "type_check": type_check}
+    renderer = PromptRenderer(ctx.project.prompts)
+    system = renderer.render(SYSTEM_TEMPLATE, context)
+    prompt = renderer.render(ctx.phase.template, context)
+    inputs = {
+        "promptDigest": digest_text(system + "\0" + prompt),
+        "templates": {str(p.relative_to(ctx.project.prompts)): digest_text(p.read_text(encoding="utf-8"))
+                      for name in (SYSTEM_TEMPLATE, ctx.phase.template, *ctx.phase.rendered_files.values())
+                      for p in template_sources(ctx.project.prompts, name) if p.exists()},
+        "plan": digest_text(ctx.plan.body),
+        "upstream": {a.phase: a.output_digest for a in upstream},
+        "renderedFiles": digest_of(rendered_files),
+        "settings": ctx.settings.rerun_key(),
+        "writeAllowlist": list(ctx.phase.write_allowlist),
+        "typeCheck": digest_of(type_check) if type_check else None,
+    }
+    return PreparedRequest(system=system, prompt=prompt, inputs=inputs, inputs_digest=digest_of(inputs), view=view,
+                           rendered_files=rendered_files, template_context=context)
+
+
+def stored_type_check(ctx: PhaseContext, phase) -> dict | None:
+    """The type-check result stored in `phase`'s artifact, when the config has checks between phases on."""
+    checks = ctx.config.build_validation
+    if not (checks.enabled and checks.type_check_between_phases):
+        return None
+    artifact = ctx.store.load(phase.slug)
+    return artifact.type_check if artifact is not None and artifact.status == COMMITTED else None
+
+
+def template_context(ctx: PhaseContext, view: dict[str, str], rendered_files: dict[str, str]) -> dict:
+    return {
+        "plan": ctx.plan,
+        "phase": ctx.phase,
+        "phase_count": len(ctx.phases),
+        "max_tokens": ctx.settings.max_tokens,
+        "files": view,
+        "rendered_files": rendered_files,
+        "quality": {"coverage_target": ctx.coverage_target, "test_runner": TEST_RUNNER},
+        "dependencies": ctx.plan.dependencies,
+        "report": None,
+        "type_check": None,
+        "attempt": 0,
+        "max_attempts": ctx.settings.max_repair_attempts,
+    }
+
+
+def _upstream(ctx: PhaseContext) -> list[PhaseArtifact]:
+    artifacts = []
+    for name in ctx.phase.reads:
+        phase = next(p for p in ctx.phases if p.name == name)
+        artifact = ctx.store.load(phase.slug)
+        if artifact is None or artifact.status not in (COMMITTED, SKIPPED):
+            raise PhaseFailed(f"{ctx.label()} needs the output of {name}, which has not finished: "
+                              f"run `doit generate:{ctx.plan.task_name}`")
+        artifacts.append(artifact)
+    return artifacts
+
+
+def _render_files(ctx: PhaseContext) -> dict[str, str]:
+    """Files the code renders itself (no tokens spent), e.g. FOUNDATION's tsconfig and test config."""
+    if not ctx.phase.rendered_files or ctx.phase.runs_checks:  # BUILD_VALIDATION renders its report after the checks
+        return {}
+    renderer = PromptRenderer(ctx.project.prompts)
+    context = {"package_name": ctx.plan.package_name, "category": ctx.plan.category,
+               "coverage_target": ctx.coverage_target}
+    return {path: renderer.render(template, context) for path, template in ctx.phase.rendered_files.items()}
+
+
+def ask_model(ctx: PhaseContext, model, request: PreparedRequest, prompt: str | None = None,
+              before: dict[str, str] | None = None) -> PhaseArtifact:
+    """Call the model; re-ask with the problem when an answer is truncated or invalid, up to the configured limit.
+    Returns an ANSWERED artifact (its files include the phase's rendered files)."""
+    before = request.view if before is None else before
+    messages: list[dict] = [{"role": "user", "content": prompt or request.prompt}]
+    calls: list[ModelCall] = []
+    started_at = now_iso()
+    attempts = ctx.config.model.max_answer_repairs + 1
+    problem = ""
+    for attempt in range(1, attempts + 1):
+        call = ModelRequest(model=ctx.settings.model, system=request.system, messages=tuple(messages),
+                            max_tokens=ctx.settings.max_tokens, temperature=ctx.settings.temperature)
+        reply = model.call(call, ctx.phase.name)
+        answer, problem = _judge(ctx, reply.text, reply.stop_reason, before)
+        calls.append(ModelCall(attempt=attempt, request_digest=call.digest, stop_reason=reply.stop_reason,
+                               input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
+                               seconds=reply.seconds, problem=problem))
+        if answer is not None:
+            return ctx.new_artifact(
+                request.inputs, request.inputs_digest, ANSWERED, files={**request.rendered_files, **answer.files},
+                deletes=list(answer.deletes), summary=answer.summary, raw_answer=reply.text, calls=calls,
+                model_seconds=round(sum(c.seconds for c in calls), 3), started_at=started_at)
+        messages += [{"role": "assistant", "content": reply.text or "(empty)"},
+                     {"role": "user", "content": _repair_prompt(problem)}]
+        ctx.say(f"answer {attempt}/{attempts} not applied ({problem[:200]}); asking again")
+    raise ModelAnswerError(f"no usable answer after {attempts} attempt(s); last problem: {problem}")
+
+
+def _judge(ctx: PhaseContext, text: str, stop_reason: str, before: dict[str, str]) -> tuple[ModelAnswer | None, str]:
+    if stop_reason == "max_tokens":
+        return None, (f"the answer was cut off at the {ctx.settings.max_tokens}-token limit (stop_reason max_tokens); "
+                      "nothing of it was applied")
+    try:
+        answer = parse_answer(text, ctx.phase)
+    except ModelAnswerError as exc:
+        return None, str(exc)
+    if ctx.phase.check:
+        problems = ctx.phase.check(answer, ctx.plan, before)
+        if problems:
+            return None, "; ".join(problems)
+    return answer, ""
+
+
+def _repair_prompt(problem: str) -> str:
+    return (f"Your answer could not be applied, so nothing of it was written: {problem}\n\n"
+            "Answer again with the complete set of <file path=\"...\"> blocks for this phase (full file contents, "
+            "each closing </file> on its own line), within the output limit, then one <summary>.")
