@@ -1,5 +1,5 @@
 """package-builder core: plan → prompt → model answer → validated artifact → workspace, commit, checkpoint.
 
-Nothing in this package imports doit: the engine that schedules phases (doit's `dodo.py` today, a Temporal worker
-later) only calls `run_phase` and reads artifacts.
+Only `package_builder.tasks` imports doit: the engine that schedules phases (doit's task creators today, a Temporal
+worker later) reads `graph`, calls `runner.run_phase` and reads artifacts; nothing else knows which engine runs.
 """

@@ -139,6 +139,21 @@ def read_outcome(workspace_root, step: str, name: str) -> dict | None:
         return None
 
 
+def outcome_label(workspace_root, step: str, name: str) -> str:
+    """How a step that doit counts as a success ended, for the closing table: `built`, `skipped (no build script)`..."""
+    outcome = read_outcome(workspace_root, step, name) or {}
+    return outcome.get("status", "done") + (f" ({outcome['detail']})" if outcome.get("detail") else "")
+
+
+def write_run_summary(workspace_root, outcomes: dict[str, dict[str, str]]):
+    """`.package-builder/summary.json` for CI: `{"ok", "failed", "packages"}`; returns its path."""
+    failed = sorted(name for name, steps in outcomes.items()
+                    if any(status.startswith(("failed", "not run")) for status in steps.values()))
+    path = builds_dir(workspace_root) / "summary.json"
+    write_json_atomic(path, {"ok": not failed, "failed": failed, "packages": outcomes})
+    return path
+
+
 def _ensure_builds_dir(config: BuildConfig) -> None:
     directory = builds_dir(config.workspace_root)
     directory.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,12 @@ class GitSettings(_Section):
 
 
 class TurnBasedGeneration(_Section):
+    """Which phases run, with what budgets; `maxConcurrentPhases` bounds the phases (of any packages) running at once
+    in one workspace, whatever runs them (`doit -n`, two terminals, a Temporal worker): generation spends money and
+    shares the API's rate limits, so one at a time unless asked."""
+
     enabled: bool = True
+    max_concurrent_phases: int = Field(default=1, ge=1, le=16)
     phases_to_execute: list[str] | None = None
     phases_to_skip: list[str] = []
     token_budgets: dict[str, int] = {}

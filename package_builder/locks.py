@@ -1,12 +1,20 @@
 """Cross-process file locks (fcntl): released by the kernel when their holder dies, so a killed run never leaves one
 held.
+
+- `exclusive(path)`: one holder at a time (the workspace's git lock).
+- `slot(directory, count)`: at most `count` holders at a time (phases running at once in one workspace), whatever
+  engine, thread or process asks: `doit -n 4`, two terminals, a Temporal worker.
 """
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
+import time
 from pathlib import Path
 from typing import Iterator
+
+SLOT_POLL_SECONDS = 0.2
 
 
 @contextlib.contextmanager
@@ -19,3 +27,28 @@ def exclusive(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def slot(directory: Path, count: int, on_wait=None) -> Iterator[int]:
+    """Hold one of `count` slot files in `directory`; `on_wait()` is called once if every slot is taken."""
+    directory.mkdir(parents=True, exist_ok=True)
+    waited = False
+    while True:
+        for index in range(count):
+            descriptor = os.open(directory / f"slot-{index}.lock", os.O_WRONLY | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(descriptor)
+                continue
+            try:
+                yield index
+            finally:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+                os.close(descriptor)
+            return
+        if not waited and on_wait is not None:
+            on_wait()
+        waited = True
+        time.sleep(SLOT_POLL_SECONDS)

@@ -93,6 +93,17 @@ def discover_packages(root: Path) -> list[WorkspacePackage]:
     return [packages[name] for name in dependency_order(packages)]
 
 
+def all_dependencies(name: str, by_name: dict[str, WorkspacePackage]) -> list[str]:
+    """Every workspace package `name` depends on, directly or through others, sorted."""
+    seen, stack = [], list(by_name[name].workspace_dependencies)
+    while stack:
+        dependency = stack.pop()
+        if dependency not in seen:
+            seen.append(dependency)
+            stack.extend(by_name[dependency].workspace_dependencies)
+    return sorted(seen)
+
+
 def declared_outputs(manifest: dict) -> tuple[str, ...]:
     """The top-level names a package's entry points and `files` point into (`dist`, `lib`, `index.js`...): what a
     dependent loads, so what its build stamp digests. A package that declares none is taken to build into dist/."""

@@ -141,6 +141,7 @@ def test_two_packages_generate_at_once_on_their_own_branches(project):
         example_answer(request.phase).replace("@example/data-validator",
                                               re.search(r"npm package `([^`]+)`", request.system).group(1)))
 
+    project.write_config(turnBasedGeneration={"maxConcurrentPhases": 2})
     project.doit("-n", "2", "generate", check=True)
 
     sessions = [json.loads(p.read_text()) for p in (project.workspace / ".generation-state").glob("gen-*.json")]

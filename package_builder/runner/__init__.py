@@ -1,8 +1,8 @@
 """Runs one phase: context → prompt → model answer → validated artifact → workspace files, commit, checkpoint.
 
 One entry point serves every phase and any engine: doit's task action calls `run_phase`; a Temporal activity can
-call it unchanged. It picks the step for the phase (generate, validate, merge, skip) and records any failure in the
-checkpoint.
+call it unchanged. It picks the step for the phase (generate, validate, merge, skip), holds one of the workspace's
+phase slots (`turnBasedGeneration.maxConcurrentPhases`) while it runs, and records any failure in the checkpoint.
 It is idempotent: called again with the same inputs it reuses the stored artifact, finishes an interrupted apply or
 commit, and never pays for a model call twice.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 from ..artifacts import COMMITTED, SKIPPED, ArtifactStore, fold_files
 from ..config import load_config
 from ..errors import PackageBuilderError, PhaseFailed
+from ..locks import slot
+from ..paths import state_dir
 from ..phase import PhaseSpec
 from ..plan import parse_plan
 from ..state import GenerationState
@@ -29,16 +31,20 @@ def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress =
     """Run (or reuse) one phase and return a JSON-able summary; failures raise `PackageBuilderError`."""
     ctx = load_context(job, phases, progress)
     workspace = ctx.workspace()
-    state = workspace.open_state(ctx.plan, ctx.config.git.branch_prefix)
-    try:
-        if ctx.phase.calls_model and not ctx.settings.enabled:
-            return skip(ctx, state)
-        if not ctx.phase.calls_model:
-            return merge(ctx, state, workspace)
-        return generate(ctx, state, workspace)
-    except PackageBuilderError as exc:
-        state.fail_step(ctx.phase.number, ctx.phase.name, str(exc))
-        raise PhaseFailed(f"{ctx.label()} failed: {exc}") from None
+    limit = ctx.config.turn_based_generation.max_concurrent_phases
+    with slot(state_dir(ctx.config.workspace_root) / "phase-slots", limit,
+              on_wait=lambda: ctx.say(f"waiting: {limit} phase(s) already running "
+                                      "(turnBasedGeneration.maxConcurrentPhases)")):
+        state = workspace.open_state(ctx.plan, ctx.config.git.branch_prefix)
+        try:
+            if ctx.phase.calls_model and not ctx.settings.enabled:
+                return skip(ctx, state)
+            if not ctx.phase.calls_model:
+                return merge(ctx, state, workspace)
+            return generate(ctx, state, workspace)
+        except PackageBuilderError as exc:
+            state.fail_step(ctx.phase.number, ctx.phase.name, str(exc))
+            raise PhaseFailed(f"{ctx.label()} failed: {exc}") from None
 
 
 def summarize(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress = print_line) -> dict:

@@ -1,0 +1,102 @@
+"""`generate:<plan>` and its phase tasks, wired from `graph`: each phase depends on its plan, its templates, its
+declaration, the artifacts of the phases `graph.upstream` names, and `graph.rerun_key` (doit's `config_changed`).
+
+The runner decides for itself whether a phase's work is done (its artifact, keyed by a digest of its inputs), so a
+task doit runs again after a kill costs nothing; these dependencies only let doit skip the call entirely.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from doit.exceptions import TaskFailed
+from doit.tools import config_changed
+
+from ..errors import PackageBuilderError
+from ..graph import rerun_key, upstream
+from ..paths import artifact_path
+from ..plan import discover_plans, parse_plan
+from ..templates import SYSTEM_TEMPLATE, template_sources
+from .project import LoadedProject
+
+
+def run_phase(project_root: str, config_path: str, plan_path: str, phase_name: str):
+    """doit action: one phase; a `PackageBuilderError` becomes a clean TaskFailed (no traceback)."""
+    from phases import PHASES
+
+    from ..runner import PhaseJob, run_phase as run
+
+    try:
+        return run(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), phase_name), PHASES)
+    except PackageBuilderError as exc:
+        return TaskFailed(str(exc))
+
+
+def summarize(project_root: str, config_path: str, plan_path: str):
+    """doit action: the closing line of one plan's generation."""
+    from phases import PHASES
+
+    from ..runner import PhaseJob, summarize as summary
+
+    try:
+        return summary(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), "MERGE"), PHASES)
+    except PackageBuilderError as exc:
+        return TaskFailed(str(exc))
+
+
+def fail(message: str):
+    return TaskFailed(message)
+
+
+def generation_tasks(project: LoadedProject):
+    """Every plan × every phase, plus one summary per plan and the `generate` group."""
+    try:
+        plan_paths = discover_plans(project.paths.plans)
+    except PackageBuilderError as exc:
+        yield {"basename": "generate", "doc": "(plans folder has an error)", "actions": [(fail, [str(exc)])]}
+        return
+    phase_files = {phase.name: _phase_files(project, phase) for phase in project.phases}
+    settings = ({phase.name: config_changed(rerun_key(project.config, project.phases, phase))
+                 for phase in project.phases} if project.config else {})
+    names = []
+    for plan_path in plan_paths:
+        name = plan_path.stem
+        names.append(f"generate:{name}")
+        try:
+            plan = parse_plan(plan_path)
+        except PackageBuilderError as exc:
+            yield {"basename": f"generate:{name}", "doc": f"(invalid plan) {exc}", "actions": [(fail, [str(exc)])]}
+            continue
+        yield {"basename": f"generate:{name}", "name": None,
+               "doc": f"generate {plan.package_name} ({plan.category}) into {plan.package_path}"}
+        yield from _phase_tasks(project, plan_path, name, phase_files, settings)
+    yield {"basename": "generate", "doc": "generate every planned package", "actions": None, "task_dep": names}
+
+
+def _phase_tasks(project: LoadedProject, plan_path: Path, name: str, phase_files: dict, settings: dict):
+    workspace = project.workspace
+    artifacts = {p.name: str(artifact_path(workspace, name, p.slug)) for p in project.phases} if workspace else {}
+    common = [str(project.paths.root), str(project.paths.config), str(plan_path)]
+    previous = None
+    for phase in project.phases:
+        task = {"basename": f"generate:{name}", "name": phase.slug,
+                "doc": f"phase {phase.number}/{len(project.phases)} {phase.name}: {phase.description}",
+                "task_dep": [previous] if previous else []}
+        if project.config is None:
+            task["actions"] = [(fail, [project.config_error])]
+        else:
+            task.update(actions=[(run_phase, [*common, phase.name])],
+                        file_dep=[str(plan_path), *phase_files[phase.name],
+                                  *sorted({artifacts[read] for read in upstream(project.phases, phase)})],
+                        targets=[artifacts[phase.name]], uptodate=[settings[phase.name]], clean=True)
+        yield task
+        previous = f"generate:{name}:{phase.slug}"
+    yield {"basename": f"generate:{name}", "name": "summary", "doc": "print files, tokens, time and branch",
+           "actions": [(summarize, common)] if project.config else [(fail, [project.config_error])],
+           "task_dep": [previous], "uptodate": [False]}
+
+
+def _phase_files(project: LoadedProject, phase) -> list[str]:
+    """The phase's declaration and every template it renders (its prompt, the system prompt, rendered files)."""
+    templates = [SYSTEM_TEMPLATE, phase.template, *phase.rendered_files.values()] if phase.calls_model else []
+    return [str(project.paths.phases / phase.module_file),
+            *(str(path) for template in templates for path in template_sources(project.paths.prompts, template))]

@@ -1,0 +1,46 @@
+"""The package-builder checkout a `doit` run loads: its paths, its plans and its config, each read once.
+
+The config goes through the same pydantic model the actions use, so the task graph and the work agree on every value.
+A missing or invalid config does not stop `doit list`: the tasks that need it fail with the config's own error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from ..config import BuildConfig, load_config
+from ..errors import PackageBuilderError
+from ..paths import ProjectPaths
+from ..phase import PhaseSpec
+
+
+@dataclass
+class LoadedProject:
+    """One `doit` load of a checkout: `config` is None when it cannot be used, and `config_error` says why."""
+
+    paths: ProjectPaths
+    phases: tuple[PhaseSpec, ...]
+
+    @cached_property
+    def _loaded(self) -> tuple[BuildConfig | None, str]:
+        try:
+            return load_config(self.paths.config, tuple(p.name for p in self.phases)), ""
+        except PackageBuilderError as exc:
+            return None, str(exc)
+
+    @property
+    def config(self) -> BuildConfig | None:
+        return self._loaded[0]
+
+    @property
+    def config_error(self) -> str:
+        return self._loaded[1]
+
+    @property
+    def workspace(self) -> Path | None:
+        return self.config.workspace_root if self.config else None
+
+
+def load_project(root: Path, phases: tuple[PhaseSpec, ...]) -> LoadedProject:
+    return LoadedProject(ProjectPaths(root), phases)

@@ -1,0 +1,63 @@
+"""What a `doit` run prints and leaves behind: doit's console output (minus the `.  task` lines of generation tasks,
+which print their own progress), a closing table of build/test/publish outcomes, and `summary.json` for CI."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from doit.exceptions import UnmetDependency
+from doit.reporter import ConsoleReporter
+
+from ..builds import STEP_NAMES, outcome_label, write_run_summary
+from .project import LoadedProject
+
+
+def doit_config(project: LoadedProject) -> dict:
+    """DOIT_CONFIG: the sqlite3 backend in the project's own file, the reporter, and `maxConcurrentBuilds` as the
+    default `-n`. Tasks run subprocesses (npm, git, the model over HTTP), so threads share one import of the core.
+    Generation is bounded by `turnBasedGeneration.maxConcurrentPhases` inside the core, whatever `-n` says."""
+    return {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2,
+            "reporter": reporter_for(project.workspace),
+            "num_process": project.config.max_concurrent_builds if project.config else 1, "par_type": "thread"}
+
+
+def reporter_for(workspace: Path | None) -> type:
+    """A reporter class bound to the workspace whose outcomes it reads (doit wants a class, not an instance)."""
+
+    class Reporter(ConsoleReporter):
+        def __init__(self, outstream, options):
+            super().__init__(outstream, options)
+            self.outcomes: dict[str, dict[str, str]] = {}
+
+        def execute_task(self, task):
+            if not task.name.startswith("generate:"):
+                super().execute_task(task)
+
+        def add_success(self, task):
+            super().add_success(task)
+            self._note(task, None)
+
+        def add_failure(self, task, fail):
+            super().add_failure(task, fail)
+            self._note(task, "not run: a dependency failed" if isinstance(fail, UnmetDependency) else "failed")
+
+        def skip_uptodate(self, task):
+            super().skip_uptodate(task)
+            self._note(task, "up to date")
+
+        def _note(self, task, status):
+            step, _, package = task.name.partition(":")
+            if step in STEP_NAMES and package and workspace is not None:
+                self.outcomes.setdefault(package, {})[step] = status or outcome_label(workspace, step, package)
+
+        def complete_run(self):
+            super().complete_run()
+            if not self.outcomes:
+                return
+            rows = [("package", *STEP_NAMES)] + [
+                (name, *(steps.get(step, "-") for step in STEP_NAMES)) for name, steps in self.outcomes.items()]
+            widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+            for row in rows:
+                self.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
+            self.write(f"summary: {write_run_summary(workspace, self.outcomes)}\n")
+
+    return Reporter

@@ -1,0 +1,125 @@
+"""`install`, `build:<name>`, `test:<name>` and `publish:<name>` for every package of the monorepo, dependencies
+first. A package is rebuilt when its sources, the root's files, `globalBuildInputs` or its dependencies' build
+stamps (their outputs) change; `publish` always asks the registry.
+"""
+from __future__ import annotations
+
+import functools
+
+from doit.exceptions import TaskFailed
+from doit.loader import task_params
+
+from ..errors import PackageBuilderError
+from ..monorepo import WorkspacePackage, all_dependencies, discover_packages, global_inputs, lockfile, source_files
+from ..paths import build_record, builds_dir
+from .generation import fail
+from .project import LoadedProject
+
+DRY_RUN = {"name": "dry_run", "long": "dry-run", "type": bool, "default": False,
+           "help": "show what would be published, publish nothing"}
+
+
+def workspace_step(config_path: str, step: str, name: str | None, dry_run: bool = False):
+    """doit action for install and build:/test:/publish:<name>; a failure becomes a clean TaskFailed naming the
+    package, with any secret redacted."""
+    from pathlib import Path
+
+    from .. import builds, publishing
+    from ..config import load_config
+
+    config = None
+    try:
+        config = load_config(Path(config_path))
+        if step == "install":
+            return builds.install_workspace(config)
+        if step == "build":
+            return builds.build_package(config, name)
+        if step == "test":
+            return builds.test_package(config, name)
+        return publishing.publish_package(config, name, dry_run=dry_run, config_path=Path(config_path))
+    except PackageBuilderError as exc:
+        return TaskFailed(publishing.redact(str(exc), config.npm_token_value() if config else None))
+
+
+class WorkspaceTasks:
+    """The monorepo's packages, found once per load (build and test tasks share their source lists)."""
+
+    def __init__(self, project: LoadedProject):
+        self.project = project
+
+    @functools.cached_property
+    def packages(self) -> tuple[list[WorkspacePackage], str]:
+        workspace = self.project.workspace
+        if workspace is None or not workspace.is_dir():
+            return [], ""
+        try:
+            return discover_packages(workspace), ""
+        except PackageBuilderError as exc:
+            return [], str(exc)
+
+    @functools.lru_cache(maxsize=None)
+    def sources(self, package: WorkspacePackage) -> tuple[str, ...]:
+        return tuple(source_files(package))
+
+    @functools.cached_property
+    def shared_inputs(self) -> list[str]:
+        return global_inputs(self.project.workspace, self.project.config.global_build_inputs)
+
+    def stamp(self, kind: str, name: str) -> str:
+        return str(build_record(self.project.workspace, kind, name))
+
+    def install(self):
+        packages, error = self.packages
+        if error:
+            return {"actions": [(fail, [error])], "doc": f"(workspace has an error) {error}"}
+        if not packages:
+            return {"actions": None, "doc": "install the monorepo's dependencies (no workspace packages found)"}
+        workspace = self.project.workspace
+        lock = lockfile(workspace)
+        return {"actions": [(workspace_step, [str(self.project.paths.config), "install", None])],
+                "file_dep": [str(workspace / "package.json"), *(str(p.directory / "package.json") for p in packages),
+                             *([str(lock)] if lock else [])],
+                "targets": [str(builds_dir(workspace) / "install.json")], "clean": True}
+
+    def steps(self, step: str, dry_run: bool = False):
+        """One task per package for `step` (build, test or publish), under a group task named `step`."""
+        packages, error = self.packages
+        if error:
+            yield {"basename": step, "doc": f"(workspace has an error) {error}", "actions": [(fail, [error])]}
+            return
+        try:
+            shared = self.shared_inputs if packages else []
+        except PackageBuilderError as exc:
+            yield {"basename": step, "doc": f"(config has an error) {exc}", "actions": [(fail, [str(exc)])]}
+            return
+        yield {"basename": step, "name": None, "doc": f"{step} every workspace package"}
+        by_name = {p.name: p for p in packages}
+        for package in packages:
+            task = {"basename": step, "name": package.name, "doc": f"{step} {package.name} {package.version}",
+                    "actions": [(workspace_step, [str(self.project.paths.config), step, package.name])]}
+            if step == "build":
+                task.update(file_dep=[*self.sources(package), *shared,
+                                      *(self.stamp("build", dep) for dep in package.workspace_dependencies)],
+                            targets=[self.stamp("build", package.name)], clean=True)
+            elif step == "test":
+                built = (package.name, *all_dependencies(package.name, by_name))
+                task.update(file_dep=[*self.sources(package), *shared, *(self.stamp("build", n) for n in built)],
+                            targets=[self.stamp("test", package.name)], clean=True)
+            else:
+                needs_tests = self.project.config.publishing.require_tests
+                task.update(task_dep=[f"build:{package.name}", *([f"test:{package.name}"] if needs_tests else []),
+                                      *(f"publish:{dep}" for dep in package.workspace_dependencies)],
+                            uptodate=[False], verbosity=2,
+                            params=[{**DRY_RUN, "default": dry_run}])  # `doit publish:<name> --dry-run`
+            yield task
+
+
+def publish_creator(tasks: WorkspaceTasks):
+    """`task_publish`: `doit publish --dry-run` reaches the creator (doit's `task_params`), which hands it on."""
+
+    @task_params([DRY_RUN])
+    def task_publish(dry_run):
+        """Publish workspace packages whose version is not in the registry yet, dependencies first."""
+        return tasks.steps("publish", dry_run)
+
+    return task_publish

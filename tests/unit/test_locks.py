@@ -1,0 +1,53 @@
+"""Phase slots bound how many phases run at once in a workspace, across threads and processes alike, and a holder
+that dies gives its slot back."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+from package_builder.locks import slot
+
+
+def most_at_once(directory, count: int, workers: int = 4) -> int:
+    running, peak, guard = [0], [0], threading.Lock()
+
+    def work():
+        with slot(directory, count):
+            with guard:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            time.sleep(0.15)
+            with guard:
+                running[0] -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return peak[0]
+
+
+def test_one_slot_means_one_phase_at_a_time(tmp_path):
+    assert most_at_once(tmp_path, 1) == 1
+
+
+def test_two_slots_let_two_run_at_once(tmp_path):
+    assert most_at_once(tmp_path, 2) == 2
+
+
+def test_a_waiter_is_told_once_and_a_killed_holder_frees_its_slot(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from package_builder.locks import slot\n"
+        f"with slot(__import__('pathlib').Path({str(tmp_path)!r}), 1):\n"
+        "    print('held', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    told = []
+    threading.Timer(0.5, holder.kill).start()
+    started = time.monotonic()
+    with slot(tmp_path, 1, on_wait=lambda: told.append("waiting")):
+        waited = time.monotonic() - started
+    holder.wait(10)
+    assert told == ["waiting"] and waited >= 0.4
