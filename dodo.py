@@ -1,6 +1,7 @@
 """doit task graph: every plan × every phase becomes a task, and every workspace package gets build, test and
 publish tasks. doit only schedules; `package_builder` does the work; `package_builder.tasks` holds the creators.
 
+    status                            the default (a bare `doit`): where each plan's generation stands
     generate                          every plan, each phase after the one before it
     └── generate:<plan>               one package: its 15 phases in order, then a summary
         ├── generate:<plan>:01-planning      target .generation-state/<plan>/01-planning.json
@@ -18,12 +19,18 @@ from pathlib import Path
 from package_builder.tasks.generation import generation_tasks
 from package_builder.tasks.project import load_project
 from package_builder.tasks.reporter import doit_config
+from package_builder.tasks.status import status_task
 from package_builder.tasks.workspace import WorkspaceTasks, publish_creator
 from phases import PHASES
 
 PROJECT = load_project(Path(__file__).resolve().parent, PHASES)
 DOIT_CONFIG = doit_config(PROJECT)
 WORKSPACE = WorkspaceTasks(PROJECT)
+
+
+def task_status():
+    """Where each plan's generation stands (the default task: no model call, no git write)."""
+    return status_task(PROJECT)
 
 
 def task_generate():

@@ -14,6 +14,25 @@ from test_generation import phase_commits
 PLANNING = "generate:data-validator:01-planning"
 
 
+def test_a_bare_doit_only_shows_status_and_starts_nothing(project):
+    result = project.doit(check=True)
+
+    assert "data-validator" in result.stdout and "0/15 not started" in result.stdout
+    assert project.api.hits == [], "no model call"
+    assert project.git("branch", "--format=%(refname:short)").split() == ["main"], "no git write"
+    assert not (project.workspace / ".package-builder").exists(), "no build, test or publish ran"
+    assert not list(project.workspace.glob(".generation-state/**/*.json")), "no checkpoint, no artifact"
+
+
+def test_status_after_a_failure_names_the_phase_and_the_reason(project):
+    project.doit(PLANNING, check=True)
+    (project.workspace / ".git" / "index.lock").write_text("")  # a git command of someone else's
+    project.doit("generate:data-validator:02-foundation")
+
+    status = project.doit(check=True).stdout
+    assert "1/15 failed" in status and "index.lock" in status
+
+
 def test_a_stranger_git_lock_fails_the_phase_with_its_path_and_the_checkpoint_records_it(project):
     lock = project.workspace / ".git" / "index.lock"
     lock.write_text("")

@@ -16,7 +16,7 @@ def doit_config(project: LoadedProject) -> dict:
     default `-n`. Tasks run subprocesses (npm, git, the model over HTTP), so threads share one import of the core.
     Generation is bounded by `turnBasedGeneration.maxConcurrentPhases` inside the core, whatever `-n` says."""
     return {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2,
-            "reporter": reporter_for(project.workspace),
+            "reporter": reporter_for(project.workspace), "default_tasks": ["status"],
             "num_process": project.config.max_concurrent_builds if project.config else 1, "par_type": "thread"}
 
 
@@ -29,7 +29,7 @@ def reporter_for(workspace: Path | None) -> type:
             self.outcomes: dict[str, dict[str, str]] = {}
 
         def execute_task(self, task):
-            if not task.name.startswith("generate:"):
+            if not task.name.startswith(("generate:", "status")):
                 super().execute_task(task)
 
         def add_success(self, task):

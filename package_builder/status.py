@@ -1,0 +1,50 @@
+"""Where each plan's generation stands, read from the checkpoints and artifacts only: no model, no git, no network.
+
+It is what a bare `doit` shows (the safe default task), so it must be cheap and must never start work.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .artifacts import COMMITTED, SKIPPED, ArtifactStore
+from .errors import PackageBuilderError
+from .phase import PhaseSpec
+from .plan import parse_plan
+from .state import GenerationState
+
+
+@dataclass(frozen=True)
+class PlanStatus:
+    """One line of the status view."""
+
+    plan: str
+    package: str
+    phases_done: int
+    phase_count: int
+    state: str  # not started, in progress, failed, done, invalid plan
+    branch: str = ""
+    reason: str = ""
+
+    def line(self) -> str:
+        where = f" on {self.branch}" if self.branch else ""
+        why = f": {self.reason}" if self.reason else ""
+        return (f"{self.plan:<24} {self.package:<32} {self.phases_done:>2}/{self.phase_count} "
+                f"{self.state}{where}{why}")
+
+
+def plan_status(workspace_root: Path | None, plan_path: Path, phases: tuple[PhaseSpec, ...]) -> PlanStatus:
+    try:
+        plan = parse_plan(plan_path)
+    except PackageBuilderError as exc:
+        return PlanStatus(plan_path.stem, "?", 0, len(phases), "invalid plan", reason=str(exc).splitlines()[0])
+    state = GenerationState.find(workspace_root, plan) if workspace_root else None
+    if state is None:
+        return PlanStatus(plan.task_name, plan.package_name, 0, len(phases), "not started")
+    store = ArtifactStore(workspace_root, plan.task_name)
+    done = sum(1 for phase in phases
+               if (a := store.peek(phase.slug)) is not None and a.status in (COMMITTED, SKIPPED))
+    failure = state.data.get("failureRecovery") or {}
+    label = {"completed": "done", "failed": "failed"}.get(state.data.get("status"), "in progress")
+    reason = str(failure.get("error", "")).splitlines()[0][:200] if label == "failed" and failure else ""
+    return PlanStatus(plan.task_name, plan.package_name, done, len(phases), label, state.data.get("branch", ""), reason)

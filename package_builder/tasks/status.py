@@ -1,0 +1,35 @@
+"""`status`, the default task: one line per plan from the checkpoints and artifacts, so a bare `doit` starts no model
+call, writes no git and publishes nothing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import PackageBuilderError
+from ..plan import discover_plans
+from ..status import plan_status
+from .project import LoadedProject
+
+
+def show_status(project_root: str):
+    """doit action: print the status lines (never fails: a broken plan is a line of its own)."""
+    from phases import PHASES
+
+    from .project import load_project
+
+    project = load_project(Path(project_root), PHASES)
+    if project.config_error:
+        print(f"config: {project.config_error}")
+    try:
+        plan_paths = discover_plans(project.paths.plans)
+    except PackageBuilderError as exc:
+        print(exc)
+        return
+    if not plan_paths:
+        print(f"no plans in {project.paths.plans} (write plans/packages/<category>/<name>.md)")
+    for path in plan_paths:
+        print(plan_status(project.workspace, path, PHASES).line())
+    print("run `doit list` for the tasks, `doit generate:<plan>` to generate one package")
+
+
+def status_task(project: LoadedProject) -> dict:
+    return {"actions": [(show_status, [str(project.paths.root)])], "uptodate": [False], "verbosity": 2}
