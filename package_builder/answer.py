@@ -22,7 +22,7 @@ from .phase import PhaseSpec
 _OPEN = re.compile(r'^<file\s+path="([^"]*)"\s*>\s*$')
 _CLOSE = "</file>"
 _DELETE = re.compile(r'^<delete\s+path="([^"]*)"\s*/>\s*$')
-_SUMMARY_ONE_LINE = re.compile(r"^<summary>(.*)</summary>\s*$")
+_BLOCK_TAG = re.compile(r"^\s*<(file|delete)\b")  # a summary never spans one of these
 _TAG_LIKE = re.compile(r"^\s*</?(file|delete|summary)\b")
 _FORBIDDEN_SEGMENTS = {".git", ".generation-state", "node_modules"}
 
@@ -64,19 +64,20 @@ def parse_answer(text: str, phase: PhaseSpec) -> ModelAnswer:
         if deleted:
             _add(deleted.group(1), None, files, deletes, problems, i + 1)
         elif line.startswith("<summary>"):
-            single = _SUMMARY_ONE_LINE.match(line)
             if summary:
                 problems.append(f"line {i + 1}: a second <summary>")
-            if single:
-                summary = single.group(1).strip() or summary
+            if "</summary>" in line:  # one line; prose after the closing tag is ignored like any prose
+                summary = line[len("<summary>"):].split("</summary>", 1)[0].strip() or summary
             else:
+                opened = i + 1
                 summary_lines = [line[len("<summary>"):]]
                 i += 1
-                while i < len(lines) and "</summary>" not in lines[i]:
+                while i < len(lines) and "</summary>" not in lines[i] and not _BLOCK_TAG.match(lines[i]):
                     summary_lines.append(lines[i])
                     i += 1
-                if i == len(lines):
-                    problems.append("<summary> is never closed with </summary>")
+                if i == len(lines) or _BLOCK_TAG.match(lines[i]):
+                    problems.append(f"line {opened}: <summary> is never closed with </summary>"
+                                    + (f" before the tag on line {i + 1}" if i < len(lines) else ""))
                     break
                 summary_lines.append(lines[i].split("</summary>", 1)[0])
                 summary = "\n".join(summary_lines).strip()
