@@ -16,8 +16,10 @@ from .errors import ConfigError
 # npm's rules for a package name: lowercase, URL-safe, at most 214 characters, optionally scoped (@scope/name).
 NPM_PACKAGE_NAME = re.compile(r"^(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$")
 DEPENDENCY_SECTIONS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
-# Never inputs of a build: installed modules, build and coverage output, caches of other tools.
-NOT_SOURCES = frozenset({"node_modules", "dist", "build", "coverage", ".turbo", ".cache", ".next", "out", ".git"})
+# Never inputs of a build, at any depth: installed modules, git, caches of other tools.
+NEVER_SOURCES = frozenset({"node_modules", ".git", ".turbo", ".cache"})
+# Output folders of the usual tools: not inputs at a package's top level (src/build/ is still source code).
+TOOL_OUTPUTS = frozenset({"dist", "build", "coverage", ".next", "out"})
 LOCKFILES = ("package-lock.json", "yarn.lock", "pnpm-lock.yaml")
 DEFAULT_OUTPUTS = ("dist", "build", "out")
 _ENTRY_FIELDS = ("main", "module", "types", "typings", "browser", "bin", "exports", "files")
@@ -155,7 +157,8 @@ def source_files(package: WorkspacePackage) -> list[str]:
     found = []
     for folder, subfolders, files in os.walk(package.directory):
         top = folder == str(package.directory)
-        subfolders[:] = sorted(d for d in subfolders if d not in NOT_SOURCES and not (top and d in skip_top))
+        subfolders[:] = sorted(d for d in subfolders
+                               if d not in NEVER_SOURCES and not (top and (d in TOOL_OUTPUTS or d in skip_top)))
         found.extend(os.path.join(folder, f) for f in sorted(files)
                      if not f.endswith(".tsbuildinfo") and not (top and f in skip_top))
     return found

@@ -278,9 +278,6 @@ def test_src_is_always_a_source_even_when_declared_as_an_output(tmp_path):
     assert relative(ships_src) == ["package.json", "src/index.js"]
 
 
-@pytest.mark.xfail(strict=True, reason="monorepo.py:158 prunes NOT_SOURCES names (build, out, dist...) at every "
-                                       "depth, so sources in src/build/ or src/out/ are not build inputs and editing "
-                                       "them leaves the build stamp fresh")
 def test_a_source_folder_named_build_inside_src_is_still_a_build_input(tmp_path):
     directory = tmp_path / "pkg"
     write_tree(directory, ["package.json", "src/index.ts", "src/build/bundle.ts"])
