@@ -40,13 +40,7 @@ def apply_files(root: Path, package_path: str, files: dict[str, str], deletes: l
 
 
 def _package_dir(root: Path, package_path: str) -> Path:
-    current = root
-    for part in Path(package_path).parts:
-        current = current / part
-        if current.is_symlink():
-            raise ModelAnswerError(f"package directory {package_path} goes through a symlink ({current}); "
-                                   "refusing to write")
-    package_dir = root / package_path
+    package_dir = _without_symlinks(root, package_path, f"package directory {package_path}")
     if not package_dir.resolve().is_relative_to(root.resolve()):
         raise ModelAnswerError(f"package directory {package_path} resolves outside the workspace")
     return package_dir
@@ -54,12 +48,17 @@ def _package_dir(root: Path, package_path: str) -> Path:
 
 def _inside(package_dir: Path, path: str) -> Path:
     """The target file, refusing any path whose existing components include a symlink."""
-    current = package_dir
-    for part in Path(path).parts:
+    target = _without_symlinks(package_dir, path, f"{path!r}:")
+    if not target.resolve().is_relative_to(package_dir.resolve()):
+        raise ModelAnswerError(f"{path!r}: resolves outside the package directory")
+    return target
+
+
+def _without_symlinks(base: Path, relative: str, what: str) -> Path:
+    """`base / relative`, refusing it when any existing component on the way is a symlink."""
+    current = base
+    for part in Path(relative).parts:
         current = current / part
         if current.is_symlink():
-            raise ModelAnswerError(f"{path!r}: goes through a symlink ({current.relative_to(package_dir)}); "
-                                   "refusing to write")
-    if not current.resolve().is_relative_to(package_dir.resolve()):
-        raise ModelAnswerError(f"{path!r}: resolves outside the package directory")
+            raise ModelAnswerError(f"{what} goes through a symlink ({current.relative_to(base)}); refusing to write")
     return current
