@@ -14,6 +14,7 @@ from ..workspace import Workspace
 from .context import PhaseContext
 from .request import ask_model, prepare
 from .type_check import ensure_type_check
+from .validate import build_validation
 
 
 def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) -> dict:
@@ -31,8 +32,6 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
             return {"phase": ctx.phase.name, "reused": True, "commit": existing.commit}
 
     if ctx.phase.runs_checks:
-        from .validate import build_validation
-
         return build_validation(ctx, state, workspace, request, started)
     pending = (existing if existing and existing.inputs_digest == request.inputs_digest
                and existing.status != FAILED else None)

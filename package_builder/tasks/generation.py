@@ -14,31 +14,28 @@ from doit.tools import config_changed
 from ..errors import PackageBuilderError
 from ..graph import rerun_key, upstream
 from ..paths import artifact_path
+from ..phase import PhaseSpec
 from ..plan import discover_plans, parse_plan
 from ..templates import SYSTEM_TEMPLATE, template_sources
 from .project import LoadedProject
 
 
-def run_phase(project_root: str, config_path: str, plan_path: str, phase_name: str):
+def run_phase(phases: tuple[PhaseSpec, ...], project_root: str, config_path: str, plan_path: str, phase_name: str):
     """doit action: one phase; a `PackageBuilderError` becomes a clean TaskFailed (no traceback)."""
-    from phases import PHASES
-
     from ..runner import PhaseJob, run_phase as run
 
     try:
-        return run(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), phase_name), PHASES)
+        return run(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), phase_name), phases)
     except PackageBuilderError as exc:
         return TaskFailed(str(exc))
 
 
-def summarize(project_root: str, config_path: str, plan_path: str):
+def summarize(phases: tuple[PhaseSpec, ...], project_root: str, config_path: str, plan_path: str):
     """doit action: the closing line of one plan's generation."""
-    from phases import PHASES
-
     from ..runner import PhaseJob, summarize as summary
 
     try:
-        return summary(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), "MERGE"), PHASES)
+        return summary(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), "MERGE"), phases)
     except PackageBuilderError as exc:
         return TaskFailed(str(exc))
 
@@ -75,7 +72,7 @@ def generation_tasks(project: LoadedProject):
 def _phase_tasks(project: LoadedProject, plan_path: Path, name: str, phase_files: dict, settings: dict):
     workspace = project.workspace
     artifacts = {p.name: str(artifact_path(workspace, name, p.slug)) for p in project.phases} if workspace else {}
-    common = [str(project.paths.root), str(project.paths.config), str(plan_path)]
+    common = [project.phases, str(project.paths.root), str(project.paths.config), str(plan_path)]
     previous = None
     for phase in project.phases:
         task = {"basename": f"generate:{name}", "name": phase.slug,

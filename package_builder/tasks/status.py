@@ -2,21 +2,14 @@
 call, writes no git and publishes nothing."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..errors import PackageBuilderError
 from ..plan import discover_plans
 from ..status import plan_status
 from .project import LoadedProject
 
 
-def show_status(project_root: str):
+def show_status(project: LoadedProject):
     """doit action: print the status lines (never fails: a broken plan is a line of its own)."""
-    from phases import PHASES
-
-    from .project import load_project
-
-    project = load_project(Path(project_root), PHASES)
     if project.config_error:
         print(f"config: {project.config_error}")
     try:
@@ -27,9 +20,9 @@ def show_status(project_root: str):
     if not plan_paths:
         print(f"no plans in {project.paths.plans} (write plans/packages/<category>/<name>.md)")
     for path in plan_paths:
-        print(plan_status(project.workspace, path, PHASES).line())
+        print(plan_status(project.workspace, path, project.phases).line())
     print("run `doit list` for the tasks, `doit generate:<plan>` to generate one package")
 
 
 def status_task(project: LoadedProject) -> dict:
-    return {"actions": [(show_status, [str(project.paths.root)])], "uptodate": [False], "verbosity": 2}
+    return {"actions": [(show_status, [project])], "uptodate": [False], "verbosity": 2}
