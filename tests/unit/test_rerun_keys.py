@@ -11,7 +11,7 @@ import pytest
 
 import phases
 from package_builder.artifacts import COMMITTED, ArtifactStore, PhaseArtifact
-from package_builder.config import BuildConfig, load_config
+from package_builder.config import BuildConfig
 from package_builder.digest import digest_of
 from package_builder.errors import ConfigError
 from package_builder.graph import rerun_key, upstream
@@ -165,16 +165,15 @@ def test_prompt_feeding_fields_do_make_phases_stale(field, affected, workspace, 
         assert views[name][1] != runner_view(changed_file, phase)[1], (field, name)
 
 
-def test_doit_watches_the_runners_key_and_the_graphs_upstream(workspace, tmp_path):
+def test_doit_watches_the_runners_key_and_the_graphs_upstream(workspace, tmp_path, monkeypatch):
     config_file = tmp_path / "build-env.json"
     config_file.write_text(json.dumps({"workspaceRoot": str(workspace), "turnBasedGeneration": {
         "tokenBudgets": {"TESTING": 9000}}}))
     root = tmp_path / "project"
     (root / "plans" / "packages" / "core").mkdir(parents=True)
     shutil.copy(PLAN, root / "plans" / "packages" / "core")
-    paths = ProjectPaths(root)
-    project = LoadedProject(paths, phases.PHASES)
-    project.__dict__["_loaded"] = (load_config(config_file, phases.PHASE_NAMES), "")
+    monkeypatch.setenv("PACKAGE_BUILDER_CONFIG", str(config_file))
+    project = LoadedProject(ProjectPaths(root), phases.PHASES)
     tasks = {f"{t['basename']}:{t.get('name')}": t for t in generation_tasks(project) if "name" in t}
 
     config = project.config
