@@ -27,6 +27,7 @@ class Workspace:
             raise WorkspaceError(f"workspaceRoot {root} does not exist")
         self.root = root
         self.notice = notice
+        self._depth = 0  # nested `locked()` blocks of this instance (one thread's phase) take the file lock once
         self.git = GitRepo(root, state_dir(root) / "git-step.json", author_name, author_email)
         self._prepare_state_dir()
 
@@ -40,11 +41,28 @@ class Workspace:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator["Workspace"]:
-        """Serialise the git steps of concurrent generations in this workspace; clean up after a killed one."""
+        """Serialise the git steps of concurrent generations in this workspace; clean up after a killed one. Every
+        git command runs inside it (the methods below take it themselves), which is what lets the next holder trust
+        the marker of an interrupted command."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
         with exclusive(state_dir(self.root) / "git.lock"):
-            for lock in self.git.recover_interrupted_step():
-                self.notice(f"[package-builder] removed {lock}: a run was killed during a git command")
-            yield self
+            self._depth = 1
+            try:
+                for lock in self.git.recover_interrupted_step():
+                    self.notice(f"[package-builder] removed {lock}: a run was killed during a git command")
+                yield self
+            finally:
+                self._depth = 0
+
+    def _git(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str]:
+        with self.locked():
+            return self.git.run(*args, ok_codes=ok_codes)
 
     @contextlib.contextmanager
     def on_branch(self, state: GenerationState) -> Iterator["Workspace"]:
@@ -59,9 +77,9 @@ class Workspace:
             return GenerationState.open(self.root, plan, self.current_branch(), branch_prefix)
 
     def current_branch(self) -> str:
-        if self.git.run("rev-parse", "--verify", "--quiet", "HEAD", ok_codes=(0, 1))[0] != 0:
+        if self._git("rev-parse", "--verify", "--quiet", "HEAD", ok_codes=(0, 1))[0] != 0:
             raise WorkspaceError(f"workspace {self.root} has no commits yet: make a first commit, then run again")
-        status, branch = self.git.run("symbolic-ref", "--quiet", "--short", "HEAD", ok_codes=(0, 1))
+        status, branch = self._git("symbolic-ref", "--quiet", "--short", "HEAD", ok_codes=(0, 1))
         if status != 0:
             raise WorkspaceError(f"workspace {self.root} is on a detached HEAD: check out a branch, then run again")
         return branch.strip()
@@ -70,12 +88,12 @@ class Workspace:
         """Check out `branch`, creating it from `base` the first time."""
         if self.current_branch() == branch:
             return
-        exists = self.git.run("show-ref", "--verify", "--quiet", f"refs/heads/{branch}", ok_codes=(0, 1))[0] == 0
-        self.git.run("checkout", "--quiet", *([branch] if exists else ["-b", branch, base]), writes=True)
+        exists = self._git("show-ref", "--verify", "--quiet", f"refs/heads/{branch}", ok_codes=(0, 1))[0] == 0
+        self._git("checkout", "--quiet", *([branch] if exists else ["-b", branch, base]))
 
     def changed_paths(self, package_path: str) -> list[str]:
         """Package-relative paths under `package_path` that differ from HEAD (untracked files included)."""
-        output = self.git.run("status", "--porcelain", "-z", "--untracked-files=all", "--", package_path)[1]
+        output = self._git("status", "--porcelain", "-z", "--untracked-files=all", "--", package_path)[1]
         prefix = package_path.rstrip("/") + "/"
         return [path[len(prefix):] if path.startswith(prefix) else path
                 for entry in output.split("\0") if len(entry) > 3 for path in [entry[3:]]]
@@ -86,15 +104,15 @@ class Workspace:
 
     def commit(self, package_path: str, message: str) -> str | None:
         """Stage only the package's paths and commit; None when nothing changed (no empty commits)."""
-        self.git.run("add", "--all", "--", package_path, writes=True)
-        if not self.git.run("diff", "--cached", "--name-only", "--", package_path)[1].strip():
+        self._git("add", "--all", "--", package_path)
+        if not self._git("diff", "--cached", "--name-only", "--", package_path)[1].strip():
             return None
-        self.git.run("commit", "--no-verify", "--quiet", "-m", message, "--", package_path, writes=True)
+        self._git("commit", "--no-verify", "--quiet", "-m", message, "--", package_path)
         return self.head_sha()
 
     def head_trailers(self) -> dict[str, str]:
         """Trailers of the HEAD commit (`Phase`, `Inputs-Digest`): tells a commit made just before a kill."""
-        status, message = self.git.run("log", "-1", "--format=%B", ok_codes=(0, 128))
+        status, message = self._git("log", "-1", "--format=%B", ok_codes=(0, 128))
         trailers = {}
         for line in message.splitlines() if status == 0 else []:
             key, sep, value = line.partition(": ")
@@ -103,11 +121,11 @@ class Workspace:
         return trailers
 
     def head_sha(self) -> str:
-        return self.git.run("rev-parse", "HEAD")[1].strip()
+        return self._git("rev-parse", "HEAD")[1].strip()
 
     def contains(self, branch: str, commit: str) -> bool:
         """Whether `commit` is on `branch` (a reset or rewritten branch means the phase must be applied again)."""
-        return self.git.run("merge-base", "--is-ancestor", commit, branch, ok_codes=(0, 1, 128))[0] == 0
+        return self._git("merge-base", "--is-ancestor", commit, branch, ok_codes=(0, 1, 128))[0] == 0
 
     def commits_between(self, base: str, branch: str) -> int:
-        return int(self.git.run("rev-list", "--count", f"{base}..{branch}")[1].strip())
+        return int(self._git("rev-list", "--count", f"{base}..{branch}")[1].strip())

@@ -2,8 +2,8 @@
 git's own message, so it reaches the user as one line and the checkpoint records it.
 
 A kill during a git command leaves git's lock files (`.git/index.lock`…) behind, and git refuses to run until someone
-removes them. Before each command that may take such a lock, a marker (`.generation-state/git-step.json`) records
-the step and when it started; it is removed when the command ends. All our git commands run under the workspace lock,
+removes them (even `git status` may take the index lock). Before each command, a marker
+(`.generation-state/git-step.json`) records the step and when it started; it is removed when the command ends. All our git commands run under the workspace lock,
 so a marker found by the next holder of that lock belongs to a run that died mid-command, and the git locks created
 since it started are ours to remove. Any other lock is reported with its path and what to do.
 """
@@ -44,20 +44,18 @@ class GitRepo:
         self._env = {"GIT_AUTHOR_NAME": author_name, "GIT_AUTHOR_EMAIL": author_email,
                      "GIT_COMMITTER_NAME": author_name, "GIT_COMMITTER_EMAIL": author_email}
 
-    def run(self, *args: str, writes: bool = False, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str]:
-        """`git <args>` → (exit code, stdout). A command that `writes` is bracketed by the marker; an exit code
-        outside `ok_codes` raises `WorkspaceError` with git's message."""
-        if writes:
-            self.marker.parent.mkdir(parents=True, exist_ok=True)
-            self.marker.write_text(json.dumps({"pid": os.getpid(), "step": args[0], "startedAt": time.time()}))
+    def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str]:
+        """`git <args>` → (exit code, stdout), bracketed by the marker; an exit code outside `ok_codes` raises
+        `WorkspaceError` with git's message."""
+        self.marker.parent.mkdir(parents=True, exist_ok=True)
+        self.marker.write_text(json.dumps({"pid": os.getpid(), "step": args[0], "startedAt": time.time()}))
         try:
             status, out, err = self.repo.git.execute(["git", *args], with_extended_output=True, with_exceptions=False,
                                                      env=self._env)
         except self._git.GitCommandNotFound:
             raise WorkspaceError("git is not installed or not on PATH") from None
         finally:
-            if writes:
-                self.marker.unlink(missing_ok=True)
+            self.marker.unlink(missing_ok=True)
         if status not in ok_codes:
             raise WorkspaceError(self._explain(args, status, err or out))
         return status, out
