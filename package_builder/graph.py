@@ -2,9 +2,10 @@
 config values a phase depends on.
 
 doit's task creators and the runner both read this module, so they cannot disagree about what makes a phase stale:
-the runner takes every config value it uses from `phase_settings`, and its inputs digest includes `rerun_key`, the
-very key doit's `config_changed` watches. A Temporal workflow reads the same functions. Stdlib only: `doit list`
-imports it at load time.
+the runner takes every config value it uses from `phase_settings`, and doit's `config_changed` watches `rerun_key`,
+the same settings. A change there makes doit run the task again; the runner then asks the model only if what it would
+send changed (its inputs digest), so the key may be wider than the request but never narrower. A Temporal workflow
+reads the same functions. Stdlib only: `doit list` imports it at load time.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class PhaseSettings:
     checks: dict | None  # buildValidation, for the phases whose work or inputs the checks change
 
     def rerun_key(self) -> dict:
-        """Plain JSON: doit's `config_changed` watches it and the runner digests it into the phase's inputs."""
+        """Plain JSON for doit's `config_changed`: every config value this phase uses."""
         return asdict(self)
 
 

@@ -50,7 +50,11 @@ def prepare(ctx: PhaseContext) -> PreparedRequest:
         "plan": digest_text(ctx.plan.body),
         "upstream": {a.phase: a.output_digest for a in upstream},
         "renderedFiles": digest_of(rendered_files),
-        "settings": ctx.settings.rerun_key(),
+        # What shapes the request itself. doit's key (graph.rerun_key) is wider: a change there reruns the task,
+        # and an unchanged request here then reuses the stored answer for free.
+        "model": ctx.settings.model,
+        "maxTokens": ctx.settings.max_tokens,
+        "temperature": ctx.settings.temperature,
         "writeAllowlist": list(ctx.phase.write_allowlist),
         "typeCheck": digest_of(type_check) if type_check else None,
     }
