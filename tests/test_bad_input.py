@@ -138,3 +138,11 @@ def test_a_workspace_that_is_not_a_git_repository_is_refused(project, tmp_path):
     assert result.returncode != 0
     assert "is not a git repository" in result.stdout
     assert project.api.hits == []
+
+
+def test_build_test_and_publish_with_a_bad_config_fail_naming_the_field(project):
+    project.config_path.write_text(json.dumps({"workspaceRoot": str(project.workspace), "maxConcurentBuilds": 2}))
+    for step in ("build", "test", "publish", "install"):
+        result = project.doit(step)
+        assert result.returncode != 0, step
+        assert "field maxConcurentBuilds" in result.stdout + result.stderr, step

@@ -121,6 +121,19 @@ def test_a_dry_run_publishes_nothing(monorepo, npm_registry):
     assert npm_registry.versions(names(monorepo, "core")[0]) == []
 
 
+def test_a_dry_run_of_one_package_is_a_dry_run_of_the_dependencies_it_pulls_in(monorepo, npm_registry):
+    token = npm_registry.add_user("dry-one")
+    app = names(monorepo, "app")[0]
+
+    result = monorepo.doit(f"publish:{app}", "--dry-run", NPM_TOKEN=token, check=True)
+
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    pulled = [name for name, steps in summary["packages"].items() if "publish" in steps]
+    assert sorted(pulled) == sorted(names(monorepo, "core", "math", "strings", "app")), result.stdout
+    assert all(summary["packages"][name]["publish"].startswith("skipped (dry run") for name in pulled)
+    assert all(npm_registry.versions(name) == [] for name in pulled)
+
+
 def test_a_wrong_token_fails_clearly_names_the_package_and_never_shows(monorepo, npm_registry):
     wrong = "wrong-token-" + "x" * 40
 

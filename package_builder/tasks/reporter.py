@@ -9,6 +9,7 @@ from doit.reporter import ConsoleReporter
 
 from ..builds import STEP_NAMES, outcome_label, write_run_summary
 from .project import LoadedProject
+from .workspace import spread_dry_run
 
 
 def doit_config(project: LoadedProject) -> dict:
@@ -27,6 +28,10 @@ def reporter_for(workspace: Path | None) -> type:
         def __init__(self, outstream, options):
             super().__init__(outstream, options)
             self.outcomes: dict[str, dict[str, str]] = {}
+
+        def initialize(self, tasks, selected_tasks):
+            super().initialize(tasks, selected_tasks)
+            spread_dry_run(tasks)
 
         def execute_task(self, task):
             if not task.name.startswith(("generate:", "status")):

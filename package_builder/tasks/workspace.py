@@ -49,9 +49,12 @@ class WorkspaceTasks:
 
     @functools.cached_property
     def packages(self) -> tuple[list[WorkspacePackage], str]:
+        """The packages in dependency order, or the error that stops every workspace task (a broken config too)."""
+        if self.project.config is None:
+            return [], self.project.config_error
         workspace = self.project.workspace
-        if workspace is None or not workspace.is_dir():
-            return [], ""
+        if not workspace.is_dir():
+            return [], f"workspaceRoot {workspace} does not exist (in {self.project.paths.config})"
         try:
             return discover_packages(workspace), ""
         except PackageBuilderError as exc:
@@ -112,6 +115,17 @@ class WorkspaceTasks:
                             uptodate=[False], verbosity=2,
                             params=[{**DRY_RUN, "default": dry_run}])  # `doit publish:<name> --dry-run`
             yield task
+
+
+def spread_dry_run(tasks: dict) -> None:
+    """A dry run of one publish makes every publish of the run a dry run: the dependencies doit pulls in for
+    `doit publish:<name> --dry-run` must not go out for real. Called once doit has parsed the command line (by the
+    reporter's `initialize`), before any task runs."""
+    publishes = [task for name, task in tasks.items() if name.startswith("publish:")]
+    if any((task.options or {}).get("dry_run") for task in publishes):
+        for task in publishes:
+            task.init_options()
+            task.options["dry_run"] = True
 
 
 def publish_creator(tasks: WorkspaceTasks):
