@@ -29,7 +29,9 @@ INSTALL_MARKER = Path("node_modules") / ".package-builder-installed"
 SECRET_VARIABLES = frozenset({"NPM_TOKEN", "NODE_AUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"})
 
 
-TIMED_OUT = 124  # the exit codes shells use, shown in reports; decisions read the flags below
+# The exit codes of `timeout(1)` and of a shell that cannot find a program. We report our own timeout and a program we
+# cannot start with them too; a script that exits with one of them (`sh: tsc: not found`) failed the same way.
+TIMED_OUT = 124
 NOT_FOUND = 127
 
 
@@ -48,6 +50,11 @@ class StepResult:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0 and not self.timed_out
+
+    @property
+    def machine_failed(self) -> bool:
+        """The command never got to judge the code: it ran out of time, or a program it needs is missing."""
+        return self.timed_out or self.program_missing or self.exit_code in (TIMED_OUT, NOT_FOUND)
 
 
 def _text(output) -> str:

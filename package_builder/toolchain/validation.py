@@ -53,7 +53,7 @@ class TypeCheckResult:
 
 def environment_failure(result: StepResult) -> bool:
     """A failure of the machine or network, not of the code: repairing it with the model would burn calls."""
-    return result.timed_out or result.program_missing or bool(ENVIRONMENT_PROBLEM.search(result.output))
+    return result.machine_failed or bool(ENVIRONMENT_PROBLEM.search(result.output))
 
 
 def validate_package(toolchain: Toolchain, coverage_target: int) -> ValidationReport:
@@ -118,7 +118,7 @@ def type_check_between_phases(toolchain: Toolchain) -> TypeCheckResult:
             return TypeCheckResult(ran=False, environment=environment_failure(installed),
                                    problem=f"install failed (exit {installed.exit_code}): {installed.output[-600:]}")
     result = toolchain.typecheck()
-    if result.timed_out or result.program_missing:
+    if result.machine_failed:  # not environment_failure: tsc's own errors may well mention a network
         return TypeCheckResult(ran=False, environment=True, problem=result.output[-600:])
     return TypeCheckResult(ran=True, command=tuple(result.command), exit_code=result.exit_code, output=result.output,
                            errors=sum(1 for line in result.output.splitlines() if "error TS" in line))
