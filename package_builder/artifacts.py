@@ -108,7 +108,11 @@ class ArtifactStore:
         artifact, problem = _read(path)
         if problem:
             aside = path.with_name(f"{path.stem}.corrupt-{int(time.time() * 1000)}{path.suffix}")
-            os.replace(path, aside)
+            try:
+                os.replace(path, aside)
+            except OSError as exc:
+                raise ArtifactError(f"{path}: {problem}, and it cannot be moved aside ({exc}): move or delete it, "
+                                    "then run again") from None
             raise ArtifactError(f"{path}: {problem}; moved aside to {aside.name}. Run again to redo this phase (it "
                                 "calls the model again), or put a good copy of the file back first")
         return artifact

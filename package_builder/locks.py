@@ -14,14 +14,20 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from .errors import WorkspaceError
+
 SLOT_POLL_SECONDS = 0.2
 
 
 @contextlib.contextmanager
 def exclusive(path: Path) -> Iterator[None]:
     """Hold the lock file `path` for the duration of the block (waits for the current holder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "w")
+    except OSError as exc:
+        raise WorkspaceError(f"cannot open the lock file {path}: {exc}") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -32,11 +38,10 @@ def exclusive(path: Path) -> Iterator[None]:
 @contextlib.contextmanager
 def slot(directory: Path, count: int, on_wait=None) -> Iterator[int]:
     """Hold one of `count` slot files in `directory`; `on_wait()` is called once if every slot is taken."""
-    directory.mkdir(parents=True, exist_ok=True)
     waited = False
     while True:
         for index in range(count):
-            descriptor = os.open(directory / f"slot-{index}.lock", os.O_WRONLY | os.O_CREAT, 0o644)
+            descriptor = _open(directory / f"slot-{index}.lock")
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -52,3 +57,11 @@ def slot(directory: Path, count: int, on_wait=None) -> Iterator[int]:
             on_wait()
         waited = True
         time.sleep(SLOT_POLL_SECONDS)
+
+
+def _open(path: Path) -> int:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot open the lock file {path}: {exc}") from None

@@ -94,3 +94,9 @@ def test_a_corrupt_artifact_is_moved_aside_and_reported_not_silently_paid_again(
     project.doit("generate:data-validator:02-foundation", check=True)
     assert len(project.api.hits_for("PLANNING")) == 2, "the next run asks again, as the message said"
     assert json.loads((folder / "01-planning.json").read_text())["status"] == "committed"
+
+
+def test_a_tag_named_like_the_base_branch_does_not_rename_the_base(project):
+    project.git("tag", "main")
+    project.doit(PLANNING, check=True)
+    assert project.state()["baseBranch"] == "main"

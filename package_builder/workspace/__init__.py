@@ -1,7 +1,7 @@
 """The user's monorepo as generation sees it: one lock, the feature branch, the package's files, and commits.
 
-Every git step of a phase runs under the workspace lock (`.generation-state/git.lock`), so `doit -n 2 generate` can
-call the model for two packages at once while their checkouts and commits stay in order; the first holder of the lock
+Every git step of a phase runs under the workspace lock (`.generation-state/git.lock`), so two packages' phases can
+call the model at once (`turnBasedGeneration.maxConcurrentPhases`) while their checkouts and commits stay in order; the first holder of the lock
 after a killed run cleans up the git locks that run left. Only the package's own paths are ever staged.
 """
 from __future__ import annotations
@@ -79,17 +79,17 @@ class Workspace:
     def current_branch(self) -> str:
         if self._git("rev-parse", "--verify", "--quiet", "HEAD", ok_codes=(0, 1))[0] != 0:
             raise WorkspaceError(f"workspace {self.root} has no commits yet: make a first commit, then run again")
-        status, branch = self._git("symbolic-ref", "--quiet", "--short", "HEAD", ok_codes=(0, 1))
+        status, ref = self._git("symbolic-ref", "--quiet", "HEAD", ok_codes=(0, 1))
         if status != 0:
             raise WorkspaceError(f"workspace {self.root} is on a detached HEAD: check out a branch, then run again")
-        return branch.strip()
+        return ref.strip().removeprefix("refs/heads/")  # not --short: a tag of the same name would make it heads/x
 
     def checkout_branch(self, branch: str, base: str) -> None:
         """Check out `branch`, creating it from `base` the first time."""
         if self.current_branch() == branch:
             return
         exists = self._git("show-ref", "--verify", "--quiet", f"refs/heads/{branch}", ok_codes=(0, 1))[0] == 0
-        self._git("checkout", "--quiet", *([branch] if exists else ["-b", branch, base]))
+        self._git("checkout", "--quiet", *([branch] if exists else ["-b", branch, f"refs/heads/{base}"]))
 
     def changed_paths(self, package_path: str) -> list[str]:
         """Package-relative paths under `package_path` that differ from HEAD (untracked files included)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -24,12 +25,11 @@ _CLOCK_SLACK_SECONDS = 2.0
 
 
 class GitRepo:
-    """The workspace's repository, as GitPython sees it, with failures turned into `WorkspaceError`."""
+    """The workspace's repository (found by GitPython) and its git commands, failures turned into `WorkspaceError`."""
 
     def __init__(self, root: Path, marker: Path, author_name: str, author_email: str):
         import git  # GitPython: deferred so that `doit list` does not import it
 
-        self._git = git
         self.root = root
         self.marker = marker
         try:
@@ -47,18 +47,34 @@ class GitRepo:
     def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str]:
         """`git <args>` → (exit code, stdout), bracketed by the marker; an exit code outside `ok_codes` raises
         `WorkspaceError` with git's message."""
-        self.marker.parent.mkdir(parents=True, exist_ok=True)
-        self.marker.write_text(json.dumps({"pid": os.getpid(), "step": args[0], "startedAt": time.time()}))
+        env = {**os.environ, **self._env, "LANGUAGE": "C", "LC_ALL": "C"}
         try:
-            status, out, err = self.repo.git.execute(["git", *args], with_extended_output=True, with_exceptions=False,
-                                                     env=self._env)
-        except self._git.GitCommandNotFound:
-            raise WorkspaceError("git is not installed or not on PATH") from None
-        finally:
+            self._mark(None)
+            process = subprocess.Popen(["git", *args], cwd=self.root, env=env, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                                       errors="replace")
+        except FileNotFoundError:
             self.marker.unlink(missing_ok=True)
-        if status not in ok_codes:
-            raise WorkspaceError(self._explain(args, status, err or out))
-        return status, out
+            raise WorkspaceError("git is not installed or not on PATH") from None
+        except OSError as exc:
+            raise WorkspaceError(f"cannot run git in {self.root}: {exc}") from None
+        try:
+            self._mark(process.pid)
+            out, err = process.communicate()
+        finally:
+            if process.poll() is not None:  # a git still running (we are being interrupted) keeps its marker
+                self.marker.unlink(missing_ok=True)
+        if process.returncode not in ok_codes:
+            raise WorkspaceError(self._explain(args, process.returncode, err or out))
+        return process.returncode, out.removesuffix("\n")
+
+    def _mark(self, git_pid: int | None) -> None:
+        """Record that a git command is running (its pid once started), before it can take a git lock."""
+        try:
+            self.marker.parent.mkdir(parents=True, exist_ok=True)
+            self.marker.write_text(json.dumps({"pid": os.getpid(), "gitPid": git_pid, "startedAt": time.time()}))
+        except OSError as exc:
+            raise WorkspaceError(f"cannot write {self.marker}: {exc}") from None
 
     def _explain(self, args: tuple[str, ...], status: int, message: str) -> str:
         lock = _LOCK_EXISTS.search(message)
@@ -66,28 +82,36 @@ class GitRepo:
             return (f"git {args[0]} in {self.root} failed: the git lock file {lock.group(1)} exists (another git "
                     f"command is running there, or one was killed and did not clean up). If no git command is "
                     f"running in {self.root}, delete {lock.group(1)} and run again")
-        first = next((line for line in message.strip().splitlines() if line.strip()), "(no message)")
+        lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+        first = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0] if lines else
+                     "(no message)")
         return f"git {' '.join(args[:2])} in {self.root} failed (exit {status}): {first.strip()[:400]}"
 
     def recover_interrupted_step(self) -> list[Path]:
-        """Remove the git locks left by a marked step that died (call with the workspace lock held); returns them."""
+        """Remove the git locks left by a marked command that died (call with the workspace lock held); returns them.
+        While that git process itself is still running (its parent was killed, it was not), nothing is removed."""
         try:
             marker = json.loads(self.marker.read_text())
-            started = float(marker["startedAt"])
+            started, git_pid = float(marker["startedAt"]), marker.get("gitPid")
         except FileNotFoundError:
             return []
         except (OSError, ValueError, KeyError, TypeError):
             self.marker.unlink(missing_ok=True)
             return []
+        if isinstance(git_pid, int) and _running(git_pid):
+            raise WorkspaceError(f"a git command of a run that was killed is still running (pid {git_pid}) in "
+                                 f"{self.root}: wait for it to end, then run again")
         removed = []
-        for lock in self._lock_files():
-            try:
+        try:
+            for lock in self._lock_files():
                 if lock.stat().st_mtime >= started - _CLOCK_SLACK_SECONDS:
                     lock.unlink()
                     removed.append(lock)
-            except FileNotFoundError:
-                continue
-        self.marker.unlink(missing_ok=True)
+            self.marker.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise WorkspaceError(f"cannot remove a git lock left by a killed run in {self.git_dir}: {exc}") from None
         return removed
 
     def _lock_files(self) -> list[Path]:
@@ -96,3 +120,13 @@ class GitRepo:
         if refs.is_dir():
             found.extend(refs.rglob("*.lock"))
         return found
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a live git process (a zombie, or a pid reused by another program, is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"] and os.path.basename(command) == b"git"

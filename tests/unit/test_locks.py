@@ -2,6 +2,7 @@
 that dies gives its slot back."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -51,3 +52,15 @@ def test_a_waiter_is_told_once_and_a_killed_holder_frees_its_slot(tmp_path):
         waited = time.monotonic() - started
     holder.wait(10)
     assert told == ["waiting"] and waited >= 0.4
+
+
+def test_only_a_live_git_process_counts_as_a_git_command_still_running(tmp_path):
+    from package_builder.workspace.git import _running
+
+    git = subprocess.Popen(["git", "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert _running(git.pid)
+    finally:
+        git.communicate(b"")
+    assert not _running(git.pid), "ended"
+    assert not _running(os.getpid()), "a live process that is not git (a reused pid)"
