@@ -4,19 +4,94 @@ It answers `POST /v1/messages` in the API's real shapes (JSON, or Server-Sent Ev
 `usage` and `stop_reason`, and real error bodies and headers (429 with `retry-after`, 529 `overloaded_error`). Each
 request is routed by the phase named in its system prompt (`[phase 08/15 TESTING]`): a test queues replies per phase
 with `script()`, and everything else goes to the `default` callable.
+
+With `limits=RateLimits(...)` it enforces the API's rate limits the way the real API does: token buckets for requests,
+input tokens and output tokens, refilled continuously (a full bucket every `window_seconds`: 60 on the real API; tests
+shrink it to keep minutes short). A request is admitted when a request and its input tokens are in their buckets and
+the output bucket is not in debt; its output tokens are taken when it completes. Every answer carries
+`anthropic-ratelimit-{requests,input-tokens,output-tokens}-{limit,remaining,reset}` (reset: RFC 3339, when the bucket
+is full again); a refused request gets 429 `rate_limit_error` with `retry-after` (whole seconds, rounded up).
 """
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
+import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 _PHASE = re.compile(r"\[phase (\d{2})/(\d{2}) ([A-Z_]+)\]")
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-window limits of one organisation and model class (the real API's window is a minute)."""
+
+    requests: int = 50
+    input_tokens: int = 30_000
+    output_tokens: int = 8_000
+    window_seconds: float = 60.0
+
+
+class TokenBuckets:
+    """The server's buckets: refilled continuously, output taken at completion (and allowed to go into debt)."""
+
+    KINDS = ("requests", "input-tokens", "output-tokens")
+
+    def __init__(self, limits: RateLimits):
+        self.limits = {"requests": limits.requests, "input-tokens": limits.input_tokens,
+                       "output-tokens": limits.output_tokens}
+        self.window = limits.window_seconds
+        self.level = dict(self.limits)
+        self.updated = time.monotonic()
+        self.refused = 0
+        self.lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        for kind, limit in self.limits.items():
+            self.level[kind] = min(limit, self.level[kind] + limit * (now - self.updated) / self.window)
+        self.updated = now
+
+    def admit(self, input_tokens: int) -> float:
+        """Take a request and its input tokens; 0 when admitted, else the seconds until it would be."""
+        with self.lock:
+            self._refill()
+            waits = [(1 - self.level["requests"]) / self.limits["requests"],
+                     (input_tokens - self.level["input-tokens"]) / self.limits["input-tokens"],
+                     (1 - self.level["output-tokens"]) / self.limits["output-tokens"]]
+            wait = max(waits) * self.window
+            if wait > 0:
+                self.refused += 1
+                return wait
+            self.level["requests"] -= 1
+            self.level["input-tokens"] -= input_tokens
+            return 0.0
+
+    def complete(self, output_tokens: int) -> None:
+        with self.lock:
+            self._refill()
+            self.level["output-tokens"] -= output_tokens
+
+    def headers(self) -> dict:
+        with self.lock:
+            self._refill()
+            headers = {}
+            for kind, limit in self.limits.items():
+                level = self.level[kind]
+                full_in = max(0.0, (limit - level) / limit * self.window)
+                reset = datetime.fromtimestamp(time.time() + full_in, timezone.utc)
+                headers[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
+                headers[f"anthropic-ratelimit-{kind}-remaining"] = str(max(0, math.floor(level)))
+                headers[f"anthropic-ratelimit-{kind}-reset"] = reset.isoformat(timespec="milliseconds").replace(
+                    "+00:00", "Z")
+            return headers
 
 
 class Reply:
@@ -80,8 +155,11 @@ def _text_of(content) -> str:
 class MessagesAPIServer:
     """Start with `with MessagesAPIServer(default=...) as api:`; point the SDK at `api.base_url`."""
 
-    def __init__(self, default: Callable[[Request], Reply] | None = None):
+    def __init__(self, default: Callable[[Request], Reply] | None = None, limits: RateLimits | None = None):
         self.default = default or (lambda request: Text("<summary>nothing scripted</summary>"))
+        self.buckets = TokenBuckets(limits) if limits else None
+        self.answered: list[tuple[float, float, int, int]] = []  # (start, end, input, output) of each served answer
+        self.rate_limited: list[Request] = []  # requests refused with 429 by the buckets
         self.hits: list[Request] = []
         self.held = threading.Event()
         self._release = threading.Event()
@@ -166,15 +244,26 @@ def _handler_for(api: MessagesAPIServer):
             request = Request(phase=phase_of(body), body=body, headers=dict(self.headers),
                               system=_system_text(body.get("system")),
                               user_text=_text_of(users[-1]["content"]) if users else "", messages=messages)
+            prompt_chars = len(request.system) + sum(len(_text_of(m.get("content"))) for m in messages)
+            input_tokens = max(1, prompt_chars // 4)
+            started = time.monotonic()
+            if api.buckets is not None:
+                wait = api.buckets.admit(input_tokens)
+                if wait > 0:
+                    api.rate_limited.append(request)
+                    return self._error(ApiError(429, "rate_limit_error", "This request would exceed your "
+                                                "organization's rate limit.", {"retry-after": str(math.ceil(wait))}))
             reply = api._reply_for(request)
             if isinstance(reply, Hold):
                 api._wait_released()
                 reply = reply.then
             if isinstance(reply, ApiError):
                 return self._error(reply)
-            prompt_chars = len(request.system) + sum(len(_text_of(m.get("content"))) for m in messages)
-            usage = {"input_tokens": max(1, prompt_chars // 4), "output_tokens": max(1, len(reply.text) // 4),
+            usage = {"input_tokens": input_tokens, "output_tokens": max(1, len(reply.text) // 4),
                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+            if api.buckets is not None:
+                api.buckets.complete(usage["output_tokens"])
+            api.answered.append((started, time.monotonic(), input_tokens, usage["output_tokens"]))
             message = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
                        "model": body["model"], "content": [{"type": "text", "text": reply.text}],
                        "stop_reason": reply.stop_reason, "stop_sequence": None, "usage": usage}
@@ -211,7 +300,8 @@ def _handler_for(api: MessagesAPIServer):
             self.send_header("content-type", content_type)
             self.send_header("content-length", str(len(payload)))
             self.send_header("request-id", f"req_{uuid.uuid4().hex[:24]}")
-            for key, value in (headers or {}).items():
+            limits = api.buckets.headers() if api.buckets is not None else {}
+            for key, value in {**limits, **(headers or {})}.items():
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(payload)
