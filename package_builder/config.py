@@ -23,6 +23,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
+class RateLimitCaps(_Section):
+    """Limits of our own, below the API's, to leave room for other tools using the same key."""
+
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    input_tokens_per_minute: int | None = Field(default=None, ge=1)
+    output_tokens_per_minute: int | None = Field(default=None, ge=1)
+
+    def by_kind(self) -> dict[str, int | None]:
+        return {"requests": self.requests_per_minute, "input-tokens": self.input_tokens_per_minute,
+                "output-tokens": self.output_tokens_per_minute}
+
+
 class ModelSettings(_Section):
     """Which model answers, how: `anthropic` (the API), `replay` (a cassette, no network) or `record`."""
 
@@ -33,6 +45,8 @@ class ModelSettings(_Section):
     timeout_seconds: float = Field(default=600, gt=0)
     max_answer_repairs: int = Field(default=2, ge=0, le=10)
     stream_above_tokens: int = Field(default=4096, ge=1)
+    max_wait_seconds: float = Field(default=900, ge=0)  # rate-limit and overload waits of one call, in all
+    rate_limits: RateLimitCaps | None = None
     # Models after claude-opus-4-6 reject a sampling temperature (400) and SDK 1.x dropped the argument: the phases'
     # temperatures are sent (through extra_body) only when this is true, for models that still accept them.
     send_temperature: bool = False

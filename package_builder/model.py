@@ -1,7 +1,9 @@
 """Model access behind one small interface: the Anthropic API, a replay cassette, or the API with recording.
 
 The anthropic SDK is imported only when a real call is about to happen (it costs ~0.8 s to import and `doit list`
-must not pay for it). Retries of 429/5xx are the SDK's own (it honours `retry-after`), bounded by `model.maxRetries`.
+must not pay for it). Every real call goes through the shared pacer (pacing.py). Retries of 429/5xx are first the
+SDK's own (it honours `retry-after`), bounded by `model.maxRetries`; a 429 or 529 that outlasts them is waited out
+by `AnthropicModel` up to `model.maxWaitSeconds`.
 """
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ import fcntl
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .config import BuildConfig
 from .digest import digest_of
 from .errors import ModelCallError
+from .pacing import Pacer, Usage, estimate_input_tokens
 from .storage import read_json, write_json_atomic
 
 CASSETTE_NOTE = "Model answers keyed by request digest (see package_builder/model.py)."
@@ -44,15 +48,19 @@ class ModelReply:
 
 
 class AnthropicModel:
-    """The real API through the official SDK; streams when the output budget is large."""
+    """The real API through the official SDK, paced to the API's rate limits; streams when the output budget is
+    large. A 429 or 529 is waited out (the SDK's own retries first, then ours, sharing the pause with every caller
+    of the key) for as long as `model.maxWaitSeconds` allows."""
 
-    def __init__(self, config: BuildConfig, api_key: str):
+    def __init__(self, config: BuildConfig, api_key: str, say: Callable[[str], None] = print):
         import anthropic  # deferred: see module docstring
 
         self._anthropic = anthropic
         self._settings = config.model
         self._client = anthropic.Anthropic(api_key=api_key, max_retries=config.model.max_retries,
                                            timeout=config.model.timeout_seconds)
+        caps = config.model.rate_limits
+        self._pacer = Pacer.for_key(api_key, caps.by_kind() if caps else None, say=say)
 
     def call(self, request: ModelRequest, phase: str) -> ModelReply:
         started = time.monotonic()
@@ -60,21 +68,46 @@ class AnthropicModel:
                       max_tokens=request.max_tokens)
         if request.temperature is not None:
             params["extra_body"] = {"temperature": request.temperature}
-        try:
-            if request.max_tokens > self._settings.stream_above_tokens:
-                with self._client.messages.stream(**params) as stream:
-                    message = stream.get_final_message()
-            else:
-                message = self._client.messages.create(**params)
-        except self._anthropic.APIStatusError as exc:
-            kind = _error_type(exc)
-            raise ModelCallError(f"{phase}: the model API answered {exc.status_code} {kind}: {_error_message(exc)} "
-                                 f"(after {self._settings.max_retries} retries)") from None
-        except self._anthropic.APIConnectionError as exc:
-            raise ModelCallError(f"{phase}: cannot reach the model API: {exc.__class__.__name__}: {exc}") from None
-        text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
-        return ModelReply(text=text, stop_reason=message.stop_reason or "", input_tokens=message.usage.input_tokens,
-                          output_tokens=message.usage.output_tokens, seconds=round(time.monotonic() - started, 3))
+        need = Usage(1, estimate_input_tokens(request.system, *(_text(m["content"]) for m in request.messages)),
+                     request.max_tokens)
+        deadline = self._pacer.clock() + self._settings.max_wait_seconds
+        backoff = 1.0
+        while True:
+            reserved = self._pacer.reserve(need, deadline)
+            try:
+                message, headers = self._send(params, request.max_tokens)
+            except self._anthropic.APIStatusError as exc:
+                self._pacer.settle(reserved, Usage(0, 0, 0), exc.response.headers)
+                if exc.status_code not in (429, 529):
+                    raise ModelCallError(f"{phase}: the model API answered {exc.status_code} {_error_type(exc)}: "
+                                         f"{_error_message(exc)}") from None
+                wait = _retry_after(exc) or backoff
+                backoff = min(backoff * 2, 60.0)
+                why = (f"the API's rate limit (429 {_error_message(exc)[:120]})" if exc.status_code == 429
+                       else "the API being overloaded (529)")
+                if self._pacer.clock() + wait > deadline:
+                    raise ModelCallError(f"{phase}: still refused after waiting {self._settings.max_wait_seconds:.0f}"
+                                         f" s (model.maxWaitSeconds) for {why}; run again later, nothing answered is "
+                                         "asked again") from None
+                self._pacer.pause(wait, why)
+                continue
+            except self._anthropic.APIConnectionError as exc:
+                self._pacer.settle(reserved, Usage(0, 0, 0), None)
+                raise ModelCallError(f"{phase}: cannot reach the model API: {exc.__class__.__name__}: {exc}") from None
+            usage = message.usage
+            charged_input = usage.input_tokens + (getattr(usage, "cache_creation_input_tokens", 0) or 0)
+            self._pacer.settle(reserved, Usage(1, charged_input, usage.output_tokens), headers)
+            text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
+            return ModelReply(text=text, stop_reason=message.stop_reason or "", input_tokens=usage.input_tokens,
+                              output_tokens=usage.output_tokens, seconds=round(time.monotonic() - started, 3))
+
+    def _send(self, params: dict, max_tokens: int):
+        """The message and the answer's headers (they carry the rate limits)."""
+        if max_tokens > self._settings.stream_above_tokens:
+            with self._client.messages.stream(**params) as stream:
+                return stream.get_final_message(), stream.response.headers
+        raw = self._client.messages.with_raw_response.create(**params)
+        return raw.parse(), raw.headers
 
 
 class ReplayModel:
@@ -122,19 +155,32 @@ class RecordingModel:
         return reply
 
 
-def make_model(config: BuildConfig, config_path: Path):
+def make_model(config: BuildConfig, config_path: Path, say: Callable[[str], None] = print):
     """The model the config asks for; a missing key or cassette is a clear `ConfigError`/`ModelCallError`."""
     settings = config.model
     if settings.provider == "replay":
         if settings.cassette is None:
             raise ModelCallError(f"{config_path}: field model.cassette is required when model.provider is \"replay\"")
         return ReplayModel(settings.cassette)
-    model = AnthropicModel(config, config.api_key(config_path))
+    model = AnthropicModel(config, config.api_key(config_path), say)
     if settings.provider == "record":
         if settings.cassette is None:
             raise ModelCallError(f"{config_path}: field model.cassette is required when model.provider is \"record\"")
         return RecordingModel(model, settings.cassette)
     return model
+
+
+def _text(content) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(block.get("text", "") for block in content if isinstance(block, dict))
+
+
+def _retry_after(exc) -> float | None:
+    try:
+        return max(0.0, float(exc.response.headers.get("retry-after")))
+    except (TypeError, ValueError):
+        return None
 
 
 def _error_type(exc) -> str:

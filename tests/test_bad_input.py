@@ -74,17 +74,25 @@ def test_a_path_through_a_symlink_to_outside_is_refused(project, tmp_path):
     assert list(outside.iterdir()) == []
 
 
-def test_rate_limit_is_retried_and_overload_fails_the_phase_clearly(project):
-    project.api.script("PLANNING", ApiError(429, "rate_limit_error", "slow down", {"retry-after": "0"}))
+def test_a_429_and_a_529_burst_are_waited_out_and_a_limit_that_never_lifts_fails_clearly(project):
+    project.write_config(model={"maxRetries": 0})  # no SDK retries: the waiting is package-builder's own
+    project.api.script("PLANNING", ApiError(429, "rate_limit_error", "slow down", {"retry-after": "1"}),
+                       ApiError(529, "overloaded_error", "Overloaded", {}),
+                       ApiError(529, "overloaded_error", "Overloaded", {}))
     project.doit("generate:data-validator:01-planning", check=True)
-    assert len(project.api.hits_for("PLANNING")) == 2
+    assert len(project.api.hits_for("PLANNING")) == 4
 
-    project.write_config(model={"maxRetries": 0})
-    project.api.script("FOUNDATION", ApiError(529, "overloaded_error", "Overloaded", {}))
+    project.write_config(model={"maxRetries": 0, "maxWaitSeconds": 2})
+    project.api.script("FOUNDATION", *[ApiError(429, "rate_limit_error", "slow down", {"retry-after": "1"})] * 5)
     result = project.doit("generate:data-validator:02-foundation")
     assert result.returncode != 0
-    assert "529 overloaded_error" in result.stdout
+    assert "s (model.maxWaitSeconds) for the API's rate limit (429 slow down)" in result.stdout
     assert project.state()["failureRecovery"]["failedStep"] == 2
+
+    project.api._queues.clear()
+    project.write_config(model={"maxRetries": 0})
+    project.doit("generate:data-validator:02-foundation", check=True)
+    assert len(project.api.hits_for("PLANNING")) == 4, "nothing answered is asked again"
 
 
 def test_a_plan_without_a_package_name_names_the_file_and_what_to_add(project):

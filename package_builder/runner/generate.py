@@ -35,7 +35,7 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
         return build_validation(ctx, state, workspace, request, started)
     pending = (existing if existing and existing.inputs_digest == request.inputs_digest
                and existing.status != FAILED else None)
-    model = None if pending else make_model(ctx.config, ctx.config_path)  # a missing key fails before git is touched
+    model = None if pending else make_model(ctx.config, ctx.config_path, ctx.say)  # a missing key fails before git is touched
     state.start_step(ctx.phase.number, ctx.phase.name)
     with workspace.on_branch(state):
         ctx.check_package_clean(workspace)

@@ -63,7 +63,7 @@ def build_validation(ctx: PhaseContext, state: GenerationState, workspace: Works
         if exhausted:
             break
         budget.spend(report.failure)
-        model = model or make_model(ctx.config, ctx.config_path)
+        model = model or make_model(ctx.config, ctx.config_path, ctx.say)
         prompt = renderer.render(ctx.phase.template, {**request.template_context, "files": view, "report": report,
                                                       "attempt": attempt + 1})
         answer = ask_model(ctx, model, request, prompt=prompt, before=view)

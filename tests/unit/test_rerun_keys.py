@@ -42,6 +42,8 @@ MUTATIONS = {
     "model.maxAnswerRepairs": lambda phase, ws: 5,
     "model.streamAboveTokens": lambda phase, ws: 100,
     "model.sendTemperature": lambda phase, ws: True,
+    "model.maxWaitSeconds": lambda phase, ws: 60,
+    "model.rateLimits": lambda phase, ws: {"outputTokensPerMinute": 4000},
     "git.authorName": lambda phase, ws: "Someone Else",
     "git.authorEmail": lambda phase, ws: "else@example.test",
     "git.branchPrefix": lambda phase, ws: "gen/",

@@ -1,0 +1,123 @@
+"""The pacer keeps calls within the API's token buckets, learning limits and refill rates from the answers' headers,
+sharing one budget between every process that uses the key, and telling the user when it makes them wait."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from package_builder.errors import ModelCallError
+from package_builder.pacing import Pacer, Usage, cache_dir
+
+
+class Clock:
+    """A fake clock that sleeping advances: waits are computed, not slept."""
+
+    def __init__(self):
+        self.now = 1_800_000_000.0
+        self.slept = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+
+
+def headers(now: float, window: float = 60.0, **levels) -> dict:
+    """The API's rate-limit headers for buckets at `levels` (kind=(limit, remaining)), refilled in `window` s."""
+    out = {}
+    for name, (limit, remaining) in levels.items():
+        kind = name.replace("_", "-")
+        reset = now + (limit - remaining) / limit * window
+        out[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
+        out[f"anthropic-ratelimit-{kind}-remaining"] = str(remaining)
+        out[f"anthropic-ratelimit-{kind}-reset"] = datetime.fromtimestamp(reset, timezone.utc).isoformat()
+    return out
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def pacer(tmp_path, clock, said=None, caps=None) -> Pacer:
+    return Pacer(tmp_path / "key.sqlite", caps, say=(said.append if said is not None else lambda line: None),
+                 clock=clock, sleep=clock.sleep)
+
+
+def test_nothing_is_limited_until_the_api_names_a_limit(tmp_path, clock):
+    taken = pacer(tmp_path, clock).reserve(Usage(1, 50_000, 64_000), deadline=clock.now)
+    assert taken == Usage(0, 0, 0) and clock.slept == 0
+
+
+def test_the_refill_rate_is_learned_from_the_headers_whatever_the_window(tmp_path, clock):
+    shared = pacer(tmp_path, clock)
+    # This API refills 30,000 input tokens per 6 s (a shrunk window): `reset` says so.
+    shared.settle(Usage(0, 0, 0), Usage(0, 0, 0), headers(clock.now, window=6, input_tokens=(30_000, 10_000)))
+    shared.reserve(Usage(1, 25_000, 100), deadline=clock.now + 900)
+    assert 2.5 <= clock.slept <= 3.5, "15,000 short at 5,000 per second, not 500 per second"
+
+
+def test_the_output_bucket_only_has_to_be_out_of_debt(tmp_path, clock):
+    shared = pacer(tmp_path, clock)
+    shared.settle(Usage(0, 0, 0), Usage(0, 0, 0), headers(clock.now, output_tokens=(8_000, 8_000)))
+    taken = shared.reserve(Usage(1, 10, 6_000), deadline=clock.now)
+    shared.settle(taken, Usage(1, 10, 12_000), None)  # 4,000 in debt
+    shared.reserve(Usage(1, 10, 6_000), deadline=clock.now + 900)
+    assert 29 <= clock.slept <= 31, "4,000 of debt at 8,000/min: 30 s, whatever the next call's max_tokens"
+
+
+def test_a_wait_longer_than_a_few_seconds_is_shown_with_the_limit(tmp_path, clock):
+    said = []
+    shared = pacer(tmp_path, clock, said)
+    shared.settle(Usage(0, 0, 0), Usage(1, 30_000, 0), headers(clock.now, input_tokens=(30_000, 0)))
+    shared.reserve(Usage(1, 20_000, 4000), deadline=clock.now + 900)
+    assert said == ["waiting 40 s for input-token budget (limit 30,000/min)"]
+    assert 39 <= clock.slept <= 41
+
+
+def test_two_processes_with_one_key_share_one_budget(tmp_path, clock):
+    first, second = pacer(tmp_path, clock), pacer(tmp_path, clock)  # two Pacer objects on one file, as two processes
+    first.settle(Usage(0, 0, 0), Usage(0, 0, 0), headers(clock.now, input_tokens=(30_000, 30_000)))
+    first.reserve(Usage(1, 25_000, 100), deadline=clock.now + 900)
+    second.reserve(Usage(1, 25_000, 100), deadline=clock.now + 900)
+    assert clock.slept >= 60 * 20_000 / 30_000 * 0.95, "the second waited for the tokens the first one took"
+
+
+def test_unused_reservations_are_given_back(tmp_path, clock):
+    shared = pacer(tmp_path, clock)
+    shared.settle(Usage(0, 0, 0), Usage(0, 0, 0), headers(clock.now, output_tokens=(8_000, 8_000)))
+    taken = shared.reserve(Usage(1, 10, 8_000), deadline=clock.now)
+    shared.settle(taken, Usage(1, 10, 500), None)
+    shared.reserve(Usage(1, 10, 7_000), deadline=clock.now)  # would raise if the 7,500 were not given back
+    assert clock.slept == 0
+
+
+def test_a_cap_in_the_config_keeps_below_the_api_limit(tmp_path, clock):
+    capped = pacer(tmp_path, clock, caps={"output-tokens": 4_000})
+    capped.settle(Usage(0, 0, 0), Usage(0, 0, 0), headers(clock.now, output_tokens=(16_000, 16_000)))
+    taken = capped.reserve(Usage(1, 10, 8_000), deadline=clock.now)
+    assert taken.output_tokens == 4_000, "a reservation is at most one full (capped) bucket"
+    capped.settle(taken, Usage(1, 10, 8_000), None)  # the answer used twice the cap: the bucket is in debt
+    capped.reserve(Usage(1, 10, 100), deadline=clock.now + 900)
+    assert 55 <= clock.slept <= 65, "8,000 used of a 4,000/min cap: a minute until the bucket is out of debt"
+
+
+def test_a_pause_holds_every_caller_and_a_wait_past_the_deadline_fails_naming_the_limit(tmp_path, clock):
+    shared = pacer(tmp_path, clock)
+    shared.pause(30, "the API's rate limit (429)")
+    shared.reserve(Usage(1, 10, 10), deadline=clock.now + 900)
+    assert clock.slept >= 30
+    shared.settle(Usage(0, 0, 0), Usage(1, 30_000, 0), headers(clock.now, input_tokens=(30_000, 0)))
+    with pytest.raises(ModelCallError, match=r"input-token budget \(limit 30,000/min\).*model.maxWaitSeconds"):
+        shared.reserve(Usage(1, 20_000, 10), deadline=clock.now + 5)
+
+
+def test_the_state_file_is_named_by_a_digest_of_the_key_never_the_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    key = "sk-ant-secret-value"
+    made = Pacer.for_key(key)
+    assert made.path.parent == cache_dir() and key not in str(made.path)
+    assert key.encode() not in made.path.read_bytes()
