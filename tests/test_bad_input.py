@@ -74,6 +74,7 @@ def test_a_path_through_a_symlink_to_outside_is_refused(project, tmp_path):
     assert list(outside.iterdir()) == []
 
 
+@pytest.mark.slow  # real waits: retry-after, backoff, the wait limit
 def test_a_429_and_a_529_burst_are_waited_out_and_a_limit_that_never_lifts_fails_clearly(project):
     project.write_config(model={"maxRetries": 0})  # no SDK retries: the waiting is package-builder's own
     project.api.script("PLANNING", ApiError(429, "rate_limit_error", "slow down", {"retry-after": "1"}),
