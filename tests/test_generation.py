@@ -190,3 +190,28 @@ def test_record_then_replay_needs_no_server_and_a_miss_names_the_phase(project, 
     assert missed.returncode != 0
     assert "EXAMPLES: no answer in cassette" in missed.stdout
     assert "it has answers for this phase, but for other requests" in missed.stdout
+
+
+def test_one_package_failing_stops_only_that_package_and_the_closing_line_names_both(project):
+    plan = project.root / "plans" / "packages" / "core" / "data-validator.md"
+    (plan.parent / "number-validator.md").write_text(
+        plan.read_text().replace("@example/data-validator", "@example/number-validator"))
+
+    def answer(request):
+        package = re.search(r"npm package `([^`]+)`", request.system).group(1)
+        if package == "@example/number-validator" and request.phase == "PLANNING":
+            return Text('<file path="../../escaped.md">\nx\n</file>\n')
+        return Text(example_answer(request.phase).replace("@example/data-validator", package))
+
+    project.api.default = answer
+    project.write_config(model={"maxAnswerRepairs": 0}, buildValidation={"enabled": False})
+
+    result = project.doit("generate")
+
+    assert result.returncode != 0
+    assert re.search(r"^generation: 1 of 2 package\(s\) failed \(number-validator: phase 01/15 PLANNING failed: "
+                     r".*escaped.md.*\); done: data-validator$", result.stdout, re.M), result.stdout
+    sessions = {json.loads(p.read_text())["packageName"]: json.loads(p.read_text())
+                for p in (project.workspace / ".generation-state").glob("gen-*.json")}
+    assert sessions["@example/data-validator"]["status"] == "completed"
+    assert sessions["@example/number-validator"]["status"] == "failed"

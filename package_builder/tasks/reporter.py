@@ -15,8 +15,9 @@ from .workspace import spread_dry_run
 def doit_config(project: LoadedProject) -> dict:
     """DOIT_CONFIG: the sqlite3 backend in the project's own file, the reporter, and `maxConcurrentBuilds` as the
     default `-n`. Tasks run subprocesses (npm, git, the model over HTTP), so threads share one import of the core.
-    Generation is bounded by `turnBasedGeneration.maxConcurrentPhases` inside the core, whatever `-n` says."""
-    return {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2,
+    Generation is bounded by `turnBasedGeneration.maxConcurrentPhases` inside the core, whatever `-n` says. A failure
+    stops only what depends on it (`continue`): one package's failed generation or build leaves the others going."""
+    return {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2, "continue": True,
             "reporter": reporter_for(project.workspace), "default_tasks": ["status"],
             "num_process": project.config.max_concurrent_builds if project.config else 1, "par_type": "thread"}
 
@@ -28,6 +29,8 @@ def reporter_for(workspace: Path | None) -> type:
         def __init__(self, outstream, options):
             super().__init__(outstream, options)
             self.outcomes: dict[str, dict[str, str]] = {}
+            self.generated: list[str] = []  # plans whose generation ran to its summary
+            self.not_generated: dict[str, str] = {}  # plan → why its generation failed
 
         def initialize(self, tasks, selected_tasks):
             super().initialize(tasks, selected_tasks)
@@ -40,10 +43,16 @@ def reporter_for(workspace: Path | None) -> type:
         def add_success(self, task):
             super().add_success(task)
             self._note(task, None)
+            if task.name.startswith("generate:") and task.name.endswith(":summary"):
+                self.generated.append(task.name.split(":")[1])
 
         def add_failure(self, task, fail):
             super().add_failure(task, fail)
             self._note(task, "not run: a dependency failed" if isinstance(fail, UnmetDependency) else "failed")
+            if task.name.startswith("generate:") and not isinstance(fail, UnmetDependency):
+                plan = task.name.split(":")[1]
+                reason = str(fail.message or "failed").strip().splitlines()[0].removeprefix(f"[{plan}] ")
+                self.not_generated.setdefault(plan, reason[:300])
 
         def skip_uptodate(self, task):
             super().skip_uptodate(task)
@@ -56,6 +65,13 @@ def reporter_for(workspace: Path | None) -> type:
 
         def complete_run(self):
             super().complete_run()
+            if self.not_generated:
+                failed = "; ".join(f"{plan}: {why}" for plan, why in self.not_generated.items())
+                done = f"; done: {', '.join(self.generated)}" if self.generated else ""
+                self.write(f"generation: {len(self.not_generated)} of {len(self.not_generated) + len(self.generated)}"
+                           f" package(s) failed ({failed}){done}\n")
+            elif len(self.generated) > 1:
+                self.write(f"generation: all {len(self.generated)} packages done ({', '.join(self.generated)})\n")
             if not self.outcomes:
                 return
             rows = [("package", *STEP_NAMES)] + [
