@@ -44,6 +44,7 @@ class ModelSettings(_Section):
     max_retries: int = Field(default=4, ge=0, le=20)
     timeout_seconds: float = Field(default=600, gt=0)
     max_answer_repairs: int = Field(default=2, ge=0, le=10)
+    max_continuations: int = Field(default=3, ge=0, le=20)  # a truncated answer is continued, not asked again
     stream_above_tokens: int = Field(default=4096, ge=1)
     max_wait_seconds: float = Field(default=900, ge=0)  # rate-limit and overload waits of one call, in all
     rate_limits: RateLimitCaps | None = None

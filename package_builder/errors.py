@@ -25,6 +25,10 @@ class ModelCallError(PackageBuilderError):
     """The model API (or the replay cassette) did not give an answer."""
 
 
+class ModelRequestRefused(ModelCallError):
+    """The API refused the request itself (400 invalid_request_error): resending it unchanged would not help."""
+
+
 class PhaseFailed(PackageBuilderError):
     """A phase ended without a usable result; the state checkpoint records why."""
 

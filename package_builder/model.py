@@ -15,7 +15,7 @@ from typing import Callable
 
 from .config import BuildConfig
 from .digest import digest_of
-from .errors import ModelCallError
+from .errors import ModelCallError, ModelRequestRefused
 from .pacing import Pacer, Usage, estimate_input_tokens
 from .storage import read_json, write_json_atomic
 
@@ -79,8 +79,9 @@ class AnthropicModel:
             except self._anthropic.APIStatusError as exc:
                 self._pacer.settle(reserved, Usage(0, 0, 0), exc.response.headers)
                 if exc.status_code not in (429, 529):
-                    raise ModelCallError(f"{phase}: the model API answered {exc.status_code} {_error_type(exc)}: "
-                                         f"{_error_message(exc)}") from None
+                    refused = ModelRequestRefused if exc.status_code == 400 else ModelCallError
+                    raise refused(f"{phase}: the model API answered {exc.status_code} {_error_type(exc)}: "
+                                  f"{_error_message(exc)}") from None
                 wait = _retry_after(exc) or backoff
                 backoff = min(backoff * 2, 60.0)
                 why = (f"the API's rate limit (429 {_error_message(exc)[:120]})" if exc.status_code == 429

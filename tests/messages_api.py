@@ -160,6 +160,7 @@ class MessagesAPIServer:
         self.buckets = TokenBuckets(limits) if limits else None
         self.answered: list[tuple[float, float, int, int]] = []  # (start, end, input, output) of each served answer
         self.rate_limited: list[Request] = []  # requests refused with 429 by the buckets
+        self.refuse_prefill = False  # answer 400 to a request whose last message is the assistant's, as some models do
         self.hits: list[Request] = []
         self.held = threading.Event()
         self._release = threading.Event()
@@ -244,6 +245,10 @@ def _handler_for(api: MessagesAPIServer):
             request = Request(phase=phase_of(body), body=body, headers=dict(self.headers),
                               system=_system_text(body.get("system")),
                               user_text=_text_of(users[-1]["content"]) if users else "", messages=messages)
+            if api.refuse_prefill and messages and messages[-1].get("role") == "assistant":
+                api.hits.append(request)
+                return self._error(ApiError(400, "invalid_request_error", "This model does not support assistant "
+                                            "message prefill. The conversation must end with a user message."))
             prompt_chars = len(request.system) + sum(len(_text_of(m.get("content"))) for m in messages)
             input_tokens = max(1, prompt_chars // 4)
             started = time.monotonic()

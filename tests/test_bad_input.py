@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+import phases
 from conftest import example_answer
 from messages_api import ApiError, Text
+from package_builder.answer import parse_answer
 
 GOOD = '<file path="docs/architecture.md">\n# Architecture\n</file>\n<summary>ok</summary>\n'
 HOSTILE = {
@@ -48,15 +50,46 @@ def test_hostile_answer_is_refused_whole_and_a_rerun_resumes(project, kind, tmp_
     assert (project.package_dir / "docs" / "architecture.md").is_file()
 
 
-def test_truncated_answer_is_never_applied_and_the_model_is_asked_again(project):
-    project.api.script("PLANNING", Text(GOOD[:30], stop_reason="max_tokens"))
+def test_a_truncated_answer_is_continued_from_where_it_stopped_and_pays_only_for_the_rest(project):
+    whole = example_answer("PLANNING")
+    cut = whole.index("\n", len(whole) // 2) + 1
+    prefill = whole[:cut].rstrip()  # the API refuses a prefill that ends in white space
+    project.api.script("PLANNING", Text(whole[:cut], stop_reason="max_tokens"), Text(whole[len(prefill):]))
+
     result = project.doit("generate:data-validator:01-planning", check=True)
-    assert "cut off" in result.stdout
-    hits = project.api.hits_for("PLANNING")
-    assert len(hits) == 2
-    assert "cut off at the 5000-token limit" in hits[1].user_text
+
+    assert "answer cut off at 5000 tokens; continuing it (1/3)" in result.stdout
+    first, second = project.api.hits_for("PLANNING")
+    assert second.messages[:-1] == first.messages, "the same conversation, not a full re-ask"
+    assert second.messages[-1] == {"role": "assistant", "content": prefill}
     artifact = json.loads((project.workspace / ".generation-state/data-validator/01-planning.json").read_text())
     assert [c["stopReason"] for c in artifact["calls"]] == ["max_tokens", "end_turn"]
+    assert (project.package_dir / "docs/architecture.md").read_text() == parse_answer(
+        whole, phases.BY_NAME["PLANNING"]).files["docs/architecture.md"]
+
+
+def test_a_model_that_refuses_prefills_is_asked_for_the_rest_in_a_turn_of_its_own(project):
+    whole = example_answer("PLANNING")
+    cut = whole.index("\n", len(whole) // 2) + 1
+    project.api.refuse_prefill = True
+    project.api.script("PLANNING", Text(whole[:cut], stop_reason="max_tokens"), Text(whole[cut:]))
+
+    project.doit("generate:data-validator:01-planning", check=True)
+
+    hits = project.api.hits_for("PLANNING")
+    assert len(hits) == 3  # the answer, the refused prefill, the follow-up turn
+    assert hits[2].messages[-2]["role"] == "assistant" and "Continue it exactly where it stopped" in hits[2].user_text
+    assert (project.package_dir / "docs/architecture.md").read_text() == parse_answer(
+        whole, phases.BY_NAME["PLANNING"]).files["docs/architecture.md"]
+
+
+def test_an_answer_still_cut_off_after_the_continuations_is_never_applied(project):
+    project.write_config(model={"maxContinuations": 1, "maxAnswerRepairs": 0})
+    project.api.script("PLANNING", Text(GOOD[:30], stop_reason="max_tokens"), Text("more", stop_reason="max_tokens"))
+    result = project.doit("generate:data-validator:01-planning")
+    assert result.returncode != 0
+    assert "even after 1 continuation(s); nothing of it was applied" in result.stdout
+    assert not (project.package_dir / "docs").exists()
 
 
 def test_a_path_through_a_symlink_to_outside_is_refused(project, tmp_path):

@@ -6,12 +6,12 @@ what a phase would send under any config, and the inputs digest is the same on e
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..answer import ModelAnswer, parse_answer
 from ..artifacts import ANSWERED, COMMITTED, SKIPPED, ModelCall, PhaseArtifact, fold_files
 from ..digest import digest_of, digest_text
-from ..errors import ModelAnswerError, PhaseFailed
+from ..errors import ModelAnswerError, ModelRequestRefused, PhaseFailed
 from ..graph import type_check_source
 from ..model import ModelRequest
 from ..state import now_iso
@@ -112,8 +112,9 @@ def _render_files(ctx: PhaseContext) -> dict[str, str]:
 
 def ask_model(ctx: PhaseContext, model, request: PreparedRequest, prompt: str | None = None,
               before: dict[str, str] | None = None) -> PhaseArtifact:
-    """Call the model; re-ask with the problem when an answer is truncated or invalid, up to the configured limit.
-    Returns an ANSWERED artifact (its files include the phase's rendered files)."""
+    """Call the model; continue an answer cut off at `max_tokens` (up to `model.maxContinuations`), and re-ask with
+    the problem when an answer is invalid (up to `model.maxAnswerRepairs`). Returns an ANSWERED artifact (its files
+    include the phase's rendered files)."""
     before = request.view if before is None else before
     messages: list[dict] = [{"role": "user", "content": prompt or request.prompt}]
     calls: list[ModelCall] = []
@@ -121,28 +122,62 @@ def ask_model(ctx: PhaseContext, model, request: PreparedRequest, prompt: str | 
     attempts = ctx.config.model.max_answer_repairs + 1
     problem = ""
     for attempt in range(1, attempts + 1):
-        call = ModelRequest(model=ctx.settings.model, system=request.system, messages=tuple(messages),
-                            max_tokens=ctx.settings.max_tokens, temperature=ctx.settings.temperature)
-        reply = model.call(call, ctx.phase.name)
-        answer, problem = _judge(ctx, reply.text, reply.stop_reason, before)
-        calls.append(ModelCall(attempt=attempt, request_digest=call.digest, stop_reason=reply.stop_reason,
-                               input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
-                               seconds=reply.seconds, problem=problem))
+        text, stop_reason = _answer_in_full(ctx, model, request.system, messages, calls, attempt)
+        answer, problem = _judge(ctx, text, stop_reason, before)
         if answer is not None:
             return ctx.new_artifact(
                 request.inputs, request.inputs_digest, ANSWERED, files={**request.rendered_files, **answer.files},
-                deletes=list(answer.deletes), summary=answer.summary, raw_answer=reply.text, calls=calls,
+                deletes=list(answer.deletes), summary=answer.summary, raw_answer=text, calls=calls,
                 model_seconds=round(sum(c.seconds for c in calls), 3), started_at=started_at)
-        messages += [{"role": "assistant", "content": reply.text or "(empty)"},
+        calls[-1] = replace(calls[-1], problem=problem)
+        messages += [{"role": "assistant", "content": text or "(empty)"},
                      {"role": "user", "content": _repair_prompt(problem)}]
         ctx.say(f"answer {attempt}/{attempts} not applied ({problem[:200]}); asking again")
     raise ModelAnswerError(f"no usable answer after {attempts} attempt(s); last problem: {problem}")
 
 
+def _answer_in_full(ctx: PhaseContext, model, system: str, messages: list[dict], calls: list[ModelCall],
+                    attempt: int) -> tuple[str, str]:
+    """One answer, continued from where it stopped while it is cut off at `max_tokens`: the partial text goes back
+    as the start of the assistant's turn (a prefill), so the next call pays only for the rest; a model that refuses
+    prefills gets a follow-up turn asking for exactly the rest instead. Returns (joined text, last stop reason)."""
+    text, stop_reason, prefill = "", "", True
+    for continuation in range(ctx.config.model.max_continuations + 1):
+        if not continuation:
+            turn = messages
+        elif prefill:
+            turn = [*messages, {"role": "assistant", "content": text.rstrip()}]
+        else:
+            turn = [*messages, {"role": "assistant", "content": text.rstrip()},
+                    {"role": "user", "content": _CONTINUE_PROMPT}]
+        call = ModelRequest(model=ctx.settings.model, system=system, messages=tuple(turn),
+                            max_tokens=ctx.settings.max_tokens, temperature=ctx.settings.temperature)
+        try:
+            reply = model.call(call, ctx.phase.name)
+        except ModelRequestRefused:
+            if not (continuation and prefill):
+                raise
+            prefill = False  # this model takes no prefill: ask for the rest in a turn of its own
+            call = replace(call, messages=(*turn, {"role": "user", "content": _CONTINUE_PROMPT}))
+            reply = model.call(call, ctx.phase.name)
+        text = (text.rstrip() if continuation and prefill else text) + reply.text
+        stop_reason = reply.stop_reason
+        calls.append(ModelCall(attempt=attempt, request_digest=call.digest, stop_reason=reply.stop_reason,
+                               input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
+                               seconds=reply.seconds, problem="continued" if stop_reason == "max_tokens" else ""))
+        if stop_reason != "max_tokens":
+            break
+        if continuation < ctx.config.model.max_continuations:
+            ctx.say(f"answer cut off at {ctx.settings.max_tokens} tokens; continuing it "
+                    f"({continuation + 1}/{ctx.config.model.max_continuations})")
+    return text, stop_reason
+
+
 def _judge(ctx: PhaseContext, text: str, stop_reason: str, before: dict[str, str]) -> tuple[ModelAnswer | None, str]:
     if stop_reason == "max_tokens":
-        return None, (f"the answer was cut off at the {ctx.settings.max_tokens}-token limit (stop_reason max_tokens); "
-                      "nothing of it was applied")
+        return None, (f"the answer was cut off at the {ctx.settings.max_tokens}-token limit (stop_reason max_tokens) "
+                      f"even after {ctx.config.model.max_continuations} continuation(s); nothing of it was applied: "
+                      "write less (shorter files, fewer comments)")
     try:
         answer = parse_answer(text, ctx.phase)
     except ModelAnswerError as exc:
@@ -152,6 +187,10 @@ def _judge(ctx: PhaseContext, text: str, stop_reason: str, before: dict[str, str
         if problems:
             return None, "; ".join(problems)
     return answer, ""
+
+
+_CONTINUE_PROMPT = ("Your answer was cut off at the output limit. Continue it exactly where it stopped: start with "
+                    "the next character, repeat nothing, and keep the same format.")
 
 
 def _repair_prompt(problem: str) -> str:

@@ -40,6 +40,7 @@ MUTATIONS = {
     "model.maxRetries": lambda phase, ws: 9,
     "model.timeoutSeconds": lambda phase, ws: 30,
     "model.maxAnswerRepairs": lambda phase, ws: 5,
+    "model.maxContinuations": lambda phase, ws: 7,
     "model.streamAboveTokens": lambda phase, ws: 100,
     "model.sendTemperature": lambda phase, ws: True,
     "model.maxWaitSeconds": lambda phase, ws: 60,
