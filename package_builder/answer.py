@@ -7,8 +7,9 @@
     <summary>What this phase did.</summary>
 
 Tags stand alone on their lines. Prose outside blocks is ignored (kept in the raw answer), but a stray or unterminated
-tag, a duplicate path, or a path that is not a clean relative path the phase may write is an error: the whole answer
-is refused, so nothing of it reaches the workspace.
+tag, a duplicate path, or a path that is not a clean relative path inside the package is an error: the whole answer
+is refused, so nothing of it reaches the workspace. A safe path the phase does not write (another phase's file, one
+package-builder renders) is dropped with a note; an answer left with nothing to write is refused.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class ModelAnswer:
     files: dict[str, str]
     deletes: tuple[str, ...] = ()
     summary: str = ""
+    dropped: tuple[str, ...] = ()  # blocks for safe paths this phase does not write, with the reason
 
 
 def parse_answer(text: str, phase: PhaseSpec) -> ModelAnswer:
@@ -86,13 +88,32 @@ def parse_answer(text: str, phase: PhaseSpec) -> ModelAnswer:
                             "with each tag alone on its line")
         i += 1
 
+    had_blocks = bool(files or deletes)
     for path in list(files) + deletes:
-        problems.extend(path_problems(path, phase))
+        problems.extend(unsafe_path_problems(path))
+    dropped = [] if problems else _drop_what_the_phase_does_not_write(phase, files, deletes)
     if not files and not deletes and not problems:
-        problems.append("the answer has no <file path=\"...\"> block; this phase must write files")
+        problems.append("the answer has no file this phase may write" + (f" ({'; '.join(dropped)})" if dropped else "")
+                        if had_blocks else "the answer has no <file path=\"...\"> block; this phase must write files")
     if problems:
         raise ModelAnswerError("; ".join(problems))
-    return ModelAnswer(files=files, deletes=tuple(deletes), summary=summary)
+    return ModelAnswer(files=files, deletes=tuple(deletes), summary=summary, dropped=tuple(dropped))
+
+
+def _drop_what_the_phase_does_not_write(phase: PhaseSpec, files: dict, deletes: list) -> list[str]:
+    """Salvage: a block for a safe path inside the package that this phase does not write (another phase's file, or
+    one package-builder renders itself) is dropped with a note instead of costing a new answer."""
+    dropped = []
+    for path in [*files, *deletes]:
+        if phase.may_write(path):
+            continue
+        why = ("package-builder renders it itself" if path in phase.rendered_files
+               else f"{phase.name} may only write {', '.join(phase.write_allowlist)}")
+        dropped.append(f"{path!r}: {why}")
+        files.pop(path, None)
+        if path in deletes:
+            deletes.remove(path)
+    return dropped
 
 
 def _add(path: str, content: str | None, files: dict, deletes: list, problems: list, line_number: int) -> None:
@@ -106,6 +127,16 @@ def _add(path: str, content: str | None, files: dict, deletes: list, problems: l
 
 def path_problems(path: str, phase: PhaseSpec) -> list[str]:
     """Why `path` may not be written by `phase` (empty when it may). Symlinks are checked when applying."""
+    unsafe = unsafe_path_problems(path)
+    if unsafe:
+        return unsafe
+    if not phase.may_write(path):
+        return [f"{path!r}: {phase.name} may only write {', '.join(phase.write_allowlist)}"]
+    return []
+
+
+def unsafe_path_problems(path: str) -> list[str]:
+    """Why `path` is not a safe path inside the package (empty when it is): an answer with one is refused whole."""
     if not path or "\x00" in path or "\\" in path:
         return [f"{path!r}: not a usable path"]
     pure = PurePosixPath(path)
@@ -115,6 +146,4 @@ def path_problems(path: str, phase: PhaseSpec) -> list[str]:
         return [f"{path!r}: must be a normalised relative path inside the package (no '..', '.', '//' or trailing '/')"]
     if _FORBIDDEN_SEGMENTS & set(pure.parts):
         return [f"{path!r}: may not write inside {', '.join(sorted(_FORBIDDEN_SEGMENTS & set(pure.parts)))}"]
-    if not phase.may_write(path):
-        return [f"{path!r}: {phase.name} may only write {', '.join(phase.write_allowlist)}"]
     return []

@@ -58,6 +58,7 @@ class PhaseArtifact:
     commit: str | None = None
     validation: dict = field(default_factory=dict)
     type_check: dict | None = None  # TYPES … ERROR_HANDLING: tsc on the package after this phase (see toolchain)
+    dropped: list[str] = field(default_factory=list)  # blocks of the answer this phase does not write, and why
     schema: int = SCHEMA
 
     @property

@@ -188,3 +188,17 @@ def test_build_test_and_publish_with_a_bad_config_fail_naming_the_field(project)
         result = project.doit(step)
         assert result.returncode != 0, step
         assert "field maxConcurentBuilds" in result.stdout + result.stderr, step
+
+
+def test_an_extra_file_package_builder_renders_itself_is_dropped_not_paid_for_again(project):
+    extra = '<file path="tsconfig.json">\n{"compilerOptions": {"strict": false}}\n</file>\n'
+    project.api.script("FOUNDATION", Text(extra + example_answer("FOUNDATION")))
+
+    result = project.doit("generate:data-validator:02-foundation", check=True)
+
+    assert len(project.api.hits_for("FOUNDATION")) == 1, "applied in one call"
+    assert "dropped 1 block(s) this phase does not write: 'tsconfig.json': package-builder renders it itself" in \
+        result.stdout
+    artifact = json.loads((project.workspace / ".generation-state/data-validator/02-foundation.json").read_text())
+    assert artifact["dropped"] == ["'tsconfig.json': package-builder renders it itself"]
+    assert '"strict": true' in (project.package_dir / "tsconfig.json").read_text(), "the rendered one, not the model's"

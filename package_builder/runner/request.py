@@ -125,9 +125,12 @@ def ask_model(ctx: PhaseContext, model, request: PreparedRequest, prompt: str | 
         text, stop_reason = _answer_in_full(ctx, model, request.system, messages, calls, attempt)
         answer, problem = _judge(ctx, text, stop_reason, before)
         if answer is not None:
+            if answer.dropped:
+                ctx.say(f"dropped {len(answer.dropped)} block(s) this phase does not write: {'; '.join(answer.dropped)}"[:400])
             return ctx.new_artifact(
                 request.inputs, request.inputs_digest, ANSWERED, files={**request.rendered_files, **answer.files},
                 deletes=list(answer.deletes), summary=answer.summary, raw_answer=text, calls=calls,
+                dropped=list(answer.dropped),
                 model_seconds=round(sum(c.seconds for c in calls), 3), started_at=started_at)
         calls[-1] = replace(calls[-1], problem=problem)
         messages += [{"role": "assistant", "content": text or "(empty)"},

@@ -47,12 +47,15 @@ HOSTILE_PATHS = [
     pytest.param("tests/node_modules/vitest/index.js", "may not write inside node_modules", id="node-modules"),
     pytest.param(".generation-state/gen-1.json", "may not write inside .generation-state", id="state-dir"),
     pytest.param("tests/.generation-state/x.json", "may not write inside .generation-state", id="nested-state-dir"),
+]
+# Safe paths inside the package that TESTING does not write: refused by path_problems, dropped from an answer.
+NOT_THIS_PHASES = [
     pytest.param("src/index.ts", "TESTING may only write tests/**", id="outside-allowlist"),
     pytest.param("tests", "TESTING may only write tests/**", id="the-allowed-folder-itself"),
 ]
 
 
-@pytest.mark.parametrize("path, reason", HOSTILE_PATHS)
+@pytest.mark.parametrize("path, reason", HOSTILE_PATHS + NOT_THIS_PHASES)
 def test_a_hostile_path_is_refused_by_path_problems_with_the_path_named(path, reason):
     problems = path_problems(path, TESTING)
     assert len(problems) == 1, problems
@@ -71,6 +74,26 @@ def test_an_answer_writing_a_hostile_path_is_refused_whole_with_the_path(path, r
 def test_an_answer_deleting_a_hostile_path_is_refused_with_the_path(path, reason):
     message = refusal(file_block("tests/fine.test.ts") + f'<delete path="{path}"/>\n')
     assert repr(path) in message and reason in message
+
+
+@pytest.mark.parametrize("path, reason", NOT_THIS_PHASES)
+def test_a_block_for_a_safe_path_the_phase_does_not_write_is_dropped_with_a_note(path, reason):
+    answer = parse_answer(file_block("tests/fine.test.ts") + file_block(path) + f'<delete path="{path}x"/>\n', TESTING)
+    assert list(answer.files) == ["tests/fine.test.ts"] and answer.deletes == ()
+    assert answer.dropped == (f"{path!r}: {reason}", f"{path + 'x'!r}: {reason}")
+
+
+@pytest.mark.parametrize("path, reason", NOT_THIS_PHASES)
+def test_an_answer_left_with_nothing_the_phase_writes_is_refused_with_the_reason(path, reason):
+    message = refusal(file_block(path))
+    assert "the answer has no file this phase may write" in message and repr(path) in message and reason in message
+
+
+def test_a_file_package_builder_renders_itself_is_dropped_from_foundations_answer():
+    foundation = phases.BY_NAME["FOUNDATION"]
+    answer = parse_answer(file_block("package.json", "{}") + file_block("tsconfig.json", "{}"), foundation)
+    assert list(answer.files) == ["package.json"]
+    assert answer.dropped == ("'tsconfig.json': package-builder renders it itself",)
 
 
 def test_an_empty_path_is_refused_as_unusable():
@@ -103,9 +126,9 @@ def test_every_phase_that_writes_files_accepts_a_path_its_allowlist_names():
             assert path_problems(concrete, phase) == [], (phase.name, concrete)
 
 
-def test_every_bad_path_in_an_answer_is_listed_not_just_the_first():
-    message = refusal(file_block("/abs.ts") + file_block("src/a.ts") + '<delete path="../x"/>\n')
-    for path in ("'/abs.ts'", "'src/a.ts'", "'../x'"):
+def test_every_unsafe_path_in_an_answer_is_listed_not_just_the_first():
+    message = refusal(file_block("/abs.ts") + file_block("tests/.git/a.ts") + '<delete path="../x"/>\n')
+    for path in ("'/abs.ts'", "'tests/.git/a.ts'", "'../x'"):
         assert path in message
 
 
