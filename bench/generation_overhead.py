@@ -7,7 +7,6 @@ Run by hand: `.venv/bin/python bench/generation_overhead.py [repeats]`.
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from bench_project import make_project  # noqa: E402
 from conftest import answer_example  # noqa: E402
 from messages_api import MessagesAPIServer  # noqa: E402
 
@@ -26,23 +26,7 @@ PHASE_LINE = re.compile(r"phase (\d\d)/15 (\w+) .*?, ([\d.]+) s")
 
 def main(repeats: int = 5) -> None:
     with tempfile.TemporaryDirectory() as tmp, MessagesAPIServer(default=answer_example) as api:
-        tmp = Path(tmp)
-        project = tmp / "project"
-        project.mkdir()
-        shutil.copy(ROOT / "dodo.py", project)
-        shutil.copytree(ROOT / "phases", project / "phases")
-        shutil.copytree(ROOT / "prompts", project / "prompts")
-        (project / "plans/packages/core").mkdir(parents=True)
-        shutil.copy(ROOT / "plans/packages/core/data-validator.md", project / "plans/packages/core")
-        workspace = tmp / "workspace"
-        workspace.mkdir()
-        git = ["git", "-C", str(workspace), "-c", "user.name=b", "-c", "user.email=b@localhost"]
-        subprocess.run(git + ["init", "-q", "--initial-branch=main"], check=True)
-        (workspace / "README.md").write_text("# bench\n")
-        subprocess.run(git + ["add", "."], check=True)
-        subprocess.run(git + ["commit", "-qm", "init"], check=True)
-        (project / "configs").mkdir()
-        (project / "configs/build-env.json").write_text(json.dumps({"workspaceRoot": str(workspace)}))
+        project, workspace = make_project(Path(tmp))
         env = {**os.environ, "ANTHROPIC_API_KEY": "bench", "ANTHROPIC_BASE_URL": api.base_url}
         doit = [sys.executable, "-m", "doit", "generate:data-validator"]
 

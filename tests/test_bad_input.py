@@ -3,6 +3,7 @@ config, a missing API key, a workspace that is not ready."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -110,11 +111,13 @@ def test_a_path_through_a_symlink_to_outside_is_refused(project, tmp_path):
 @pytest.mark.slow  # real waits: retry-after, backoff, the wait limit
 def test_a_429_and_a_529_burst_are_waited_out_and_a_limit_that_never_lifts_fails_clearly(project):
     project.write_config(model={"maxRetries": 0})  # no SDK retries: the waiting is package-builder's own
-    project.api.script("PLANNING", ApiError(429, "rate_limit_error", "slow down", {"retry-after": "1"}),
+    project.api.script("PLANNING", ApiError(429, "rate_limit_error", "slow down", {"retry-after": "30"}),
                        ApiError(529, "overloaded_error", "Overloaded", {}),
                        ApiError(529, "overloaded_error", "Overloaded", {}))
+    started = time.monotonic()
     project.doit("generate:data-validator:01-planning", check=True)
     assert len(project.api.hits_for("PLANNING")) == 4
+    assert time.monotonic() - started >= 30, "retry-after is honoured"
 
     project.write_config(model={"maxRetries": 0, "maxWaitSeconds": 2})
     project.api.script("FOUNDATION", *[ApiError(429, "rate_limit_error", "slow down", {"retry-after": "1"})] * 5)

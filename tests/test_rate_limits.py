@@ -28,8 +28,11 @@ def realistic_answer(request) -> Text:
     return Text(text + "\n" + filler[: max(0, target_chars - len(text))] + "\n")
 
 
-def limited_api(limits: RateLimits):
-    return MessagesAPIServer(default=realistic_answer, limits=limits)
+@pytest.fixture
+def api(request):
+    """This module's Messages API server: realistic answers, and the limits of the test's class (`LIMITS`)."""
+    with MessagesAPIServer(default=realistic_answer, limits=request.cls.LIMITS) as server:
+        yield server
 
 
 def token_bucket_bound(api: MessagesAPIServer, limits: RateLimits) -> float:
@@ -49,11 +52,6 @@ def add_second_plan(project) -> None:
 class TestOnePackageUnderTier1:
     LIMITS = RateLimits(requests=50, input_tokens=30_000, output_tokens=8_000, window_seconds=WINDOW)
 
-    @pytest.fixture
-    def api(self):
-        with limited_api(self.LIMITS) as server:
-            yield server
-
     def test_it_finishes_with_at_most_one_429_close_to_the_bucket_bound(self, project):
         project.write_config(buildValidation={"enabled": False}, model={"maxRetries": 0})
         started = time.monotonic()
@@ -71,11 +69,6 @@ class TestOnePackageUnderTier1:
 
 class TestTwoPackagesAtOnce:
     LIMITS = RateLimits(requests=50, input_tokens=60_000, output_tokens=16_000, window_seconds=WINDOW)
-
-    @pytest.fixture
-    def api(self):
-        with limited_api(self.LIMITS) as server:
-            yield server
 
     def test_from_one_doit_both_finish_with_at_most_one_429(self, project):
         add_second_plan(project)
