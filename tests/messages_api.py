@@ -2,10 +2,11 @@
 
 It answers `POST /v1/messages` in the API's real shapes (JSON, or Server-Sent Events when `stream: true`), with real
 `usage` and `stop_reason`, and real error bodies and headers (429 with `retry-after`, 529 `overloaded_error`). Each
-request is routed by the phase named in its system prompt (`[phase 08/15 TESTING]`): a test queues replies per phase
+request is routed by the phase it names (`[phase 08/15 TESTING]`, in its task): a test queues replies per phase
 with `script()`, and everything else goes to the `default` callable.
 
-With `limits=RateLimits(...)` it enforces the API's rate limits the way the real API does: token buckets for requests,
+It applies the API's prompt-caching rules (`PromptCache`) and reports `cache_creation_input_tokens` and
+`cache_read_input_tokens` as the API does. With `limits=RateLimits(...)` it enforces the API's rate limits the way the real API does: token buckets for requests,
 input tokens and output tokens, refilled continuously (a full bucket every `window_seconds`: 60 on the real API; tests
 shrink it to keep minutes short). A request is admitted when a request and its input tokens are in their buckets and
 the output bucket is not in debt; its output tokens are taken when it completes. Every answer carries
@@ -14,6 +15,7 @@ is full again); a refused request gets 429 `rate_limit_error` with `retry-after`
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -94,6 +96,66 @@ class TokenBuckets:
             return headers
 
 
+class PromptCache:
+    """The API's prompt-caching rules. A content block with `cache_control` ends a cacheable prefix (at most 4 per
+    request); a prefix is written only when it holds at least 1,024 tokens; a request reads the longest cached prefix
+    that ends at a block boundary up to 20 blocks before one of its breakpoints; an entry lives 5 minutes from its
+    last use. Tokens are counted as characters / 4, the same as the rest of this server."""
+
+    FLOOR_TOKENS = 1024
+    LIFETIME_SECONDS = 300.0
+    LOOKBACK_BLOCKS = 20
+
+    def __init__(self):
+        self.entries: dict[str, float] = {}  # prefix digest → expiry
+        self.lock = threading.Lock()
+
+    def usage(self, body: dict) -> tuple[int, int, int]:
+        """(uncached input, cache write, cache read) tokens of one request; writes what it should."""
+        blocks = _blocks(body)
+        total = sum(tokens for _, tokens, _ in blocks)
+        breakpoints = [index for index, (_, _, marked) in enumerate(blocks) if marked]
+        if not breakpoints:
+            return max(1, total), 0, 0
+        prefix, digests, cumulative = hashlib.sha256(str(body.get("model")).encode()), [], []
+        running = 0
+        for text, tokens, _ in blocks:
+            prefix.update(text.encode())
+            digests.append(prefix.copy().hexdigest())
+            running += tokens
+            cumulative.append(running)
+        now = time.monotonic()
+        with self.lock:
+            candidates = {i for b in breakpoints for i in range(max(0, b - self.LOOKBACK_BLOCKS), b + 1)}
+            hits = [i for i in candidates if self.entries.get(digests[i], 0) > now]
+            read_end = max(hits, default=-1)
+            read = cumulative[read_end] if read_end >= 0 else 0
+            if read_end >= 0:
+                self.entries[digests[read_end]] = now + self.LIFETIME_SECONDS
+            written_end = max((b for b in breakpoints if cumulative[b] >= self.FLOOR_TOKENS and b > read_end),
+                              default=-1)
+            for b in breakpoints:
+                if cumulative[b] >= self.FLOOR_TOKENS and b > read_end:
+                    self.entries[digests[b]] = now + self.LIFETIME_SECONDS
+        write = cumulative[written_end] - read if written_end >= 0 else 0
+        return max(0, total - read - write), write, read
+
+
+def _blocks(body: dict) -> list[tuple[str, int, bool]]:
+    """Every content block in request order: (its canonical text, its tokens, whether it ends a cached prefix)."""
+    out = []
+    system = body.get("system")
+    for block in ([{"type": "text", "text": system}] if isinstance(system, str) else system or []):
+        out.append((json.dumps({"system": block.get("text", "")}), len(block.get("text", "")) // 4,
+                    "cache_control" in block))
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        for block in ([{"type": "text", "text": content}] if isinstance(content, str) else content or []):
+            out.append((json.dumps({message.get("role"): block.get("text", "")}), len(block.get("text", "")) // 4,
+                        "cache_control" in block))
+    return out
+
+
 class Reply:
     """What the server does with one request."""
 
@@ -134,8 +196,10 @@ class Request:
 
 
 def phase_of(body: dict) -> str | None:
-    match = _PHASE.search(_system_text(body.get("system")))
-    return match.group(3) if match else None
+    """The phase a request is for: the last `[phase NN/NN NAME]` marker in it (the task comes last)."""
+    texts = [_system_text(body.get("system")), *(_text_of(m.get("content")) for m in body.get("messages") or [])]
+    matches = _PHASE.findall("\n".join(texts))
+    return matches[-1][2] if matches else None
 
 
 def _system_text(system) -> str:
@@ -160,6 +224,8 @@ class MessagesAPIServer:
         self.buckets = TokenBuckets(limits) if limits else None
         self.answered: list[tuple[float, float, int, int]] = []  # (start, end, input, output) of each served answer
         self.rate_limited: list[Request] = []  # requests refused with 429 by the buckets
+        self.cache = PromptCache()
+        self.usage: list[dict] = []  # the usage of every answer served, as the API reported it
         self.refuse_prefill = False  # answer 400 to a request whose last message is the assistant's, as some models do
         self.hits: list[Request] = []
         self.held = threading.Event()
@@ -249,8 +315,8 @@ def _handler_for(api: MessagesAPIServer):
                 api.hits.append(request)
                 return self._error(ApiError(400, "invalid_request_error", "This model does not support assistant "
                                             "message prefill. The conversation must end with a user message."))
-            prompt_chars = len(request.system) + sum(len(_text_of(m.get("content"))) for m in messages)
-            input_tokens = max(1, prompt_chars // 4)
+            uncached, cache_write, cache_read = api.cache.usage(body)
+            input_tokens = uncached + cache_write  # what counts against input tokens per minute: not cache reads
             started = time.monotonic()
             if api.buckets is not None:
                 wait = api.buckets.admit(input_tokens)
@@ -264,11 +330,12 @@ def _handler_for(api: MessagesAPIServer):
                 reply = reply.then
             if isinstance(reply, ApiError):
                 return self._error(reply)
-            usage = {"input_tokens": input_tokens, "output_tokens": max(1, len(reply.text) // 4),
-                     "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+            usage = {"input_tokens": uncached, "output_tokens": max(1, len(reply.text) // 4),
+                     "cache_creation_input_tokens": cache_write, "cache_read_input_tokens": cache_read}
             if api.buckets is not None:
                 api.buckets.complete(usage["output_tokens"])
             api.answered.append((started, time.monotonic(), input_tokens, usage["output_tokens"]))
+            api.usage.append(usage)
             message = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
                        "model": body["model"], "content": [{"type": "text", "text": reply.text}],
                        "stop_reason": reply.stop_reason, "stop_sequence": None, "usage": usage}
