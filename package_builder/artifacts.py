@@ -35,6 +35,9 @@ class ModelCall:
     output_tokens: int
     seconds: float
     problem: str = ""
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,29 @@ class PhaseArtifact:
     def output_tokens(self) -> int:
         return sum(call.output_tokens for call in self.calls)
 
+    @property
+    def prompt_tokens(self) -> int:
+        """Every input token the calls sent: not cached, written to the cache, and read from it."""
+        return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+    @property
+    def cache_read_tokens(self) -> int:
+        return sum(call.cache_read_tokens for call in self.calls)
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return sum(call.cache_write_tokens for call in self.calls)
+
+    @property
+    def cost_usd(self) -> float:
+        return round(sum(call.cost_usd for call in self.calls), 6)
+
     def to_json(self) -> dict:
         data = asdict(self)
         data["outputDigest"] = self.output_digest
-        data["usage"] = {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens}
+        data["usage"] = {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens,
+                         "cacheWriteTokens": self.cache_write_tokens, "cacheReadTokens": self.cache_read_tokens,
+                         "costUsd": self.cost_usd}
         return _camel(data)
 
     @classmethod

@@ -35,6 +35,22 @@ class RateLimitCaps(_Section):
                 "output-tokens": self.output_tokens_per_minute}
 
 
+class PriceSettings(_Section):
+    """USD per million tokens, when the built-in table (pricing.py) is not what you pay."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_write: float | None = Field(default=None, ge=0)  # default 1.25 × input
+    cache_read: float | None = Field(default=None, ge=0)  # default 0.1 × input
+
+
+class BudgetSettings(_Section):
+    """Spending caps in USD (null: none). A call whose worst case would cross one is not made."""
+
+    max_usd_per_package: float | None = Field(default=None, ge=0)
+    max_usd_per_run: float | None = Field(default=None, ge=0)
+
+
 class ModelSettings(_Section):
     """Which model answers, how: `anthropic` (the API), `replay` (a cassette, no network) or `record`."""
 
@@ -48,6 +64,7 @@ class ModelSettings(_Section):
     stream_above_tokens: int = Field(default=4096, ge=1)
     max_wait_seconds: float = Field(default=900, ge=0)  # rate-limit and overload waits of one call, in all
     rate_limits: RateLimitCaps | None = None
+    prices: PriceSettings | None = None
     # Models after claude-opus-4-6 reject a sampling temperature (400) and SDK 1.x dropped the argument: the phases'
     # temperatures are sent (through extra_body) only when this is true, for models that still accept them.
     send_temperature: bool = False
@@ -125,6 +142,7 @@ class BuildConfig(_Section):
     testing: TestingSettings = TestingSettings()
     publishing: PublishingSettings = PublishingSettings()
     temporal: TemporalSettings = TemporalSettings()
+    budget: BudgetSettings = BudgetSettings()
 
     def npm_token_value(self) -> str | None:
         """`NPM_TOKEN`, else `npmToken`: it only ever goes into a temporary userconfig file (see publishing.py)."""

@@ -39,3 +39,7 @@ class PhaseDeclarationError(PackageBuilderError):
 
 class ArtifactError(PackageBuilderError):
     """A stored phase artifact cannot be read back (names the file and where it was moved)."""
+
+
+class BudgetExceeded(PackageBuilderError):
+    """A call could cross a spending budget, so it was not made (names the budget and what is spent)."""

@@ -27,14 +27,15 @@ class ModelRequest:
     """One Messages API request; its digest keys cassettes and is recorded in the artifact."""
 
     model: str
-    system: str
+    system: str | tuple[dict, ...]  # text, or content blocks (with prompt-cache breakpoints)
     messages: tuple[dict, ...]
     max_tokens: int
     temperature: float | None = None  # None: not sent (see ModelSettings.send_temperature)
 
     @property
     def digest(self) -> str:
-        return digest_of({"model": self.model, "system": self.system, "messages": list(self.messages),
+        return digest_of({"model": self.model, "system": self.system if isinstance(self.system, str)
+                          else list(self.system), "messages": list(self.messages),
                           "max_tokens": self.max_tokens, "temperature": self.temperature})
 
 
@@ -42,9 +43,11 @@ class ModelRequest:
 class ModelReply:
     text: str
     stop_reason: str
-    input_tokens: int
+    input_tokens: int  # not from the cache, as the API reports it
     output_tokens: int
     seconds: float
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
 
 
 class AnthropicModel:
@@ -64,11 +67,11 @@ class AnthropicModel:
 
     def call(self, request: ModelRequest, phase: str) -> ModelReply:
         started = time.monotonic()
-        params = dict(model=request.model, system=request.system, messages=list(request.messages),
-                      max_tokens=request.max_tokens)
+        params = dict(model=request.model, system=request.system if isinstance(request.system, str)
+                      else list(request.system), messages=list(request.messages), max_tokens=request.max_tokens)
         if request.temperature is not None:
             params["extra_body"] = {"temperature": request.temperature}
-        need = Usage(1, estimate_input_tokens(request.system, *(_text(m["content"]) for m in request.messages)),
+        need = Usage(1, estimate_input_tokens(_text(request.system), *(_text(m["content"]) for m in request.messages)),
                      request.max_tokens)
         deadline = self._pacer.clock() + self._settings.max_wait_seconds
         backoff = 1.0
@@ -96,11 +99,13 @@ class AnthropicModel:
                 self._pacer.settle(reserved, Usage(0, 0, 0), None)
                 raise ModelCallError(f"{phase}: cannot reach the model API: {exc.__class__.__name__}: {exc}") from None
             usage = message.usage
-            charged_input = usage.input_tokens + (getattr(usage, "cache_creation_input_tokens", 0) or 0)
-            self._pacer.settle(reserved, Usage(1, charged_input, usage.output_tokens), headers)
+            written = getattr(usage, "cache_creation_input_tokens", 0) or 0
+            self._pacer.settle(reserved, Usage(1, usage.input_tokens + written, usage.output_tokens), headers)
             text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
             return ModelReply(text=text, stop_reason=message.stop_reason or "", input_tokens=usage.input_tokens,
-                              output_tokens=usage.output_tokens, seconds=round(time.monotonic() - started, 3))
+                              output_tokens=usage.output_tokens, seconds=round(time.monotonic() - started, 3),
+                              cache_write_tokens=written,
+                              cache_read_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0)
 
     def _send(self, params: dict, max_tokens: int):
         """The message and the answer's headers (they carry the rate limits)."""
@@ -130,7 +135,9 @@ class ReplayModel:
             raise ModelCallError(f"{phase}: no answer in cassette {self.cassette} for request {request.digest[:19]}…; {hint}")
         reply = entry["reply"]
         return ModelReply(text=reply["text"], stop_reason=reply["stopReason"], input_tokens=reply["inputTokens"],
-                          output_tokens=reply["outputTokens"], seconds=0.0)
+                          output_tokens=reply["outputTokens"], seconds=0.0,
+                          cache_write_tokens=reply.get("cacheWriteTokens", 0),
+                          cache_read_tokens=reply.get("cacheReadTokens", 0))
 
 
 class RecordingModel:
@@ -150,7 +157,8 @@ class RecordingModel:
                 "phase": phase,
                 "requestDigest": request.digest,
                 "reply": {"text": reply.text, "stopReason": reply.stop_reason,
-                          "inputTokens": reply.input_tokens, "outputTokens": reply.output_tokens},
+                          "inputTokens": reply.input_tokens, "outputTokens": reply.output_tokens,
+                          "cacheWriteTokens": reply.cache_write_tokens, "cacheReadTokens": reply.cache_read_tokens},
             }]
             write_json_atomic(self.cassette, data)
         return reply

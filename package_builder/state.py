@@ -78,7 +78,8 @@ class GenerationState:
             },
             "lastSuccessfulCommit": None,
             "failureRecovery": None,
-            "tokens": {"input": 0, "output": 0},
+            "tokens": {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0},
+            "costUsd": 0.0,
             "startedAt": now_iso(),
             "savedAt": None,
         }
@@ -91,6 +92,15 @@ class GenerationState:
     @property
     def base_branch(self) -> str | None:
         return self.data.get("baseBranch")
+
+    @property
+    def cost_usd(self) -> float:
+        """Everything this package's generation has spent on the model, every call of every run."""
+        return float(self.data.get("costUsd") or 0.0)
+
+    def charge(self, usd: float) -> None:
+        self.data["costUsd"] = round(self.cost_usd + usd, 6)
+        self.save()
 
     def start_step(self, number: int, phase: str) -> None:
         self.data.update(currentPhase=phase, currentStepNumber=number, status="in-progress")
@@ -105,6 +115,8 @@ class GenerationState:
         self.data["tokens"] = {
             "input": sum(s.get("inputTokens", 0) for s in steps),
             "output": sum(s.get("outputTokens", 0) for s in steps),
+            "cacheRead": sum(s.get("cacheReadTokens", 0) for s in steps),
+            "cacheWrite": sum(s.get("cacheWriteTokens", 0) for s in steps),
         }
         if step.get("commit"):
             self.data["lastSuccessfulCommit"] = step["commit"]

@@ -11,7 +11,15 @@ from pathlib import Path
 from .errors import PackageBuilderError
 
 _REFERENCE = re.compile(r"""{%-?\s*(?:include|extends|import|from)\s+["']([^"']+)["']""")
-SYSTEM_TEMPLATE = "_system.md.j2"
+SYSTEM_TEMPLATE = "_system.md.j2"  # shared by every phase of a package: instructions, quality bar, the plan
+FILE_TEMPLATE = "_files.md.j2"  # one file of the package so far
+TASK_TEMPLATE = "_task.md.j2"  # the phase's own part, last: marker, allowlist, limit, type-check, its template
+
+
+def prompt_templates(phase) -> list[str]:
+    """Every template a model phase's request is rendered from (the task template includes the phase's own by name,
+    which `template_sources` cannot see): what the phase's task depends on and its inputs digest covers."""
+    return [SYSTEM_TEMPLATE, FILE_TEMPLATE, TASK_TEMPLATE, phase.template, *phase.rendered_files.values()]
 
 
 def template_sources(prompts_dir: Path, name: str) -> list[Path]:

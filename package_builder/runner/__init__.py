@@ -56,12 +56,14 @@ def summarize(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress =
     files = fold_files(artifacts)
     state = GenerationState.find(config.workspace_root, plan)
     branch = state.data.get("branch") if state else None
-    tokens_in = sum(a.input_tokens for a in artifacts)
+    tokens_in = sum(a.prompt_tokens for a in artifacts)
+    cached = sum(a.cache_read_tokens for a in artifacts)
     tokens_out = sum(a.output_tokens for a in artifacts)
     seconds = sum(a.model_seconds for a in artifacts)
+    spent = state.cost_usd if state else 0.0
     done = sum(1 for a in artifacts if a.status in (COMMITTED, SKIPPED))
     progress(f"[{plan.task_name}] {plan.package_name}: {done}/{len(phases)} phases done, {len(files)} files in "
-             f"{plan.package_path}, tokens {tokens_in} in / {tokens_out} out, model time {seconds:.1f} s, "
-             f"branch {branch}, state {state.path if state else 'none'}")
-    return {"phasesDone": done, "files": len(files), "inputTokens": tokens_in, "outputTokens": tokens_out,
-            "branch": branch}
+             f"{plan.package_path}, tokens {tokens_in} in ({cached} from cache) / {tokens_out} out, "
+             f"cost ${spent:.4f}, model time {seconds:.1f} s, branch {branch}, state {state.path if state else 'none'}")
+    return {"phasesDone": done, "files": len(files), "inputTokens": tokens_in, "cacheReadTokens": cached,
+            "outputTokens": tokens_out, "costUsd": spent, "branch": branch}

@@ -13,6 +13,7 @@ from ..graph import PhaseSettings, phase_settings
 from ..paths import ProjectPaths
 from ..phase import PhaseSpec
 from ..plan import PlanSpec, parse_plan
+from ..pricing import Prices, prices_for
 from ..state import GenerationState, now_iso
 from ..toolchain import Toolchain
 from ..workspace import Workspace
@@ -56,6 +57,15 @@ class PhaseContext:
     def coverage_target(self) -> int:
         override = self.settings.coverage_override
         return override if override is not None else self.plan.coverage_target
+
+    @property
+    def prices(self) -> Prices:
+        override = self.config.model.prices
+        if override is None:
+            return prices_for(self.settings.model)[0]
+        base = Prices.from_input_output(override.input, override.output)
+        return Prices(override.input, override.output, override.cache_write if override.cache_write is not None
+                      else base.cache_write, override.cache_read if override.cache_read is not None else base.cache_read)
 
     @property
     def package_dir(self) -> Path:
@@ -123,12 +133,21 @@ class PhaseContext:
             "files": sorted(artifact.files),
             "commit": artifact.commit,
             "timestamp": now_iso(),
-            "claudeTokensUsed": artifact.input_tokens + artifact.output_tokens,
-            "inputTokens": artifact.input_tokens,
+            "claudeTokensUsed": artifact.prompt_tokens + artifact.output_tokens,
+            "inputTokens": artifact.prompt_tokens,
             "outputTokens": artifact.output_tokens,
+            "cacheReadTokens": artifact.cache_read_tokens,
+            "cacheWriteTokens": artifact.cache_write_tokens,
+            "costUsd": artifact.cost_usd,
             "modelCalls": len(artifact.calls),
             "status": artifact.status,
         })
+
+
+def usage_line(artifact: PhaseArtifact) -> str:
+    """`5210 in (3800 from cache) / 520 out tokens, $0.0123`: what a phase's calls used and cost."""
+    cached = f" ({artifact.cache_read_tokens} from cache)" if artifact.cache_read_tokens else ""
+    return f"{artifact.prompt_tokens} in{cached} / {artifact.output_tokens} out tokens, ${artifact.cost_usd:.4f}"
 
 
 def load_context(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress) -> PhaseContext:

@@ -11,7 +11,8 @@ from ..graph import type_check_source
 from ..model import make_model
 from ..state import GenerationState
 from ..workspace import Workspace
-from .context import PhaseContext
+from .budget import Budget
+from .context import PhaseContext, usage_line
 from .request import ask_model, prepare
 from .type_check import ensure_type_check
 from .validate import build_validation
@@ -43,7 +44,7 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
     if pending is not None:
         artifact = pending  # the model already answered these exact inputs: a kill came before the commit
     else:
-        artifact = ask_model(ctx, model, request)
+        artifact = ask_model(ctx, model, request, Budget(ctx.config.budget, ctx.prices, state))
         if existing is not None:  # a file this phase wrote last time and not now must go, not linger in the package
             artifact = replace(artifact, deletes=sorted(set(artifact.deletes) | (set(existing.files) - set(artifact.files))))
         ctx.store.save(ctx.phase.slug, artifact)
@@ -59,8 +60,8 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
     artifact = replace(artifact, commit=commit, status=COMMITTED)
     ctx.store.save(ctx.phase.slug, artifact)
     ctx.record_step(state, artifact)
-    ctx.say(f"{artifact.input_tokens} in / {artifact.output_tokens} out tokens, {len(artifact.calls)} call(s), "
+    ctx.say(f"{usage_line(artifact)}, {len(artifact.calls)} call(s), "
             f"{time.monotonic() - started:.2f} s, {'commit ' + commit[:10] if commit else 'no changes, no commit'}")
     ensure_type_check(ctx, ctx.phase, state, workspace)
     return {"phase": ctx.phase.name, "reused": False, "commit": commit,
-            "inputTokens": artifact.input_tokens, "outputTokens": artifact.output_tokens}
+            "inputTokens": artifact.prompt_tokens, "outputTokens": artifact.output_tokens, "costUsd": artifact.cost_usd}

@@ -15,21 +15,40 @@ from ..errors import ModelAnswerError, ModelRequestRefused, PhaseFailed
 from ..graph import type_check_source
 from ..model import ModelRequest
 from ..state import now_iso
-from ..templates import SYSTEM_TEMPLATE, PromptRenderer, template_sources
+from ..templates import FILE_TEMPLATE, SYSTEM_TEMPLATE, TASK_TEMPLATE, PromptRenderer, prompt_templates, template_sources
+from .budget import Budget
 from .context import TEST_RUNNER, PhaseContext
+
+
+CACHED = {"type": "ephemeral"}  # a prompt-cache breakpoint: the API caches the request up to this block
 
 
 @dataclass(frozen=True)
 class PreparedRequest:
-    """What a phase sends (system and user prompt) and the digest of all its inputs."""
+    """What a phase sends and the digest of all its inputs. Laid out for the API's prompt cache: what every phase of
+    the package shares first (system: instructions, quality bar, plan), then the package so far (one block per file,
+    unchanged files first), then the phase's own task last."""
 
     system: str
-    prompt: str
+    files: tuple[str, ...]  # rendered file blocks, in `file_order`
+    task: str
     inputs: dict
     inputs_digest: str
     view: dict[str, str]  # the package as the phase finds it (its upstream folded)
     rendered_files: dict[str, str]
     template_context: dict
+
+    def system_blocks(self) -> tuple[dict, ...]:
+        return ({"type": "text", "text": self.system, "cache_control": CACHED},)
+
+    def user_content(self) -> list[dict]:
+        """The files, then the task. Cache breakpoints (3, with the system's the API's maximum of 4) end the first
+        third, two thirds and all of the files: the next phase shares our prefix up to the first file it sees
+        changed, and finds an entry there when one of our breakpoints is at or before it."""
+        blocks = [{"type": "text", "text": text} for text in self.files]
+        for index in sorted({len(blocks) * k // 3 - 1 for k in (1, 2, 3)} - {-1}):
+            blocks[index] = {**blocks[index], "cache_control": CACHED}
+        return [*blocks, {"type": "text", "text": self.task}]
 
 
 def prepare(ctx: PhaseContext) -> PreparedRequest:
@@ -41,11 +60,12 @@ def prepare(ctx: PhaseContext) -> PreparedRequest:
     context = {**template_context(ctx, view, rendered_files), "type_check": type_check}
     renderer = PromptRenderer(ctx.project.prompts)
     system = renderer.render(SYSTEM_TEMPLATE, context)
-    prompt = renderer.render(ctx.phase.template, context)
+    files = file_blocks(renderer, view, file_order(upstream))
+    task = renderer.render(TASK_TEMPLATE, context)
     inputs = {
-        "promptDigest": digest_text(system + "\0" + prompt),
+        "promptDigest": digest_text("\0".join((system, *files, task))),
         "templates": {str(p.relative_to(ctx.project.prompts)): digest_text(p.read_text(encoding="utf-8"))
-                      for name in (SYSTEM_TEMPLATE, ctx.phase.template, *ctx.phase.rendered_files.values())
+                      for name in prompt_templates(ctx.phase)
                       for p in template_sources(ctx.project.prompts, name) if p.exists()},
         "plan": digest_text(ctx.plan.body),
         "upstream": {a.phase: a.output_digest for a in upstream},
@@ -58,8 +78,27 @@ def prepare(ctx: PhaseContext) -> PreparedRequest:
         "writeAllowlist": list(ctx.phase.write_allowlist),
         "typeCheck": digest_of(type_check) if type_check else None,
     }
-    return PreparedRequest(system=system, prompt=prompt, inputs=inputs, inputs_digest=digest_of(inputs), view=view,
-                           rendered_files=rendered_files, template_context=context)
+    return PreparedRequest(system=system, files=files, task=task, inputs=inputs, inputs_digest=digest_of(inputs),
+                           view=view, rendered_files=rendered_files, template_context=context)
+
+
+def file_order(artifacts: list[PhaseArtifact]) -> dict[str, int]:
+    """Path → the number of the last phase that wrote it: files sorted by it keep what earlier phases wrote (and
+    nobody rewrote since) in front, so successive phases share the longest cached prefix."""
+    origin: dict[str, int] = {}
+    for artifact in sorted(artifacts, key=lambda a: a.number):
+        for path in artifact.files:
+            origin[path] = artifact.number
+    return origin
+
+
+def file_blocks(renderer: PromptRenderer, view: dict[str, str], origin: dict[str, int]) -> tuple[str, ...]:
+    """One rendered block per file of `view`, unchanged files first; a single block saying so when there is none."""
+    if not view:
+        return (renderer.render(FILE_TEMPLATE, {"path": None, "content": "", "first": True}),)
+    ordered = sorted(view, key=lambda path: (origin.get(path, 0), path))
+    return tuple(renderer.render(FILE_TEMPLATE, {"path": path, "content": view[path], "first": index == 0})
+                 for index, path in enumerate(ordered))
 
 
 def stored_type_check(ctx: PhaseContext, phase) -> dict | None:
@@ -110,19 +149,18 @@ def _render_files(ctx: PhaseContext) -> dict[str, str]:
     return {path: renderer.render(template, context) for path, template in ctx.phase.rendered_files.items()}
 
 
-def ask_model(ctx: PhaseContext, model, request: PreparedRequest, prompt: str | None = None,
-              before: dict[str, str] | None = None) -> PhaseArtifact:
+def ask_model(ctx: PhaseContext, model, request: PreparedRequest, budget: Budget) -> PhaseArtifact:
     """Call the model; continue an answer cut off at `max_tokens` (up to `model.maxContinuations`), and re-ask with
-    the problem when an answer is invalid (up to `model.maxAnswerRepairs`). Returns an ANSWERED artifact (its files
-    include the phase's rendered files)."""
-    before = request.view if before is None else before
-    messages: list[dict] = [{"role": "user", "content": prompt or request.prompt}]
+    the problem when an answer is invalid (up to `model.maxAnswerRepairs`). Every call is checked against the budgets
+    first and charged after. Returns an ANSWERED artifact (its files include the phase's rendered files)."""
+    before = request.view
+    messages: list[dict] = [{"role": "user", "content": request.user_content()}]
     calls: list[ModelCall] = []
     started_at = now_iso()
     attempts = ctx.config.model.max_answer_repairs + 1
     problem = ""
     for attempt in range(1, attempts + 1):
-        text, stop_reason = _answer_in_full(ctx, model, request.system, messages, calls, attempt)
+        text, stop_reason = _answer_in_full(ctx, model, request.system_blocks(), messages, calls, attempt, budget)
         answer, problem = _judge(ctx, text, stop_reason, before)
         if answer is not None:
             if answer.dropped:
@@ -139,8 +177,8 @@ def ask_model(ctx: PhaseContext, model, request: PreparedRequest, prompt: str | 
     raise ModelAnswerError(f"no usable answer after {attempts} attempt(s); last problem: {problem}")
 
 
-def _answer_in_full(ctx: PhaseContext, model, system: str, messages: list[dict], calls: list[ModelCall],
-                    attempt: int) -> tuple[str, str]:
+def _answer_in_full(ctx: PhaseContext, model, system: tuple[dict, ...], messages: list[dict], calls: list[ModelCall],
+                    attempt: int, budget: Budget) -> tuple[str, str]:
     """One answer, continued from where it stopped while it is cut off at `max_tokens`: the partial text goes back
     as the start of the assistant's turn (a prefill), so the next call pays only for the rest; a model that refuses
     prefills gets a follow-up turn asking for exactly the rest instead. Returns (joined text, last stop reason)."""
@@ -156,18 +194,20 @@ def _answer_in_full(ctx: PhaseContext, model, system: str, messages: list[dict],
         call = ModelRequest(model=ctx.settings.model, system=system, messages=tuple(turn),
                             max_tokens=ctx.settings.max_tokens, temperature=ctx.settings.temperature)
         try:
-            reply = model.call(call, ctx.phase.name)
+            reply = _paid_call(ctx, model, call, budget)
         except ModelRequestRefused:
             if not (continuation and prefill):
                 raise
             prefill = False  # this model takes no prefill: ask for the rest in a turn of its own
             call = replace(call, messages=(*turn, {"role": "user", "content": _CONTINUE_PROMPT}))
-            reply = model.call(call, ctx.phase.name)
+            reply = _paid_call(ctx, model, call, budget)
         text = (text.rstrip() if continuation and prefill else text) + reply.text
         stop_reason = reply.stop_reason
         calls.append(ModelCall(attempt=attempt, request_digest=call.digest, stop_reason=reply.stop_reason,
                                input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
-                               seconds=reply.seconds, problem="continued" if stop_reason == "max_tokens" else ""))
+                               seconds=reply.seconds, problem="continued" if stop_reason == "max_tokens" else "",
+                               cache_write_tokens=reply.cache_write_tokens, cache_read_tokens=reply.cache_read_tokens,
+                               cost_usd=_cost(ctx, reply)))
         if stop_reason != "max_tokens":
             break
         if continuation < ctx.config.model.max_continuations:
@@ -190,6 +230,26 @@ def _judge(ctx: PhaseContext, text: str, stop_reason: str, before: dict[str, str
         if problems:
             return None, "; ".join(problems)
     return answer, ""
+
+
+def _paid_call(ctx: PhaseContext, model, call: ModelRequest, budget: Budget):
+    """One model call inside the budgets: checked against its worst case before, charged its real cost after."""
+    texts = [_text(call.system), *(_text(message["content"]) for message in call.messages)]
+    budget.check(budget.worst_case(texts, call.max_tokens))
+    reply = model.call(call, ctx.phase.name)
+    budget.charge(_cost(ctx, reply))
+    return reply
+
+
+def _cost(ctx: PhaseContext, reply) -> float:
+    return round(ctx.prices.cost(reply.input_tokens, reply.output_tokens, reply.cache_write_tokens,
+                                 reply.cache_read_tokens), 6)
+
+
+def _text(content) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(block.get("text", "") for block in content if isinstance(block, dict))
 
 
 _CONTINUE_PROMPT = ("Your answer was cut off at the output limit. Continue it exactly where it stopped: start with "

@@ -10,11 +10,12 @@ from ..artifacts import ANSWERED, COMMITTED, FAILED, SKIPPED, PhaseArtifact, fol
 from ..errors import PhaseFailed
 from ..model import make_model
 from ..state import GenerationState
-from ..templates import PromptRenderer
+from ..templates import TASK_TEMPLATE, PromptRenderer
 from ..toolchain import ValidationReport, validate_package
 from ..workspace import Workspace
+from .budget import Budget
 from .context import PhaseContext
-from .request import PreparedRequest, ask_model
+from .request import PreparedRequest, ask_model, file_blocks, file_order
 
 
 @dataclass
@@ -42,12 +43,13 @@ def build_validation(ctx: PhaseContext, state: GenerationState, workspace: Works
     state.start_step(ctx.phase.number, ctx.phase.name)
     earlier = [a for p in ctx.phases if p.number < ctx.phase.number
                and (a := ctx.store.load(p.slug)) is not None and a.status in (COMMITTED, SKIPPED)]
-    view = fold_files(earlier)
+    view, origin = fold_files(earlier), file_order(earlier)
     toolchain = ctx.toolchain()
     renderer = PromptRenderer(ctx.project.prompts)
     repairs = ctx.new_artifact(request.inputs, request.inputs_digest, ANSWERED)
     budget = RepairBudget(settings.max_repair_attempts, dict(settings.max_attempts_per_failure))
     model, history, exhausted = None, [], ""
+    budget = Budget(ctx.config.budget, ctx.prices, state)
     for attempt in range(settings.max_repair_attempts + 1):
         with workspace.on_branch(state):
             ctx.check_package_clean(workspace)
@@ -64,9 +66,10 @@ def build_validation(ctx: PhaseContext, state: GenerationState, workspace: Works
             break
         budget.spend(report.failure)
         model = model or make_model(ctx.config, ctx.config_path, ctx.say)
-        prompt = renderer.render(ctx.phase.template, {**request.template_context, "files": view, "report": report,
-                                                      "attempt": attempt + 1})
-        answer = ask_model(ctx, model, request, prompt=prompt, before=view)
+        context = {**request.template_context, "files": view, "report": report, "attempt": attempt + 1}
+        answer = ask_model(ctx, model, replace(request, files=file_blocks(renderer, view, origin), view=view,
+                                               task=renderer.render(TASK_TEMPLATE, context)), budget)
+        origin.update({path: ctx.phase.number for path in answer.files})
         repairs = replace(repairs, calls=[*repairs.calls, *answer.calls], files={**repairs.files, **answer.files},
                           deletes=sorted(set(repairs.deletes) - set(answer.files) | set(answer.deletes)))
         view = {path: content for path, content in {**view, **answer.files}.items() if path not in answer.deletes}
@@ -108,6 +111,6 @@ def _finish(ctx: PhaseContext, state: GenerationState, workspace: Workspace, ren
     repairs = replace(repairs, status=COMMITTED)
     ctx.store.save(ctx.phase.slug, repairs)
     ctx.record_step(state, repairs)
-    ctx.say(f"green after {len(history) - 1} repair attempt(s), {len(repairs.calls)} call(s), "
+    ctx.say(f"green after {len(history) - 1} repair attempt(s), {len(repairs.calls)} call(s), ${repairs.cost_usd:.4f}, "
             f"{time.monotonic() - started:.2f} s, {'commit ' + commit[:10] if commit else 'no changes, no commit'}")
     return {"phase": ctx.phase.name, "green": True, "commit": commit, "repairs": len(history) - 1}

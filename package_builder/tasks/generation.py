@@ -16,7 +16,7 @@ from ..graph import rerun_key, upstream
 from ..paths import artifact_path
 from ..phase import PhaseSpec
 from ..plan import discover_plans, parse_plan
-from ..templates import SYSTEM_TEMPLATE, template_sources
+from ..templates import prompt_templates, template_sources
 from .project import LoadedProject
 
 
@@ -94,6 +94,6 @@ def _phase_tasks(project: LoadedProject, plan_path: Path, name: str, phase_files
 
 def _phase_files(project: LoadedProject, phase) -> list[str]:
     """The phase's declaration and every template it renders (its prompt, the system prompt, rendered files)."""
-    templates = [SYSTEM_TEMPLATE, phase.template, *phase.rendered_files.values()] if phase.calls_model else []
+    templates = prompt_templates(phase) if phase.calls_model else []
     return [str(project.paths.phases / phase.module_file),
             *(str(path) for template in templates for path in template_sources(project.paths.prompts, template))]

@@ -98,7 +98,8 @@ def test_the_json_uses_camel_case_keys_but_keeps_file_paths_and_inputs_verbatim(
 def test_the_json_records_usage_and_the_output_digest():
     original = full_artifact()
     data = original.to_json()
-    assert data["usage"] == {"inputTokens": 1210, "outputTokens": 3420}
+    assert data["usage"] == {"inputTokens": 1210, "outputTokens": 3420, "cacheWriteTokens": 0, "cacheReadTokens": 0,
+                             "costUsd": 0.0}
     assert data["outputDigest"] == original.output_digest
     assert data["schema"] == SCHEMA
 
