@@ -1,5 +1,5 @@
-"""doit task graph: every plan × every phase becomes a task, and every workspace package gets build, test and
-publish tasks. doit only schedules; `package_builder` does the work; `package_builder.tasks` holds the creators.
+"""doit task graph: plans × phases, and build/test/publish per workspace package. doit only schedules;
+`package_builder` does the work; `package_builder.tasks` holds the creators.
 
     status                            the default (a bare `doit`): where each plan's generation stands
     generate                          every plan, each phase after the one before it
@@ -7,16 +7,14 @@ publish tasks. doit only schedules; `package_builder` does the work; `package_bu
         ├── generate:<plan>:01-planning      target .generation-state/<plan>/01-planning.json
         ├── ...                              file_dep: plan, templates, phase module, upstream artifacts
         └── generate:<plan>:summary          uptodate: config_changed(graph.rerun_key)
-
+    estimate:<plan>                   what generating a plan should cost (no model call, no key)
     install                           the monorepo's dependencies (again only when a manifest or lockfile changes)
-    build:<npm name>  test:<npm name>  publish:<npm name>     (groups build, test, publish: every package)
-                                      dependencies first, at most maxConcurrentBuilds at once (`-n` overrides)
-
+    build:<npm name>  test:<npm name>  publish:<npm name>     dependencies first, maxConcurrentBuilds at once
 Load time stays light (stdlib, doit, pydantic): the SDK, Jinja2 and GitPython are imported inside the actions.
 """
 from pathlib import Path
 
-from package_builder.tasks.generation import generation_tasks
+from package_builder.tasks.generation import estimate_tasks, generation_tasks
 from package_builder.tasks.project import load_project
 from package_builder.tasks.reporter import doit_config
 from package_builder.tasks.status import status_task
@@ -36,6 +34,11 @@ def task_status():
 def task_generate():
     """Generate packages from plans/packages/<category>/<name>.md."""
     return generation_tasks(PROJECT)
+
+
+def task_estimate():
+    """Estimate what generating a plan costs, per phase, before spending anything."""
+    return estimate_tasks(PROJECT)
 
 
 def task_install():

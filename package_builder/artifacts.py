@@ -69,30 +69,19 @@ class PhaseArtifact:
         """What downstream phases depend on: the content written, not when or how it was obtained."""
         return digest_of({"files": self.files, "deletes": sorted(self.deletes)})
 
-    @property
-    def input_tokens(self) -> int:
-        return sum(call.input_tokens for call in self.calls)
+    def _total(self, usage: str) -> int:
+        return sum(getattr(call, usage) for call in self.calls)
 
-    @property
-    def output_tokens(self) -> int:
-        return sum(call.output_tokens for call in self.calls)
+    input_tokens = property(lambda self: self._total("input_tokens"), doc="not from the cache, as the API reports it")
+    output_tokens = property(lambda self: self._total("output_tokens"))
+    cache_read_tokens = property(lambda self: self._total("cache_read_tokens"))
+    cache_write_tokens = property(lambda self: self._total("cache_write_tokens"))
+    cost_usd = property(lambda self: round(sum(call.cost_usd for call in self.calls), 6))
 
     @property
     def prompt_tokens(self) -> int:
         """Every input token the calls sent: not cached, written to the cache, and read from it."""
         return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
-
-    @property
-    def cache_read_tokens(self) -> int:
-        return sum(call.cache_read_tokens for call in self.calls)
-
-    @property
-    def cache_write_tokens(self) -> int:
-        return sum(call.cache_write_tokens for call in self.calls)
-
-    @property
-    def cost_usd(self) -> float:
-        return round(sum(call.cost_usd for call in self.calls), 6)
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -68,3 +68,23 @@ def test_a_budget_stops_before_a_call_that_could_cross_it_and_a_higher_budget_re
     assert calls[:len(answered)] == answered
     assert not set(answered) & set(calls[len(answered):]), "no answered request is asked again"
     assert project.state()["status"] == "completed"
+
+
+@pytest.mark.slow  # the replayed run goes through the real toolchain
+def test_the_estimate_needs_no_key_and_comes_within_30_percent_of_the_replayed_run(project):
+    from conftest import REPO
+
+    project.write_config(model={"provider": "replay", "cassette": str(REPO / "examples/data-validator/cassette.json")})
+    offline = dict(ANTHROPIC_API_KEY=None, ANTHROPIC_BASE_URL="http://127.0.0.1:9")
+
+    estimate = project.doit("estimate:data-validator", check=True, **offline)
+
+    rows = {line.split()[0]: line for line in estimate.stdout.splitlines() if line.split()[:1]}
+    assert all(phase in rows for phase in ("PLANNING", "TESTING", "FINAL_POLISH"))
+    expected = float(rows["total"].split("/")[1].strip().lstrip("$"))
+    assert project.api.hits == [] and not (project.workspace / ".generation-state").exists(), "nothing spent, nothing written"
+
+    project.doit("generate:data-validator", check=True, **offline)
+    spent = project.state()["costUsd"]
+    print(f"estimate ${expected:.4f}, replayed run ${spent:.4f}")
+    assert abs(expected - spent) <= 0.30 * spent

@@ -44,12 +44,46 @@ def fail(message: str):
     return TaskFailed(message)
 
 
+def estimate(project: LoadedProject, plan_path: str):
+    """doit action: what generating the plan should cost, printed as a table; no model call, no key needed."""
+    from ..config import BuildConfig
+    from ..estimate import estimate_plan, report
+
+    try:
+        plan = parse_plan(Path(plan_path))
+        config = project.config or BuildConfig.model_validate({"workspaceRoot": "."})
+        if project.config is None:
+            print(f"(no usable config: {project.config_error.splitlines()[0]}; estimating with the defaults)")
+        print(report(plan, estimate_plan(project.paths, config, project.paths.config, plan, project.phases)))
+    except PackageBuilderError as exc:
+        return TaskFailed(str(exc))
+
+
+def _plans(project: LoadedProject, basename: str) -> tuple[list[Path], dict | None]:
+    """The plan files, or the task that reports why the plans folder cannot be read."""
+    try:
+        return discover_plans(project.paths.plans), None
+    except PackageBuilderError as exc:
+        return [], {"basename": basename, "doc": "(plans folder has an error)", "actions": [(fail, [str(exc)])]}
+
+
+def estimate_tasks(project: LoadedProject):
+    """`estimate:<plan>` for every plan, and the `estimate` group."""
+    plan_paths, broken = _plans(project, "estimate")
+    if broken:
+        yield broken
+        return
+    yield {"basename": "estimate", "name": None, "doc": "estimate what generating each plan costs (no model call)"}
+    for plan_path in plan_paths:
+        yield {"basename": "estimate", "name": plan_path.stem, "doc": f"estimate the cost of generate:{plan_path.stem}",
+               "actions": [(estimate, [project, str(plan_path)])], "uptodate": [False], "verbosity": 2}
+
+
 def generation_tasks(project: LoadedProject):
     """Every plan × every phase, plus one summary per plan and the `generate` group."""
-    try:
-        plan_paths = discover_plans(project.paths.plans)
-    except PackageBuilderError as exc:
-        yield {"basename": "generate", "doc": "(plans folder has an error)", "actions": [(fail, [str(exc)])]}
+    plan_paths, broken = _plans(project, "generate")
+    if broken:
+        yield broken
         return
     phase_files = {phase.name: _phase_files(project, phase) for phase in project.phases}
     settings = ({phase.name: config_changed(rerun_key(project.config, project.phases, phase))
