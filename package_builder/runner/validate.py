@@ -19,7 +19,7 @@ from .request import PreparedRequest, ask_model, file_blocks, file_order
 
 
 @dataclass
-class RepairBudget:
+class RepairsLeft:
     """Repair attempts left, in all and per failure kind (`buildValidation.maxAttemptsPerFailure`)."""
 
     total: int
@@ -47,7 +47,7 @@ def build_validation(ctx: PhaseContext, state: GenerationState, workspace: Works
     toolchain = ctx.toolchain()
     renderer = PromptRenderer(ctx.project.prompts)
     repairs = ctx.new_artifact(request.inputs, request.inputs_digest, ANSWERED)
-    budget = RepairBudget(settings.max_repair_attempts, dict(settings.max_attempts_per_failure))
+    repairs_left = RepairsLeft(settings.max_repair_attempts, dict(settings.max_attempts_per_failure))
     model, history, exhausted = None, [], ""
     budget = Budget(ctx.config.budget, ctx.prices, state)
     for attempt in range(settings.max_repair_attempts + 1):
@@ -61,10 +61,10 @@ def build_validation(ctx: PhaseContext, state: GenerationState, workspace: Works
                 f"({', '.join(f'{s.step} {s.exit_code}' for s in report.steps) or 'no command ran'})")
         if report.green or report.failure == "environment" or attempt == settings.max_repair_attempts:
             break
-        exhausted = budget.refusal(report.failure)
+        exhausted = repairs_left.refusal(report.failure)
         if exhausted:
             break
-        budget.spend(report.failure)
+        repairs_left.spend(report.failure)
         model = model or make_model(ctx.config, ctx.config_path, ctx.say)
         context = {**request.template_context, "files": view, "report": report, "attempt": attempt + 1}
         answer = ask_model(ctx, model, replace(request, files=file_blocks(renderer, view, origin), view=view,
