@@ -19,9 +19,9 @@ from package_builder.tasks.project import load_project
 from package_builder.tasks.reporter import doit_config
 from package_builder.tasks.status import status_task
 from package_builder.tasks.workspace import WorkspaceTasks, publish_creator
-from phases import PHASES
+from phases import PHASES, SINGLE_SHOT_PHASES
 
-PROJECT = load_project(Path(__file__).resolve().parent, PHASES)
+PROJECT = load_project(Path(__file__).resolve().parent, PHASES, SINGLE_SHOT_PHASES)
 DOIT_CONFIG = doit_config(PROJECT)
 WORKSPACE = WorkspaceTasks(PROJECT)
 

@@ -31,6 +31,14 @@ class PhaseSettings:
         return asdict(self)
 
 
+def phases_for(plan, config, turn_based: tuple[PhaseSpec, ...],
+               single_shot: tuple[PhaseSpec, ...]) -> tuple[PhaseSpec, ...]:
+    """The phases a plan is generated with: single-shot when its front matter says so or the config turns
+    turn-based generation off, else the fifteen."""
+    off = config is not None and not config.turn_based_generation.enabled
+    return single_shot if single_shot and (plan.mode == "single-shot" or off) else turn_based
+
+
 def previous_phase(phases: tuple[PhaseSpec, ...], phase: PhaseSpec) -> PhaseSpec | None:
     return phases[phase.number - 2] if phase.number > 1 else None
 

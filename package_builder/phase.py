@@ -29,6 +29,7 @@ class PhaseSpec:
     write_allowlist: tuple[str, ...] = ()
     rendered_files: Mapping[str, str] = field(default_factory=dict)
     check: Callable[..., list[str]] | None = None
+    source: str = ""  # the declaration's module file in phases/ (filled in by phases/__init__.py)
     runs_checks: bool = False  # BUILD_VALIDATION: run the real toolchain and ask the model only to repair failures
     type_checks: bool = False  # a cheap `tsc --noEmit` after the phase; its errors go into the next phase's prompt
 
@@ -44,7 +45,7 @@ class PhaseSpec:
     @property
     def module_file(self) -> str:
         """`p08_testing.py`: the declaration's file in `phases/`; a task depends on it, so editing it reruns the phase."""
-        return f"p{self.number:02d}_{self.name.lower()}.py"
+        return self.source or f"p{self.number:02d}_{self.name.lower()}.py"
 
     @property
     def calls_model(self) -> bool:

@@ -26,7 +26,9 @@ _DESCRIPTION_BULLET = re.compile(r"^\s*[-*]\s*Description:\s*(.+?)\s*$", re.M)
 _SECTION = re.compile(r"^##\s+(.+?)\s*$", re.M)
 _DEPENDENCY_BULLET = re.compile(r"^\s*[-*]\s+`?(@?[a-z0-9][a-z0-9._~/@-]*)`?\s*(?:[:—–-]\s*(.*))?$")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-_FRONT_MATTER_KEYS = {"package", "type", "category", "dependencies", "path", "description", "version", "coverage"}
+_FRONT_MATTER_KEYS = {"package", "type", "category", "dependencies", "path", "description", "version", "coverage",
+                      "mode"}
+MODES = ("turn-based", "single-shot")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class PlanSpec:
     coverage_target: int
     dependencies: tuple[Dependency, ...] = ()
     body: str = field(default="", repr=False)
+    mode: str = "turn-based"  # or "single-shot": the whole package in one call (front matter `mode`)
 
     @property
     def unscoped_name(self) -> str:
@@ -96,8 +99,13 @@ def parse_plan(path: Path) -> PlanSpec:
     if not isinstance(coverage, int) or isinstance(coverage, bool) or not 0 <= coverage <= 100:
         raise PlanError(f"{path}: front matter 'coverage' must be a whole number from 0 to 100, got {coverage!r}")
 
+    mode = str(front.get("mode", "turn-based"))
+    if mode not in MODES:
+        raise PlanError(f"{path}: front matter 'mode' must be one of {', '.join(MODES)}, got {mode!r}")
+
     return PlanSpec(
         plan_path=path,
+        mode=mode,
         task_name=task_name,
         package_name=package_name,
         category=category,

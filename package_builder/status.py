@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .artifacts import COMMITTED, SKIPPED, ArtifactStore
 from .errors import PackageBuilderError
 from .phase import PhaseSpec
-from .plan import parse_plan
+from .plan import PlanSpec, parse_plan
 from .state import GenerationState
 
 
@@ -33,11 +34,14 @@ class PlanStatus:
                 f"{self.state}{where}{why}")
 
 
-def plan_status(workspace_root: Path | None, plan_path: Path, phases: tuple[PhaseSpec, ...]) -> PlanStatus:
+def plan_status(workspace_root: Path | None, plan_path: Path,
+                phases_of: Callable[[PlanSpec], tuple[PhaseSpec, ...]]) -> PlanStatus:
+    """One plan's line; `phases_of` gives the phases its mode generates it with."""
     try:
         plan = parse_plan(plan_path)
     except PackageBuilderError as exc:
-        return PlanStatus(plan_path.stem, "?", 0, len(phases), "invalid plan", reason=str(exc).splitlines()[0])
+        return PlanStatus(plan_path.stem, "?", 0, 0, "invalid plan", reason=str(exc).splitlines()[0])
+    phases = phases_of(plan)
     state = GenerationState.find(workspace_root, plan) if workspace_root else None
     if state is None:
         return PlanStatus(plan.task_name, plan.package_name, 0, len(phases), "not started")

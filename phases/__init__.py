@@ -4,7 +4,10 @@
 run 1..15, names are unique, a phase reads only earlier phases, model phases have a budget and an allowlist), with an error that names the
 declaration, even under `python -O`.
 """
-from package_builder.phase import PhaseSpec, validate_phases
+from dataclasses import replace
+from pathlib import Path
+
+from package_builder.phase import EVERY_EARLIER_PHASE, PhaseSpec, validate_phases
 
 from . import (
     p01_planning,
@@ -22,10 +25,11 @@ from . import (
     p13_build_validation,
     p14_final_polish,
     p15_merge,
+    single_shot,
 )
 
 PHASES: tuple[PhaseSpec, ...] = validate_phases(tuple(
-    module.PHASE
+    replace(module.PHASE, source=Path(module.__file__).name)
     for module in (
         p01_planning, p02_foundation, p03_types, p04_core_implementation, p05_entry_point, p06_utilities,
         p07_error_handling, p08_testing, p09_documentation, p10_examples, p11_integration_review,
@@ -34,3 +38,11 @@ PHASES: tuple[PhaseSpec, ...] = validate_phases(tuple(
 ))
 PHASE_NAMES: tuple[str, ...] = tuple(phase.name for phase in PHASES)
 BY_NAME: dict[str, PhaseSpec] = {phase.name: phase for phase in PHASES}
+
+# Single-shot mode (see single_shot.py): one call for the whole package, then the same checks and MERGE.
+SINGLE_SHOT_PHASES: tuple[PhaseSpec, ...] = validate_phases((
+    replace(single_shot.PHASE, source=Path(single_shot.__file__).name),
+    replace(BY_NAME["BUILD_VALIDATION"], number=2, reads=EVERY_EARLIER_PHASE),
+    replace(BY_NAME["MERGE"], number=3, reads=EVERY_EARLIER_PHASE),
+))
+ALL_PHASE_NAMES: tuple[str, ...] = (*PHASE_NAMES, single_shot.PHASE.name)  # what the config may name

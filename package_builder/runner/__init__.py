@@ -49,7 +49,7 @@ def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress =
 
 def summarize(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress = print_line) -> dict:
     """The closing line of `doit generate:<name>`: files, tokens, model time, branch."""
-    config = load_config(job.config_path, tuple(p.name for p in phases))
+    config = load_config(job.config_path)
     plan = parse_plan(job.plan_path)
     store = ArtifactStore(config.workspace_root, plan.task_name)
     artifacts = [a for p in phases if (a := store.load(p.slug)) is not None]

@@ -8,7 +8,7 @@ from typing import Callable
 
 from ..artifacts import ANSWERED, COMMITTED, ArtifactStore, PhaseArtifact, fold_files
 from ..config import BuildConfig, load_config
-from ..errors import ConfigError, WorkspaceError
+from ..errors import WorkspaceError
 from ..graph import PhaseSettings, phase_settings
 from ..paths import ProjectPaths
 from ..phase import PhaseSpec
@@ -48,7 +48,7 @@ class PhaseContext:
 
     def label(self, phase: PhaseSpec | None = None) -> str:
         phase = phase or self.phase
-        return f"[{self.plan.task_name}] phase {phase.number:02d}/{len(self.phases)} {phase.name}"
+        return f"[{self.plan.task_name}] phase {phase.number:02d}/{len(self.phases):02d} {phase.name}"
 
     def say(self, message: str, phase: PhaseSpec | None = None) -> None:
         self.progress(f"{self.label(phase)}  {message}")
@@ -151,9 +151,7 @@ def usage_line(artifact: PhaseArtifact) -> str:
 
 
 def load_context(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress) -> PhaseContext:
-    config = load_config(job.config_path, tuple(p.name for p in phases))
-    if not config.turn_based_generation.enabled:
-        raise ConfigError(f"{job.config_path}: field turnBasedGeneration.enabled is false: generation is turned off")
+    config = load_config(job.config_path)
     plan = parse_plan(job.plan_path)
     phase = next(p for p in phases if p.name == job.phase_name)
     return PhaseContext(project=ProjectPaths(job.project_root), config_path=job.config_path, config=config, plan=plan,

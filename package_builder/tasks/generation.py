@@ -54,7 +54,7 @@ def estimate(project: LoadedProject, plan_path: str):
         config = project.config or BuildConfig.model_validate({"workspaceRoot": "."})
         if project.config is None:
             print(f"(no usable config: {project.config_error.splitlines()[0]}; estimating with the defaults)")
-        print(report(plan, estimate_plan(project.paths, config, project.paths.config, plan, project.phases)))
+        print(report(plan, estimate_plan(project.paths, config, project.paths.config, plan, project.phases_of(plan))))
     except PackageBuilderError as exc:
         return TaskFailed(str(exc))
 
@@ -85,9 +85,7 @@ def generation_tasks(project: LoadedProject):
     if broken:
         yield broken
         return
-    phase_files = {phase.name: _phase_files(project, phase) for phase in project.phases}
-    settings = ({phase.name: config_changed(rerun_key(project.config, project.phases, phase))
-                 for phase in project.phases} if project.config else {})
+    wiring: dict[int, tuple[dict, dict]] = {}  # per phase list: what its phases depend on, computed once
     names = []
     for plan_path in plan_paths:
         name = plan_path.stem
@@ -97,27 +95,40 @@ def generation_tasks(project: LoadedProject):
         except PackageBuilderError as exc:
             yield {"basename": f"generate:{name}", "doc": f"(invalid plan) {exc}", "actions": [(fail, [str(exc)])]}
             continue
+        phases = project.phases_of(plan)
+        if id(phases) not in wiring:
+            wiring[id(phases)] = _wiring(project, phases)
         yield {"basename": f"generate:{name}", "name": None,
-               "doc": f"generate {plan.package_name} ({plan.category}) into {plan.package_path}"}
-        yield from _phase_tasks(project, plan_path, name, phase_files, settings)
+               "doc": f"generate {plan.package_name} ({plan.category}) into {plan.package_path}"
+                      + (" in one call (single-shot)" if len(phases) != len(project.phases) else "")}
+        yield from _phase_tasks(project, phases, plan_path, name, *wiring[id(phases)])
     yield {"basename": "generate", "doc": "generate every planned package", "actions": None, "task_dep": names}
 
 
-def _phase_tasks(project: LoadedProject, plan_path: Path, name: str, phase_files: dict, settings: dict):
+def _wiring(project: LoadedProject, phases: tuple) -> tuple[dict, dict]:
+    """Per phase of a phase list: the files it depends on, and its config_changed key."""
+    files = {phase.name: _phase_files(project, phase) for phase in phases}
+    keys = ({phase.name: config_changed(rerun_key(project.config, phases, phase)) for phase in phases}
+            if project.config else {})
+    return files, keys
+
+
+def _phase_tasks(project: LoadedProject, phases: tuple, plan_path: Path, name: str, phase_files: dict,
+                 settings: dict):
     workspace = project.workspace
-    artifacts = {p.name: str(artifact_path(workspace, name, p.slug)) for p in project.phases} if workspace else {}
-    common = [project.phases, str(project.paths.root), str(project.paths.config), str(plan_path)]
+    artifacts = {p.name: str(artifact_path(workspace, name, p.slug)) for p in phases} if workspace else {}
+    common = [phases, str(project.paths.root), str(project.paths.config), str(plan_path)]
     previous = None
-    for phase in project.phases:
+    for phase in phases:
         task = {"basename": f"generate:{name}", "name": phase.slug,
-                "doc": f"phase {phase.number}/{len(project.phases)} {phase.name}: {phase.description}",
+                "doc": f"phase {phase.number}/{len(phases)} {phase.name}: {phase.description}",
                 "task_dep": [previous] if previous else []}
         if project.config is None:
             task["actions"] = [(fail, [project.config_error])]
         else:
             task.update(actions=[(run_phase, [*common, phase.name])],
                         file_dep=[str(plan_path), *phase_files[phase.name],
-                                  *sorted({artifacts[read] for read in upstream(project.phases, phase)})],
+                                  *sorted({artifacts[read] for read in upstream(phases, phase)})],
                         targets=[artifacts[phase.name]], uptodate=[settings[phase.name]], clean=True)
         yield task
         previous = f"generate:{name}:{phase.slug}"

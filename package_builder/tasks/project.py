@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..config import BuildConfig, load_config
 from ..errors import PackageBuilderError
+from ..graph import phases_for
 from ..paths import ProjectPaths
 from ..phase import PhaseSpec
 
@@ -20,12 +21,17 @@ class LoadedProject:
     """One `doit` load of a checkout: `config` is None when it cannot be used, and `config_error` says why."""
 
     paths: ProjectPaths
-    phases: tuple[PhaseSpec, ...]
+    phases: tuple[PhaseSpec, ...]  # turn-based generation
+    single_shot: tuple[PhaseSpec, ...] = ()  # single-shot mode
+
+    def phases_of(self, plan) -> tuple[PhaseSpec, ...]:
+        return phases_for(plan, self.config, self.phases, self.single_shot)
 
     @cached_property
     def _loaded(self) -> tuple[BuildConfig | None, str]:
         try:
-            return load_config(self.paths.config, tuple(p.name for p in self.phases)), ""
+            names = tuple(dict.fromkeys(p.name for p in (*self.phases, *self.single_shot)))
+            return load_config(self.paths.config, names), ""
         except PackageBuilderError as exc:
             return None, str(exc)
 
@@ -42,5 +48,5 @@ class LoadedProject:
         return self.config.workspace_root if self.config else None
 
 
-def load_project(root: Path, phases: tuple[PhaseSpec, ...]) -> LoadedProject:
-    return LoadedProject(ProjectPaths(root), phases)
+def load_project(root: Path, phases: tuple[PhaseSpec, ...], single_shot: tuple[PhaseSpec, ...] = ()) -> LoadedProject:
+    return LoadedProject(ProjectPaths(root), phases, single_shot)

@@ -20,7 +20,7 @@ def show_status(project: LoadedProject):
     if not plan_paths:
         print(f"no plans in {project.paths.plans} (write plans/packages/<category>/<name>.md)")
     for path in plan_paths:
-        print(plan_status(project.workspace, path, project.phases).line())
+        print(plan_status(project.workspace, path, project.phases_of).line())
     print("run `doit list` for the tasks, `doit generate:<plan>` to generate one package")
 
 
