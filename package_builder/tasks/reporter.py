@@ -48,7 +48,8 @@ def reporter_for(workspace: Path | None) -> type:
 
         def add_failure(self, task, fail):
             super().add_failure(task, fail)
-            self._note(task, "not run: a dependency failed" if isinstance(fail, UnmetDependency) else "failed")
+            held = isinstance(fail, UnmetDependency)
+            self._note(task, f"not run: {', '.join(str(fail.message).split())} failed" if held else "failed")
             if task.name.startswith("generate:") and not isinstance(fail, UnmetDependency):
                 plan = task.name.split(":")[1]
                 reason = str(fail.message or "failed").strip().splitlines()[0].removeprefix(f"[{plan}] ")
