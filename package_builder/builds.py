@@ -43,9 +43,16 @@ def find_package(config: BuildConfig, name: str) -> WorkspacePackage:
     raise StepFailed(f"{name} is not a package of the workspace {config.workspace_root}")
 
 
-def toolchain_for(config: BuildConfig, directory) -> Toolchain:
+def toolchain_for(config: BuildConfig, directory, package: str | None = None) -> Toolchain:
+    """The workspace's toolchain in `directory`, with the time limit of `package` (`builds.packageTimeouts`, else
+    `builds.commandTimeoutSeconds`); long commands say so every 30 s."""
+    settings = config.builds
+    if package in settings.package_timeouts:
+        limit, setting = settings.package_timeouts[package], f"builds.packageTimeouts[{package!r}]"
+    else:
+        limit, setting = settings.command_timeout_seconds, "builds.commandTimeoutSeconds"
     return Toolchain(directory, config.workspace_root, config.npm_registry, ignore_scripts=False,
-                     timeout_seconds=config.build_validation.command_timeout_seconds)
+                     timeout_seconds=limit, timeout_setting=setting, heartbeat=lambda line: print(line, flush=True))
 
 
 def install_workspace(config: BuildConfig) -> dict:
@@ -116,7 +123,7 @@ def _run_script(config: BuildConfig, package: WorkspacePackage, script: str, don
     """`<manager> run <script>` in the package; a package without that script is skipped, not failed."""
     if not package.has_script(script):
         return Outcome(script, package.name, "skipped", f"no {script} script")
-    toolchain = toolchain_for(config, package.directory)
+    toolchain = toolchain_for(config, package.directory, package.name)
     result = toolchain.run(script, [toolchain.manager, "run", script])
     if not result.ok:
         record_outcome(config, Outcome(script, package.name, "failed", f"exit {result.exit_code}", result.seconds))

@@ -104,6 +104,13 @@ class BuildValidationSettings(_Section):
     max_attempts_per_failure: dict[FailureKind, int] = Field(default_factory=dict)
 
 
+class BuildsSettings(_Section):
+    """`doit build/test/publish`: how long one workspace command (install, build, test, publish) may run."""
+
+    command_timeout_seconds: float = Field(default=1800, gt=0)
+    package_timeouts: dict[str, float] = Field(default_factory=dict)  # npm name → seconds, for the slow ones
+
+
 class TestingSettings(_Section):
     enable_coverage: bool = True
     min_coverage_percent: int | None = Field(default=None, ge=0, le=100)
@@ -143,6 +150,7 @@ class BuildConfig(_Section):
     publishing: PublishingSettings = PublishingSettings()
     temporal: TemporalSettings = TemporalSettings()
     budget: BudgetSettings = BudgetSettings()
+    builds: BuildsSettings = BuildsSettings()
 
     def npm_token_value(self) -> str | None:
         """`NPM_TOKEN`, else `npmToken`: it only ever goes into a temporary userconfig file (see publishing.py)."""

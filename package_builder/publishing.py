@@ -101,7 +101,7 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
         raise failed(f"publish of {name}: no npm token: set NPM_TOKEN, or npmToken in "
                      f"{config_path or 'configs/build-env.json'}")
     registry = config.npm_registry
-    toolchain = toolchain_for(config, package.directory)
+    toolchain = toolchain_for(config, package.directory, name)
     with npm_userconfig(registry, token) as userconfig:
         common = ["--userconfig", str(userconfig), "--registry", registry]
         view = toolchain.run("publish", ["npm", "view", f"{name}@{package.version}", "version", "--json", *common])

@@ -11,6 +11,8 @@ import pytest
 from messages_api import MessagesAPIServer
 from test_rate_limits import realistic_answer
 
+pytestmark = pytest.mark.slow  # whole generations (without the toolchain, but every phase)
+
 SONNET = {"input": 3.0, "output": 15.0, "cache_write": 3.75, "cache_read": 0.30}  # USD per million tokens
 
 
@@ -70,7 +72,6 @@ def test_a_budget_stops_before_a_call_that_could_cross_it_and_a_higher_budget_re
     assert project.state()["status"] == "completed"
 
 
-@pytest.mark.slow  # the replayed run goes through the real toolchain
 def test_the_estimate_needs_no_key_and_comes_within_30_percent_of_the_replayed_run(project):
     from conftest import REPO
 

@@ -242,3 +242,39 @@ def test_a_userconfig_left_by_a_killed_run_is_removed_by_the_next(monorepo, npm_
     monorepo.doit("publish", "--dry-run", NPM_TOKEN=npm_registry.add_user("sweeper"), check=True)
 
     assert not stale.exists()
+
+
+def test_a_hung_test_suite_is_ended_at_its_own_limit_with_progress_and_the_setting_named(monorepo, npm_registry):
+    dates = names(monorepo, "dates")[0]
+    manifest_path = monorepo.workspace / "packages/dates/package.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["scripts"]["test"] = "node -e \"console.log('waiting forever'); setTimeout(() => {}, 600000)\""
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    monorepo.write_config(npmRegistry=npm_registry.url, maxConcurrentBuilds=2, builds={"packageTimeouts": {dates: 4}})
+
+    result = monorepo.doit("test", timeout=600)
+
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"timed out after 4 s (builds.packageTimeouts['{dates}'])" in output
+    assert "still running after 2 s (limit 4 s" in output
+    assert "waiting forever" in output and "b'" not in output
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert summary["packages"][dates]["test"] == "failed"
+    assert summary["packages"][names(monorepo, "app")[0]]["test"] == "tested", "the others go on"
+
+
+def test_what_depends_on_a_failed_build_is_held_back_naming_it_and_the_rest_goes_on(monorepo):
+    core, math, app, dates = names(monorepo, "core", "math", "app", "dates")
+    (monorepo.workspace / "packages/core/package.json").write_text(
+        (monorepo.workspace / "packages/core/package.json").read_text().replace(
+            '"build": "node ../../tools/build.mjs"', '"build": "node -e process.exit(2)"'))
+
+    result = monorepo.doit("build", "test")
+
+    assert result.returncode != 0
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert summary["packages"][core]["build"] == "failed"
+    assert summary["packages"][math]["build"] == f"not run: build:{core} failed"
+    assert summary["packages"][dates]["test"] == "tested", "independent packages go on"
+    assert set(summary["failed"]) >= {core, math, app}

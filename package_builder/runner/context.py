@@ -85,7 +85,8 @@ class PhaseContext:
         """The generated package's toolchain, configured by `buildValidation`."""
         checks = self.config.build_validation
         return Toolchain(self.package_dir, self.config.workspace_root, self.config.npm_registry,
-                         ignore_scripts=checks.ignore_scripts, timeout_seconds=checks.command_timeout_seconds)
+                         ignore_scripts=checks.ignore_scripts, timeout_seconds=checks.command_timeout_seconds,
+                         timeout_setting="buildValidation.commandTimeoutSeconds", heartbeat=self.say)
 
     def package_tree(self) -> tuple[dict[str, str], set[str]]:
         """What the package directory must hold now: every stored artifact folded in phase order, and every path any

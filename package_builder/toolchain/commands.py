@@ -6,14 +6,17 @@ What the results mean (green, which failure, worth a repair or not) is `validati
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..digest import digest_text
 
@@ -33,6 +36,7 @@ SECRET_VARIABLES = frozenset({"NPM_TOKEN", "NODE_AUTH_TOKEN", "ANTHROPIC_API_KEY
 # cannot start with them too; a script that exits with one of them (`sh: tsc: not found`) failed the same way.
 TIMED_OUT = 124
 NOT_FOUND = 127
+HEARTBEAT_SECONDS = 30.0
 
 
 @dataclass
@@ -55,13 +59,6 @@ class StepResult:
     def machine_failed(self) -> bool:
         """The command never got to judge the code: it ran out of time, or a program it needs is missing."""
         return self.timed_out or self.program_missing or self.exit_code in (TIMED_OUT, NOT_FOUND)
-
-
-def _text(output) -> str:
-    """Captured output as text (a timeout hands it over as bytes)."""
-    if output is None:
-        return ""
-    return output if isinstance(output, str) else output.decode("utf-8", errors="replace")
 
 
 def trim_output(text: str, max_lines: int = 40, max_chars: int = 4000) -> str:
@@ -100,33 +97,59 @@ def detect_package_manager(workspace_root: Path) -> str:
 
 
 class Toolchain:
-    """Runs the checks of one package directory with the workspace's package manager."""
+    """Runs the commands of one package directory with the workspace's package manager. A command gets
+    `timeout_seconds` (named by `timeout_setting` in the message when it runs out) and, while it runs long, a
+    `heartbeat` line every 30 s (or every half of a shorter limit)."""
 
     def __init__(self, package_dir: Path, workspace_root: Path, registry: str, ignore_scripts: bool = True,
-                 timeout_seconds: float = 600):
+                 timeout_seconds: float = 600, timeout_setting: str = "buildValidation.commandTimeoutSeconds",
+                 heartbeat: Callable[[str], None] | None = None):
         self.package_dir = package_dir
         self.manager = detect_package_manager(workspace_root)
         self.registry = registry
         self.ignore_scripts = ignore_scripts
         self.timeout_seconds = timeout_seconds
+        self.timeout_setting = timeout_setting
+        self.heartbeat = heartbeat
 
     def run(self, step: str, command: list[str]) -> StepResult:
         started = time.monotonic()
         env = {**{k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES},
                "CI": "true", "FORCE_COLOR": "0", "NO_COLOR": "1",
                "npm_config_registry": self.registry, "npm_config_update_notifier": "false"}
-        timed_out = missing = False
-        try:
-            done = subprocess.run(command, cwd=self.package_dir, env=env, capture_output=True, text=True,
-                                  timeout=self.timeout_seconds, stdin=subprocess.DEVNULL)
-            code, output = done.returncode, done.stdout + "\n" + done.stderr
-        except subprocess.TimeoutExpired as exc:
-            code, timed_out = TIMED_OUT, True
-            output = f"timed out after {self.timeout_seconds:.0f} s\n{_text(exc.stdout)}{_text(exc.stderr)}"
+        try:  # a session of its own: a timeout ends the command and everything it started
+            process = subprocess.Popen(command, cwd=self.package_dir, env=env, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                                       errors="replace", start_new_session=True)
         except OSError as exc:
-            code, missing, output = NOT_FOUND, True, f"cannot run {command[0]}: {exc}"
+            return StepResult(step=step, command=command, exit_code=NOT_FOUND, seconds=0.0,
+                              output=f"cannot run {command[0]}: {exc}", program_missing=True)
+        out, err, timed_out = self._wait(process, step, command, started)
+        code = TIMED_OUT if timed_out else process.returncode
+        output = out + "\n" + err
+        if timed_out:
+            output = f"timed out after {self.timeout_seconds:.0f} s ({self.timeout_setting})\n{output}"
         return StepResult(step=step, command=command, exit_code=code, seconds=round(time.monotonic() - started, 2),
-                          output=trim_output(output), timed_out=timed_out, program_missing=missing)
+                          output=trim_output(output), timed_out=timed_out)
+
+    def _wait(self, process: subprocess.Popen, step: str, command: list[str], started: float) -> tuple[str, str, bool]:
+        """(stdout, stderr, timed out): wait for the command, saying so while it runs long."""
+        deadline = started + self.timeout_seconds
+        every = min(HEARTBEAT_SECONDS, self.timeout_seconds / 2)
+        while True:
+            try:
+                out, err = process.communicate(timeout=max(0.05, min(every, deadline - time.monotonic())))
+                return out or "", err or "", False
+            except subprocess.TimeoutExpired:
+                elapsed = time.monotonic() - started
+                if elapsed >= self.timeout_seconds:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    out, err = process.communicate()
+                    return out or "", err or "", True
+                if self.heartbeat:
+                    self.heartbeat(f"{step}: `{' '.join(command[:3])}` in {self.package_dir.name} still running after "
+                                   f"{elapsed:.0f} s (limit {self.timeout_seconds:.0f} s, {self.timeout_setting})")
 
     def missing_dependencies(self, manifest: dict) -> tuple[list[str], str]:
         """Dependencies that are not in the registry with a version matching their range, and any environment error.

@@ -71,6 +71,8 @@ MUTATIONS = {
     "publishing.requireCleanWorkingDirectory": lambda phase, ws: False,
     "publishing.tag": lambda phase, ws: "next",
     "publishing.access": lambda phase, ws: "public",
+    "builds.commandTimeoutSeconds": lambda phase, ws: 60,
+    "builds.packageTimeouts": lambda phase, ws: {"@a/b": 30},
     "temporal.address": lambda phase, ws: "127.0.0.1:7999",
     "temporal.namespace": lambda phase, ws: "other",
     "temporal.taskQueue": lambda phase, ws: "other-queue",
