@@ -70,11 +70,12 @@ def install_workspace(config: BuildConfig) -> dict:
         manifests = [config.workspace_root / "package.json",
                      *(p.directory / "package.json" for p in discover_packages(config.workspace_root))]
         wanted = {"manager": toolchain.manager, "inputs": digest_of(
-            [digest_bytes(p.read_bytes()) for p in [*manifests, *([lock] if lock else [])]])}
+            [*(install_inputs(p) for p in manifests), *([digest_bytes(lock.read_bytes())] if lock else [])])}
         installed = (config.workspace_root / "node_modules").is_dir()
         if installed and (read_json(stamp) == wanted
                           or (toolchain.manager == "npm" and _npm_tree_is_current(config, manifests, lock))):
             write_json_atomic(stamp, wanted)
+            print("install: already current (no dependency, workspace or lockfile change)", flush=True)
             return {"manager": toolchain.manager, "installed": "already current"}
         # The lockfile is the user's: installed exactly as written (never rewritten), and none is created.
         command = {
@@ -89,6 +90,20 @@ def install_workspace(config: BuildConfig) -> dict:
                              f"{result.output}")
         write_json_atomic(stamp, wanted)
         return {"manager": toolchain.manager, "installed": f"in {result.seconds} s"}
+
+
+# What an install of a manifest depends on: a version bump, a script or a description does not need one.
+INSTALL_FIELDS = ("name", "dependencies", "devDependencies", "peerDependencies", "optionalDependencies",
+                  "bundleDependencies", "workspaces", "packageManager", "overrides", "resolutions", "pnpm", "bin")
+
+
+def install_inputs(manifest_path) -> str:
+    """The digest of the parts of a package.json that an install reads."""
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StepFailed(f"{manifest_path}: cannot be read: {exc}") from None
+    return digest_of({field: manifest.get(field) for field in INSTALL_FIELDS})
 
 
 def _npm_tree_is_current(config: BuildConfig, manifests: list, lock) -> bool:

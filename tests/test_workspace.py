@@ -278,3 +278,23 @@ def test_what_depends_on_a_failed_build_is_held_back_naming_it_and_the_rest_goes
     assert summary["packages"][math]["build"] == f"not run: build:{core} failed"
     assert summary["packages"][dates]["test"] == "tested", "independent packages go on"
     assert set(summary["failed"]) >= {core, math, app}
+
+
+def test_a_version_bump_or_a_script_edit_does_not_reinstall_but_a_new_dependency_does(monorepo):
+    monorepo.doit("build", check=True)
+    installed = monorepo.workspace / "node_modules" / ".package-lock.json"
+    before = installed.stat().st_mtime_ns
+    manifest_path = monorepo.workspace / "packages/colors/package.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["version"], manifest["scripts"]["lint"] = "1.1.0", "node -e 0"
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+
+    bumped = monorepo.doit("install", check=True)
+
+    assert "install: already current" in bumped.stdout
+    assert installed.stat().st_mtime_ns == before, "npm did not run"
+
+    manifest["dependencies"] = {names(monorepo, "core")[0]: "^1.0.0"}
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    added = monorepo.doit("install", check=True)
+    assert "already current" not in added.stdout
