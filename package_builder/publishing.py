@@ -111,6 +111,11 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
         if "E404" not in output:
             raise failed(f"publish of {name}: cannot ask {registry} whether {package.version} exists "
                          f"(exit {view.exit_code}):\n{output}")
+        if token:  # a token the registry refuses fails here, before anything is published
+            whoami = toolchain.run("publish", ["npm", "whoami", *common])
+            if not whoami.ok:
+                raise failed(f"publish of {name}@{package.version} to {registry} failed (exit {whoami.exit_code}) "
+                             f"(the registry refused the token: npm whoami):\n{redact(whoami.output, token)}")
         # Lifecycle scripts stay off: build and test already ran, and a script could read the userconfig.
         command = ["npm", "publish", *common, "--ignore-scripts", "--tag", config.publishing.tag,
                    *(["--access", config.publishing.access] if config.publishing.access else []),
@@ -122,8 +127,23 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
         raise failed(f"publish of {name}@{package.version} to {registry} failed (exit {result.exit_code}){refused}:\n"
                      f"{output}")
     if dry_run:
-        return done("skipped", f"dry run: would publish {package.version} with tag {config.publishing.tag}")
+        checked = "the token is accepted" if token else "no token given, so it was not checked"
+        return done("skipped", f"dry run: would publish {package.version} with tag {config.publishing.tag}: "
+                               f"{tarball_summary(output)}; {checked}")
     return done("published", f"{package.version} with tag {config.publishing.tag}")
+
+
+_TARBALL_FILE = re.compile(r"npm notice\s+([\d.]+\s*[kMG]?B)\s+(\S.*?)\s*$", re.M)
+_TARBALL_FACT = re.compile(r"npm notice (package size|total files):\s*(.+?)\s*$", re.M)
+
+
+def tarball_summary(output: str) -> str:
+    """`3 files, 1.2 kB: dist/index.js, package.json, README.md` from npm's own dry-run notice."""
+    facts = dict(_TARBALL_FACT.findall(output))
+    files = [path for _, path in _TARBALL_FILE.findall(output)]
+    count = facts.get("total files", str(len(files)) if files else "?")
+    shown = ", ".join(files[:8]) + (", …" if len(files) > 8 else "")
+    return f"{count} file(s), {facts.get('package size', 'size unknown')}" + (f": {shown}" if shown else "")
 
 
 def _workspace_protocol_ranges(package: WorkspacePackage) -> list[str]:

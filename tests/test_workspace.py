@@ -4,6 +4,7 @@ that never shows."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -119,6 +120,10 @@ def test_a_dry_run_publishes_nothing(monorepo, npm_registry):
 
     assert "dry run: would publish 1.0.0" in result.stdout
     assert npm_registry.versions(names(monorepo, "core")[0]) == []
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    detail = summary["packages"][names(monorepo, "core")[0]]["publish"]
+    assert re.search(r"would publish 1\.0\.0 with tag latest: \d+ file\(s\), [\d.]+ k?B: .*dist/index\.js", detail), detail
+    assert detail.endswith("; the token is accepted)")
 
 
 def test_a_dry_run_of_one_package_is_a_dry_run_of_the_dependencies_it_pulls_in(monorepo, npm_registry):
@@ -141,7 +146,7 @@ def test_a_wrong_token_fails_clearly_names_the_package_and_never_shows(monorepo,
 
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "failed (exit 1) (the registry refused the token)" in output
+    assert "failed (exit 1) (the registry refused the token: npm whoami)" in output, "checked before publishing"
     assert any(f"publish of {name}@1.0.0 to {npm_registry.url} failed" in output
                for name in names(monorepo, "core", "strings", "dates", "colors"))
     assert wrong not in output
