@@ -4,6 +4,7 @@ that never shows."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -303,3 +304,33 @@ def test_a_version_bump_or_a_script_edit_does_not_reinstall_but_a_new_dependency
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     added = monorepo.doit("install", check=True)
     assert "already current" not in added.stdout
+
+
+def test_a_package_the_registry_refuses_holds_back_only_its_dependents_and_a_rerun_publishes_the_rest_once(
+        monorepo, npm_registry):
+    token = npm_registry.add_user("partial")
+    core, math, app, strings, dates, colors = names(monorepo, "core", "math", "app", "strings", "dates", "colors")
+    big = monorepo.workspace / "packages/core/src/big.bin"
+    big.write_bytes(os.urandom(12 * 1024 * 1024))  # over the registry's 10 MB body limit: it answers 413
+    monorepo.git("add", "-A")
+    monorepo.git("-c", "user.name=U", "-c", "user.email=u@example.test", "commit", "-qm", "a big asset")
+
+    first = monorepo.doit("publish", NPM_TOKEN=token, timeout=600)
+
+    assert first.returncode != 0
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert summary["packages"][core]["publish"] == "failed"
+    assert summary["packages"][math]["publish"] == f"not run: publish:{core} failed"
+    assert all(summary["packages"][name]["publish"].startswith("published") for name in (strings, dates, colors))
+    assert npm_registry.versions(core) == [] and npm_registry.versions(app) == []
+
+    big.unlink()
+    (monorepo.workspace / "packages/core/dist/big.bin").unlink()  # the fixture's build copies, it does not clean
+    monorepo.git("add", "-A")
+    monorepo.git("-c", "user.name=U", "-c", "user.email=u@example.test", "commit", "-qm", "no big asset")
+    second = monorepo.doit("publish", NPM_TOKEN=token, check=True, timeout=600)
+
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert all(summary["packages"][name]["publish"].startswith("published") for name in (core, math, app)), second.stdout
+    assert all(summary["packages"][name]["publish"].startswith("skipped (1.0.0 is already in")
+               for name in (strings, dates, colors)), "published exactly once"
