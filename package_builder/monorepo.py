@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,10 +151,31 @@ def dependency_order(packages: dict[str, WorkspacePackage]) -> list[str]:
     return order
 
 
-def source_files(package: WorkspacePackage) -> list[str]:
+def versioned_files(root: Path) -> frozenset[str] | None:
+    """Every file git tracks or would track under `root` (tracked, and untracked but not ignored), as absolute
+    paths; None when `root` is not a git work tree. What Turborepo hashes: a leftover a test writes into an ignored
+    path is not an input."""
+    try:
+        done = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                              capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return frozenset(os.path.join(root, name) for name in done.stdout.decode("utf-8", "replace").split("\0") if name)
+
+
+def source_files(package: WorkspacePackage, versioned: frozenset[str] | None = None) -> list[str]:
     """The files a build of `package` reads: everything in its folder but installed modules, caches and, when it has
-    a build script, the outputs that build writes."""
+    a build script, the outputs that build writes; and, in a git work tree (`versioned`), only files git tracks or
+    would track."""
     skip_top = set(package.outputs) - {"src"} if package.has_script("build") else set()
+    if versioned is not None:
+        return [path for path in _walk(package, skip_top) if path in versioned]
+    return _walk(package, skip_top)
+
+
+def _walk(package: WorkspacePackage, skip_top: set[str]) -> list[str]:
     found = []
     for folder, subfolders, files in os.walk(package.directory):
         top = folder == str(package.directory)

@@ -334,3 +334,26 @@ def test_a_package_the_registry_refuses_holds_back_only_its_dependents_and_a_rer
     assert all(summary["packages"][name]["publish"].startswith("published") for name in (core, math, app)), second.stdout
     assert all(summary["packages"][name]["publish"].startswith("skipped (1.0.0 is already in")
                for name in (strings, dates, colors)), "published exactly once"
+
+
+def test_files_a_test_leaves_in_ignored_paths_are_not_inputs_and_do_not_block_publishing(monorepo, npm_registry):
+    colors = names(monorepo, "colors")[0]
+    manifest_path = monorepo.workspace / "packages/colors/package.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["scripts"]["test"] = ("node -e \"require('fs').writeFileSync('.tmp-package-' + Date.now() + '.json', '{}')\""
+                                   " && node --test test/")
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    gitignore = monorepo.workspace / ".gitignore"
+    gitignore.write_text(gitignore.read_text() + ".tmp-package-*.json\n")
+    monorepo.git("add", "-A")
+    monorepo.git("-c", "user.name=U", "-c", "user.email=u@example.test", "commit", "-qm", "a test that leaves files")
+
+    monorepo.doit("build", "test", check=True)
+    again = monorepo.doit("test", check=True)
+
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert summary["packages"][colors]["test"] == "up to date", again.stdout
+    assert list((monorepo.workspace / "packages/colors").glob(".tmp-package-*.json"))
+    token = npm_registry.add_user("leftovers")
+    monorepo.doit(f"publish:{colors}", NPM_TOKEN=token, check=True)
+    assert npm_registry.versions(colors) == ["1.0.0"]

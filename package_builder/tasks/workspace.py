@@ -10,7 +10,8 @@ from doit.exceptions import TaskFailed
 from doit.loader import task_params
 
 from ..errors import PackageBuilderError
-from ..monorepo import WorkspacePackage, all_dependencies, discover_packages, global_inputs, lockfile, source_files
+from ..monorepo import (WorkspacePackage, all_dependencies, discover_packages, global_inputs, lockfile, source_files,
+                        versioned_files)
 from ..paths import build_record, builds_dir
 from .generation import fail
 from .project import LoadedProject
@@ -60,9 +61,14 @@ class WorkspaceTasks:
         except PackageBuilderError as exc:
             return [], str(exc)
 
+    @functools.cached_property
+    def versioned(self):
+        """What git tracks or would track in the monorepo, listed once per load (None outside git)."""
+        return versioned_files(self.project.workspace)
+
     @functools.lru_cache(maxsize=None)
     def sources(self, package: WorkspacePackage) -> tuple[str, ...]:
-        return tuple(source_files(package))
+        return tuple(source_files(package, self.versioned))
 
     @functools.cached_property
     def shared_inputs(self) -> list[str]:

@@ -297,3 +297,21 @@ def test_npm_inits_placeholder_test_script_does_not_count_as_a_test_script():
 
 def test_a_scoped_name_becomes_a_safe_file_name():
     assert package("@scope/name").safe_name == "@scope+name"
+
+
+def test_in_a_git_work_tree_only_files_git_tracks_or_would_track_are_build_inputs(tmp_path):
+    import subprocess
+
+    from package_builder.monorepo import versioned_files
+
+    directory = tmp_path / "pkg"
+    write_tree(directory, ["package.json", "src/index.ts", "src/new.ts", ".tmp-package-1.json", "logs/run.log"])
+    (tmp_path / ".gitignore").write_text(".tmp-package-*.json\nlogs/\n")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", ".gitignore", "pkg/package.json", "pkg/src/index.ts"], cwd=tmp_path, check=True)
+    package_ = WorkspacePackage(name="pkg", version="1.0.0", directory=directory, private=False)
+
+    inputs = sorted(os.path.relpath(p, directory) for p in source_files(package_, versioned_files(tmp_path)))
+
+    assert inputs == ["package.json", "src/index.ts", "src/new.ts"], "tracked, and untracked but not ignored"
+    assert versioned_files(tmp_path / "pkg" / "src" / "nowhere") is None
