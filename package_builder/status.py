@@ -26,12 +26,14 @@ class PlanStatus:
     state: str  # not started, in progress, failed, done, invalid plan
     branch: str = ""
     reason: str = ""
+    cost_usd: float = 0.0
 
     def line(self) -> str:
+        spent = f", ${self.cost_usd:.4f}" if self.cost_usd else ""
         where = f" on {self.branch}" if self.branch else ""
         why = f": {self.reason}" if self.reason else ""
         return (f"{self.plan:<24} {self.package:<32} {self.phases_done:>2}/{self.phase_count} "
-                f"{self.state}{where}{why}")
+                f"{self.state}{spent}{where}{why}")
 
 
 def plan_status(workspace_root: Path | None, plan_path: Path,
@@ -51,4 +53,5 @@ def plan_status(workspace_root: Path | None, plan_path: Path,
     failure = state.data.get("failureRecovery") or {}
     label = {"completed": "done", "failed": "failed"}.get(state.data.get("status"), "in progress")
     reason = str(failure.get("error", "")).splitlines()[0][:200] if label == "failed" and failure else ""
-    return PlanStatus(plan.task_name, plan.package_name, done, len(phases), label, state.data.get("branch", ""), reason)
+    return PlanStatus(plan.task_name, plan.package_name, done, len(phases), label, state.data.get("branch", ""), reason,
+                      state.cost_usd)
