@@ -16,7 +16,7 @@ from ..paths import state_dir
 from ..phase import PhaseSpec
 from ..plan import parse_plan
 from ..state import GenerationState
-from .context import PhaseContext, PhaseJob, Progress, load_context
+from .context import PhaseJob, Progress, load_context
 from .generate import generate
 from .merge import merge, skip
 
