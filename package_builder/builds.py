@@ -77,13 +77,15 @@ def install_workspace(config: BuildConfig) -> dict:
             write_json_atomic(stamp, wanted)
             print("install: already current (no dependency, workspace or lockfile change)", flush=True)
             return {"manager": toolchain.manager, "installed": "already current"}
-        # The lockfile is the user's: installed exactly as written (never rewritten), and none is created.
+        # The lockfile is the user's: installed exactly as written (never rewritten), and none is created (but by
+        # yarn berry, which has no way to install without writing one).
         command = {
             "npm": ["npm", "ci", "--no-audit", "--no-fund"] if lock else
                    ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock"],
             "yarn": ["yarn", "install", "--non-interactive", *(["--frozen-lockfile"] if lock else ["--no-lockfile"])],
+            "yarn-berry": ["yarn", "install", "--immutable" if lock else "--no-immutable"],
             "pnpm": ["pnpm", "install", "--frozen-lockfile" if lock else "--no-lockfile"],
-        }[toolchain.manager]
+        }["yarn-berry" if toolchain.yarn_berry else toolchain.manager]
         result = toolchain.run("install", command)
         if not result.ok:
             raise StepFailed(f"install of the workspace {config.workspace_root} failed (exit {result.exit_code}):\n"

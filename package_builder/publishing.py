@@ -87,40 +87,48 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
 
     if package.private:
         return done("skipped", "private package")
+    token = config.npm_token_value()
+    registry = config.npm_registry
+    toolchain = toolchain_for(config, package.directory, name)
+    with npm_userconfig(registry, token) as userconfig:
+        # The registry first: a version already there is skipped, whatever its manifest or working copy says.
+        view = toolchain.run("publish", ["npm", "view", f"{name}@{package.version}", "version", "--json",
+                                         "--userconfig", str(userconfig), "--registry", registry])
+    output = redact(view.output, token)
+    if view.ok and package.version in output:
+        return done("skipped", f"{package.version} is already in {registry}")
+    if "E404" not in output:
+        raise failed(f"publish of {name}: cannot ask {registry} whether {package.version} exists "
+                     f"(exit {view.exit_code}):\n{output}")
+    packer = _packer(toolchain)
     local = _workspace_protocol_ranges(package)
-    if local:
+    if local and not packer:
         raise failed(f"publish of {name}: {', '.join(local)} use the workspace: protocol, which npm would publish "
-                     "verbatim; give them version ranges")
+                     "verbatim; give them version ranges (or use pnpm or yarn 2+, which rewrite them when packing)")
     if config.publishing.require_clean_working_directory:
         dirty = _uncommitted_files(config.workspace_root, package.directory)
         if dirty:
             raise failed(f"publish of {name}: {package.directory} has uncommitted changes ({', '.join(dirty[:5])}); "
                          "commit them, or set publishing.requireCleanWorkingDirectory to false")
-    token = config.npm_token_value()
     if not token and not dry_run:
         raise failed(f"publish of {name}: no npm token: set NPM_TOKEN, or npmToken in "
                      f"{config_path or 'configs/build-env.json'}")
-    registry = config.npm_registry
-    toolchain = toolchain_for(config, package.directory, name)
-    with npm_userconfig(registry, token) as userconfig:
-        common = ["--userconfig", str(userconfig), "--registry", registry]
-        view = toolchain.run("publish", ["npm", "view", f"{name}@{package.version}", "version", "--json", *common])
-        output = redact(view.output, token)
-        if view.ok and package.version in output:
-            return done("skipped", f"{package.version} is already in {registry}")
-        if "E404" not in output:
-            raise failed(f"publish of {name}: cannot ask {registry} whether {package.version} exists "
-                         f"(exit {view.exit_code}):\n{output}")
-        if token:  # a token the registry refuses fails here, before anything is published
-            whoami = toolchain.run("publish", ["npm", "whoami", *common])
-            if not whoami.ok:
-                raise failed(f"publish of {name}@{package.version} to {registry} failed (exit {whoami.exit_code}) "
-                             f"(the registry refused the token: npm whoami):\n{redact(whoami.output, token)}")
-        # Lifecycle scripts stay off: build and test already ran, and a script could read the userconfig.
-        command = ["npm", "publish", *common, "--ignore-scripts", "--tag", config.publishing.tag,
-                   *(["--access", config.publishing.access] if config.publishing.access else []),
-                   *(["--dry-run"] if dry_run else [])]
-        result = toolchain.run("publish", command)
+    with tempfile.TemporaryDirectory(prefix="package-builder-pack-") as packed:
+        # pnpm and yarn berry pack (rewriting `workspace:` ranges) while no token is on disk; npm publishes that.
+        tarball = [str(_pack(toolchain, packer, Path(packed), name, failed))] if packer else []
+        with npm_userconfig(registry, token) as userconfig:
+            common = ["--userconfig", str(userconfig), "--registry", registry]
+            if token:  # a token the registry refuses fails here, before anything is published
+                whoami = toolchain.run("publish", ["npm", "whoami", *common])
+                if not whoami.ok:
+                    raise failed(f"publish of {name}@{package.version} to {registry} failed (exit "
+                                 f"{whoami.exit_code}) (the registry refused the token: npm whoami):\n"
+                                 f"{redact(whoami.output, token)}")
+            # Lifecycle scripts stay off: build and test already ran, and a script could read the userconfig.
+            command = ["npm", "publish", *tarball, *common, "--ignore-scripts", "--tag", config.publishing.tag,
+                       *(["--access", config.publishing.access] if config.publishing.access else []),
+                       *(["--dry-run"] if dry_run else [])]
+            result = toolchain.run("publish", command)
     output = redact(result.output, token)
     if not result.ok:
         refused = " (the registry refused the token)" if re.search(r"E401|E403|authenticat", output, re.I) else ""
@@ -144,6 +152,26 @@ def tarball_summary(output: str) -> str:
     count = facts.get("total files", str(len(files)) if files else "?")
     shown = ", ".join(files[:8]) + (", …" if len(files) > 8 else "")
     return f"{count} file(s), {facts.get('package size', 'size unknown')}" + (f": {shown}" if shown else "")
+
+
+def _packer(toolchain) -> list[str] | None:
+    """The workspace manager's own pack command, for managers that rewrite `workspace:` ranges when they pack."""
+    if toolchain.manager == "pnpm":
+        return ["pnpm", "pack", "--pack-destination"]
+    if toolchain.yarn_berry:
+        return ["yarn", "pack", "--out"]
+    return None
+
+
+def _pack(toolchain, packer: list[str], folder: Path, name: str, failed) -> Path:
+    """The package's tarball, as its manager packs it, in `folder`."""
+    target = folder if packer[0] == "pnpm" else folder / "package.tgz"
+    result = toolchain.run("publish", [*packer, str(target)])
+    tarballs = sorted(folder.glob("*.tgz"))
+    if not result.ok or len(tarballs) != 1:
+        raise failed(f"publish of {name}: `{' '.join(packer[:2])}` failed "
+                     f"(exit {result.exit_code}):\n{result.output}")
+    return tarballs[0]
 
 
 def _workspace_protocol_ranges(package: WorkspacePackage) -> list[str]:

@@ -25,12 +25,16 @@ if (log) appendFileSync(log, `end ${name} ${Date.now()}\\n`);
 """
 
 
-MANAGERS = {"npm": None, "pnpm": "pnpm@9.15.0", "yarn": "yarn@1.22.22"}  # the versions tests/tools/ installs
+# The versions tests/tools/ installs; yarn berry is reached through .yarnrc.yml's yarnPath, as its users do.
+MANAGERS = {"npm": None, "pnpm": "pnpm@9.15.0", "yarn": "yarn@1.22.22", "yarn-berry": "yarn@4.5.3"}
+YARN_BERRY = Path(__file__).parent / "tools/yarn-berry/node_modules/@yarnpkg/cli-dist/bin/yarn.js"
+LINKS_WITH_WORKSPACE_PROTOCOL = ("pnpm", "yarn-berry")
 
 
 def write_monorepo(root: Path, manager: str = "npm") -> str:
     """Write the monorepo into `root` (an existing git work tree) and return its scope, unique in the session.
-    `manager` picks npm or yarn `workspaces`, or pnpm-workspace.yaml (whose links need the `workspace:` protocol)."""
+    `manager` picks npm, yarn classic or yarn berry `workspaces`, or pnpm-workspace.yaml; pnpm and yarn berry link
+    packages with the `workspace:` protocol, which they rewrite to real ranges when they pack."""
     scope = f"@ws{next(_SCOPES)}-{root.parent.name[-6:].lower().replace('_', '-')}"
     root_manifest = {"name": "fixture-monorepo", "private": True}
     if MANAGERS[manager]:
@@ -39,10 +43,13 @@ def write_monorepo(root: Path, manager: str = "npm") -> str:
         (root / "pnpm-workspace.yaml").write_text("packages:\n  - 'packages/*'\n")
     else:
         root_manifest["workspaces"] = ["packages/*"]
-    (root / "package.json").write_text(json.dumps(root_manifest, indent=2))
+    if manager == "yarn-berry":
+        (root / ".yarnrc.yml").write_text(f"yarnPath: {YARN_BERRY}\nnodeLinker: node-modules\n"
+                                          "enableTelemetry: false\n")
+    (root / "package.json").write_text(json.dumps(root_manifest, indent=2) + "\n")  # as yarn berry writes it
     (root / "tools").mkdir()
     (root / "tools" / "build.mjs").write_text(BUILD_SCRIPT)
-    (root / ".gitignore").write_text("node_modules/\ndist/\n.turbo/\n")
+    (root / ".gitignore").write_text("node_modules/\ndist/\n.turbo/\n.yarn/\n")
     for short, deps in PACKAGES.items():
         folder = root / "packages" / short
         (folder / "src").mkdir(parents=True)
@@ -50,8 +57,10 @@ def write_monorepo(root: Path, manager: str = "npm") -> str:
         manifest = {"name": f"{scope}/{short}", "version": "1.0.0", "type": "module", "main": "dist/index.js",
                     "files": ["dist"], "publishConfig": {"access": "public"},
                     "scripts": {"build": "node ../../tools/build.mjs", "test": "node --test test/"},
-                    "dependencies": {f"{scope}/{dep}": "workspace:^1.0.0" if manager == "pnpm" else "^1.0.0"
+                    "dependencies": {f"{scope}/{dep}": "workspace:^1.0.0" if manager in LINKS_WITH_WORKSPACE_PROTOCOL else "^1.0.0"
                                      for dep in deps}}
+        if not deps:
+            del manifest["dependencies"]  # yarn berry removes an empty one on install
         (folder / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
         imports = "".join(f"import {{ value as {d} }} from '{scope}/{d}';\n" for d in deps)
         total = " + ".join([f"'{short}'", *deps]) if deps else f"'{short}'"

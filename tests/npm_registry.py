@@ -63,12 +63,19 @@ class NpmRegistry:
 
     def versions(self, name: str) -> list[str]:
         """What the registry holds for `name`, asked over HTTP (npm view is used by the tests themselves)."""
+        return sorted(self.document(name).get("versions", {}))
+
+    def manifest(self, name: str, version: str) -> dict:
+        """The package.json the registry holds for `name@version`, as published."""
+        return self.document(name)["versions"][version]
+
+    def document(self, name: str) -> dict:
         try:
             with urllib.request.urlopen(self.url + name.replace("/", "%2f"), timeout=10) as response:
-                return sorted(json.loads(response.read()).get("versions", {}))
+                return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
-                return []
+                return {}
             raise
 
     def stop(self) -> None:

@@ -181,7 +181,8 @@ def test_publishing_requires_a_clean_working_directory(monorepo, npm_registry):
 
 
 @pytest.mark.parametrize("manager, installed_marker", [("pnpm", "node_modules/.pnpm"),
-                                                      ("yarn", "node_modules/.yarn-integrity")])
+                                                      ("yarn", "node_modules/.yarn-integrity"),
+                                                      ("yarn-berry", "node_modules/.yarn-state.yml")])
 def test_pnpm_and_yarn_workspaces_are_built_and_tested_with_their_own_manager(project, manager, installed_marker):
     scope = write_monorepo(project.workspace, manager=manager)
     project.write_config(maxConcurrentBuilds=2)
@@ -192,6 +193,30 @@ def test_pnpm_and_yarn_workspaces_are_built_and_tested_with_their_own_manager(pr
     table = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith("@")}
     assert table == {f"{scope}/{short}": ["built", "tested", "-"] for short in PACKAGES}
     assert not (project.workspace / "package-lock.json").exists()
+
+
+@pytest.mark.parametrize("manager", ["pnpm", "yarn-berry"])
+def test_pnpm_and_yarn_berry_packages_go_out_with_their_workspace_ranges_rewritten(project, npm_registry, manager):
+    scope = write_monorepo(project.workspace, manager=manager)
+    project.git("add", "-A")
+    project.git("-c", "user.name=U", "-c", "user.email=u@example.test", "commit", "-qm", f"a {manager} monorepo")
+    project.write_config(npmRegistry=npm_registry.url, maxConcurrentBuilds=2)
+    token = npm_registry.add_user(f"ranges-{manager}")
+    app = f"{scope}/app"
+
+    dry = project.doit("publish", "--dry-run", NPM_TOKEN=token, check=True, timeout=600)
+    assert "would publish 1.0.0" in dry.stdout and "dist/index.js" in dry.stdout
+    assert npm_registry.versions(app) == []
+
+    project.doit("publish", NPM_TOKEN=token, check=True, timeout=600)
+
+    published = npm_registry.manifest(app, "1.0.0")
+    assert published["dependencies"] == {f"{scope}/math": "^1.0.0", f"{scope}/strings": "^1.0.0"}
+    again = project.doit("publish", NPM_TOKEN=token, check=True, timeout=600)
+    summary = json.loads((project.workspace / ".package-builder/summary.json").read_text())
+    assert all(steps["publish"].startswith("skipped (1.0.0 is already in") for steps in summary["packages"].values()), \
+        again.stdout
+    assert token not in dry.stdout + again.stdout
 
 
 def test_packages_are_found_from_pnpm_workspace_yaml_too(project):

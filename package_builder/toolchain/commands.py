@@ -96,6 +96,20 @@ def detect_package_manager(workspace_root: Path) -> str:
     return "npm"
 
 
+def is_yarn_berry(workspace_root: Path) -> bool:
+    """Yarn 2+ ("berry"): declared as `packageManager: yarn@2..`, or found by its `.yarnrc.yml`. Its install flags
+    differ from yarn classic's, and it has the `workspace:` protocol, which `yarn pack` rewrites."""
+    try:
+        manifest = json.loads((workspace_root / "package.json").read_text(encoding="utf-8"))
+        declared = str(manifest.get("packageManager", ""))
+    except (OSError, ValueError, AttributeError):
+        declared = ""
+    if declared:
+        major = declared.removeprefix("yarn@").split(".", 1)[0]
+        return declared.startswith("yarn@") and major.isdigit() and int(major) >= 2
+    return (workspace_root / ".yarnrc.yml").exists()
+
+
 class Toolchain:
     """Runs the commands of one package directory with the workspace's package manager. A command gets
     `timeout_seconds` (named by `timeout_setting` in the message when it runs out) and, while it runs long, a
@@ -106,6 +120,7 @@ class Toolchain:
                  heartbeat: Callable[[str], None] | None = None):
         self.package_dir = package_dir
         self.manager = detect_package_manager(workspace_root)
+        self.yarn_berry = self.manager == "yarn" and is_yarn_berry(workspace_root)
         self.registry = registry
         self.ignore_scripts = ignore_scripts
         self.timeout_seconds = timeout_seconds

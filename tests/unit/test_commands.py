@@ -2,9 +2,12 @@
 its limit is ended with everything it started, and the message names the setting and shows the output as text."""
 from __future__ import annotations
 
+import json
 import time
 
-from package_builder.toolchain.commands import Toolchain
+import pytest
+
+from package_builder.toolchain.commands import Toolchain, is_yarn_berry
 
 
 def toolchain(tmp_path, limit: float, lines: list) -> Toolchain:
@@ -33,3 +36,13 @@ def test_a_quick_command_says_nothing_and_keeps_its_output(tmp_path):
 def test_a_missing_program_is_a_machine_failure_not_a_crash(tmp_path):
     result = toolchain(tmp_path, 30, []).run("build", ["no-such-program-here"])
     assert result.program_missing and result.machine_failed and "cannot run no-such-program-here" in result.output
+
+
+@pytest.mark.parametrize("declared, yarnrc, berry", [
+    ("yarn@4.5.3", False, True), ("yarn@1.22.22", True, False), (None, True, True), (None, False, False),
+    ("pnpm@9.15.0", True, False)])
+def test_yarn_berry_is_told_from_packagemanager_or_its_yarnrc(tmp_path, declared, yarnrc, berry):
+    (tmp_path / "package.json").write_text(json.dumps({"packageManager": declared} if declared else {}))
+    if yarnrc:
+        (tmp_path / ".yarnrc.yml").write_text("nodeLinker: node-modules\n")
+    assert is_yarn_berry(tmp_path) is berry
