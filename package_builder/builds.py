@@ -7,13 +7,18 @@ with doit's checks), and an outcome for the run's closing table. Commands are ar
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from .config import BuildConfig
 from .digest import digest_bytes, digest_of
 from .errors import PackageBuilderError
-from .monorepo import WorkspacePackage, discover_packages, lockfile, output_files
+from .build_cache import StepCache
+from .monorepo import WorkspacePackage, discover_packages, global_inputs, lockfile, matching_files, versioned_files
+from .pipeline import Pipeline, dependency_stamps, load_pipeline, output_globs, step_inputs
 from .paths import build_record, builds_dir
 from .storage import read_json, write_json_atomic
 from .toolchain import Toolchain
@@ -118,35 +123,136 @@ def _npm_tree_is_current(config: BuildConfig, manifests: list, lock) -> bool:
 
 
 def build_package(config: BuildConfig, name: str) -> dict:
-    package = find_package(config, name)
+    package, packages = find_package(config, name), discover_packages(config.workspace_root)
     install_workspace(config)
-    outcome = _run_script(config, package, "build", done="built")
+    outcome = _run_cached(config, package, packages, "build", done="built")
     # Dependents depend on this stamp: it changes only when the build's outputs do.
-    outputs = {str(p.relative_to(package.directory)): digest_bytes(p.read_bytes()) for p in output_files(package)}
+    outputs = {str(p.relative_to(package.directory)): digest_bytes(p.read_bytes())
+               for p in matching_files(package.directory, output_globs(package, _pipeline(config).definition(name,
+                                                                                                          "build")))}
     write_json_atomic(build_record(config.workspace_root, "build", name),
                       {"package": name, "version": package.version, "outputs": digest_of(outputs)})
     return record_outcome(config, outcome)
 
 
 def test_package(config: BuildConfig, name: str) -> dict:
-    package = find_package(config, name)
+    package, packages = find_package(config, name), discover_packages(config.workspace_root)
     _ensure_builds_dir(config)
-    outcome = _run_script(config, package, "test", done="tested")
+    outcome = _run_cached(config, package, packages, "test", done="tested")
     write_json_atomic(build_record(config.workspace_root, "test", name), {"package": name, "passed": True})
     return record_outcome(config, outcome)
 
 
-def _run_script(config: BuildConfig, package: WorkspacePackage, script: str, done: str) -> Outcome:
-    """`<manager> run <script>` in the package; a package without that script is skipped, not failed."""
-    if not package.has_script(script):
-        return Outcome(script, package.name, "skipped", f"no {script} script")
+def _pipeline(config: BuildConfig) -> Pipeline:
+    return load_pipeline(config.workspace_root, config.package_builder.tasks)
+
+
+def step_inputs_of(config: BuildConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
+                   pipeline: Pipeline) -> dict:
+    """Everything a step of `package` reads, each with its digest: its files, the root's, the stamps of the steps it
+    waits for, its scripts and its declaration. Its digest is the step's cache key."""
+    root = config.workspace_root
+    definition = pipeline.definition(package.name, step)
+    by_name = {p.name: p for p in packages}
+
+    def digests(paths) -> dict[str, str]:
+        found = {}
+        for path in paths:
+            try:
+                found[os.path.relpath(path, root)] = digest_bytes(Path(path).read_bytes())
+            except OSError:
+                continue  # deleted since it was listed: not an input any more
+        return found
+
+    stamps = {}
+    for kind, name in dependency_stamps(package, definition, by_name):
+        record = build_record(root, kind, name)
+        stamps[f"{kind}:{name}"] = record.read_text(encoding="utf-8") if record.exists() else None
+    return {"files": digests(step_inputs(package, pipeline, step, versioned_files(root))),
+            "root": digests(global_inputs(root, config.global_build_inputs)),
+            "dependencies": stamps,
+            "scripts": {script: package.scripts.get(script) for script in (*definition.prerequisites, step)},
+            "declaration": pipeline.tasks.get(f"{package.name}#{step}", pipeline.tasks.get(step)),
+            "outputs": list(output_globs(package, definition))}
+
+
+def why_again(previous: dict | None, current: dict) -> str:
+    """Why a step that ran before runs again, from its stored inputs: the files, dependencies or settings that
+    changed, named (the first few of each)."""
+    if not previous:
+        return "first run"
+    reasons = []
+    labels = {"files": "", "root": "root file ", "dependencies": ""}
+    for part, label in labels.items():
+        before, now = previous.get(part) or {}, current.get(part) or {}
+        changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+        for key in changed[:3]:
+            if part == "dependencies":
+                kind, name = key.split(":", 1)
+                reasons.append(f"{name}'s {kind} output changed" if name != current.get("package") else
+                               f"its own {kind} changed")
+            else:
+                state = "added" if key not in before else "deleted" if key not in now else "changed"
+                reasons.append(f"{label}{key} {state}")
+        if len(changed) > 3:
+            reasons.append(f"and {len(changed) - 3} more")
+    for part, label in (("scripts", "its script"), ("declaration", "its task definition"),
+                        ("outputs", "its outputs")):
+        if previous.get(part) != current.get(part):
+            reasons.append(f"{label} changed")
+    return ", ".join(reasons) or "its inputs are unchanged (doit's own record was out of date)"
+
+
+def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
+                done: str) -> Outcome:
+    """Restore `step` from the cache when everything it reads is as it was for a run that passed; otherwise run
+    it (after the same-package scripts it depends on) and store what it wrote. Says why it runs again."""
+    if not package.has_script(step):
+        return Outcome(step, package.name, "skipped", f"no {step} script")
+    pipeline = _pipeline(config)
+    definition = pipeline.definition(package.name, step)
+    inputs = {**step_inputs_of(config, package, packages, step, pipeline), "package": package.name}
+    key = digest_of(inputs)
+    record = build_record(config.workspace_root, f"inputs/{step}", package.name)
+    previous = read_json(record)
+    say = functools.partial(print, flush=True)
+    say(f"{step} {package.name}: {why_again(previous, inputs)}")
+    globs = output_globs(package, definition)
+    cache = (StepCache(config.workspace_root, config.builds.cache_max_megabytes, config.builds.remote_cache, say)
+             if config.builds.cache else None)
+    if cache:
+        cached = cache.restore(key, package.directory, matching_files(package.directory, globs))
+        if cached:
+            say(cached.log)
+            write_json_atomic(record, inputs)
+            return Outcome(step, package.name, done, f"from the {cached.source} cache, saved {cached.seconds:.1f} s",
+                           0.0)
+    logs, seconds = [], 0.0
+    for script in (*definition.prerequisites, step):
+        if script != step and not package.has_script(script):
+            continue
+        outcome, log = _run_script(config, package, script, step, done=done)
+        logs.append(log)
+        seconds += outcome.seconds
+    if cache:
+        cache.store(key, package.directory, matching_files(package.directory, globs), "\n".join(logs), seconds)
+    write_json_atomic(record, inputs)
+    return Outcome(step, package.name, done, "", round(seconds, 2))
+
+
+def _run_script(config: BuildConfig, package: WorkspacePackage, script: str, step: str,
+                done: str) -> tuple[Outcome, str]:
+    """`<manager> run <script>` in the package, for `step` (a script it depends on, like generate, fails the step);
+    its outcome and output."""
     toolchain = toolchain_for(config, package.directory, package.name)
     result = toolchain.run(script, [toolchain.manager, "run", script])
     if not result.ok:
-        record_outcome(config, Outcome(script, package.name, "failed", f"exit {result.exit_code}", result.seconds))
+        which = "" if script == step else f"{script}: "
+        record_outcome(config, Outcome(step, package.name, "failed", f"{which}exit {result.exit_code}",
+                                       result.seconds))
         raise StepFailed(f"{script} of {package.name} failed (exit {result.exit_code}) in {package.directory}:\n"
                          f"{result.output}")
-    return Outcome(script, package.name, done, "", result.seconds)
+    return Outcome(step, package.name, done, "", result.seconds), result.output
 
 
 def record_outcome(config: BuildConfig, outcome: Outcome) -> dict:

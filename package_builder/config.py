@@ -104,11 +104,35 @@ class BuildValidationSettings(_Section):
     max_attempts_per_failure: dict[FailureKind, int] = Field(default_factory=dict)
 
 
+class RemoteCacheSettings(_Section):
+    """A server speaking Turborepo's remote-cache HTTP API (`/v8/artifacts/<hash>`), shared by a team and CI. The
+    token comes from `PACKAGE_BUILDER_REMOTE_CACHE_TOKEN` (or `TURBO_TOKEN`), else `token`."""
+
+    url: str = Field(pattern=r"^https?://")
+    team: str = "package-builder"
+    token: SecretStr | None = None
+    timeout_seconds: float = Field(default=30, gt=0)
+
+    def token_value(self) -> str | None:
+        return (os.environ.get("PACKAGE_BUILDER_REMOTE_CACHE_TOKEN") or os.environ.get("TURBO_TOKEN")
+                or (self.token.get_secret_value() if self.token else None))
+
+
 class BuildsSettings(_Section):
-    """`doit build/test/publish`: how long one workspace command (install, build, test, publish) may run."""
+    """`doit build/test/publish`: how long one workspace command (install, build, test, publish) may run, and the
+    content-addressed cache of build outputs and test results (`.package-builder/cache/`, oldest out first)."""
 
     command_timeout_seconds: float = Field(default=1800, gt=0)
     package_timeouts: dict[str, float] = Field(default_factory=dict)  # npm name → seconds, for the slow ones
+    cache: bool = True
+    cache_max_megabytes: float = Field(default=1024, gt=0)
+    remote_cache: RemoteCacheSettings | None = None
+
+
+class PackageBuilderSection(_Section):
+    """Task definitions for a repo without a turbo.json (or over it), in turbo.json's own schema."""
+
+    tasks: dict[str, dict] = Field(default_factory=dict)
 
 
 class TestingSettings(_Section):
@@ -151,6 +175,7 @@ class BuildConfig(_Section):
     temporal: TemporalSettings = TemporalSettings()
     budget: BudgetSettings = BudgetSettings()
     builds: BuildsSettings = BuildsSettings()
+    package_builder: PackageBuilderSection = PackageBuilderSection()
 
     def npm_token_value(self) -> str | None:
         """`NPM_TOKEN`, else `npmToken`: it only ever goes into a temporary userconfig file (see publishing.py)."""

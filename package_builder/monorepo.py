@@ -186,16 +186,22 @@ def _walk(package: WorkspacePackage, skip_top: set[str]) -> list[str]:
     return found
 
 
-def output_files(package: WorkspacePackage) -> list[Path]:
-    """What dependents load (see `declared_outputs`): its digest is the build stamp, like Turborepo's outputs."""
-    outputs = []
-    for name in package.outputs:
-        top = package.directory / name
-        if top.is_file():
-            outputs.append(top)
-        elif top.is_dir():
-            outputs.extend(sorted(p for p in top.rglob("*") if p.is_file() and "node_modules" not in p.parts))
-    return outputs
+def matching_files(directory: Path, globs: tuple[str, ...]) -> list[Path]:
+    """The files under `directory` (never in installed modules or git) that package-relative `globs` match: a
+    step's outputs, what the build stamp digests and the cache stores."""
+    if not globs:
+        return []
+    from .pipeline import matcher
+
+    wanted, found = matcher(tuple(globs)), []
+    for folder, subfolders, files in os.walk(directory):
+        subfolders[:] = sorted(d for d in subfolders if d not in NEVER_SOURCES)
+        relative = os.path.relpath(folder, directory)
+        for name in sorted(files):
+            path = name if relative == "." else os.path.join(relative, name)
+            if wanted(path):
+                found.append(Path(folder) / name)
+    return found
 
 
 def global_inputs(root: Path, globs: list[str]) -> list[str]:

@@ -135,3 +135,27 @@ def npm_registry(tmp_path_factory):
     registry = NpmRegistry(tmp_path_factory.mktemp("registry")).start()
     yield registry
     registry.stop()
+
+
+@pytest.fixture
+def remote_cache(tmp_path_factory):
+    """A real Turborepo remote-cache server on 127.0.0.1."""
+    from remote_cache import RemoteCacheServer
+
+    server = RemoteCacheServer(tmp_path_factory.mktemp("remote-cache")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def monorepo(project, npm_registry, tmp_path):
+    """The user's monorepo (a git repo, all committed), configured for two builds at once and the test registry."""
+    from monorepo import write_monorepo
+
+    scope = write_monorepo(project.workspace)
+    project.git("add", "-A")
+    project.git("-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "-qm", "monorepo")
+    project.write_config(npmRegistry=npm_registry.url, maxConcurrentBuilds=2)
+    project.scope = scope
+    project.build_log = tmp_path / "build-log.txt"
+    return project

@@ -73,6 +73,11 @@ def write_monorepo(root: Path, manager: str = "npm") -> str:
     return scope
 
 
+def names(project, *shorts):
+    """The full names of the fixture's packages: names(monorepo, "core") == ["@ws1-.../core"]."""
+    return [f"{project.scope}/{short}" for short in shorts]
+
+
 def _expected(short: str) -> str:
     return short + "".join(_expected(d) for d in PACKAGES[short])
 

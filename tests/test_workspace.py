@@ -11,25 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from monorepo import PACKAGES, build_log, most_at_once, write_monorepo
+from monorepo import PACKAGES, build_log, most_at_once, names, write_monorepo
 
 pytestmark = pytest.mark.slow  # real npm toolchain, full generations
-
-
-@pytest.fixture
-def monorepo(project, npm_registry, tmp_path):
-    """The user's monorepo (a git repo, all committed), configured for two builds at once and the test registry."""
-    scope = write_monorepo(project.workspace)
-    project.git("add", "-A")
-    project.git("-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "-qm", "monorepo")
-    project.write_config(npmRegistry=npm_registry.url, maxConcurrentBuilds=2)
-    project.scope = scope
-    project.build_log = tmp_path / "build-log.txt"
-    return project
-
-
-def names(project, *shorts):
-    return [f"{project.scope}/{short}" for short in shorts]
 
 
 def test_doit_list_shows_a_build_test_and_publish_task_per_package(monorepo):

@@ -8,11 +8,12 @@ import functools
 
 from doit.exceptions import TaskFailed
 from doit.loader import task_params
+from doit.tools import config_changed
 
 from ..errors import PackageBuilderError
-from ..monorepo import (WorkspacePackage, all_dependencies, discover_packages, global_inputs, lockfile, source_files,
-                        versioned_files)
+from ..monorepo import WorkspacePackage, discover_packages, global_inputs, lockfile, versioned_files
 from ..paths import build_record, builds_dir
+from ..pipeline import Pipeline, dependency_stamps, load_pipeline, step_inputs
 from .generation import fail
 from .project import LoadedProject
 
@@ -66,9 +67,14 @@ class WorkspaceTasks:
         """What git tracks or would track in the monorepo, listed once per load (None outside git)."""
         return versioned_files(self.project.workspace)
 
-    @functools.lru_cache(maxsize=None)
-    def sources(self, package: WorkspacePackage) -> tuple[str, ...]:
-        return tuple(source_files(package, self.versioned))
+    @functools.cached_property
+    def pipeline(self) -> Pipeline:
+        """turbo.json's task definitions, and the config's `packageBuilder.tasks` over them."""
+        return load_pipeline(self.project.workspace, self.project.config.package_builder.tasks,
+                             str(self.project.paths.config))
+
+    def inputs(self, package: WorkspacePackage, step: str) -> list[str]:
+        return step_inputs(package, self.pipeline, step, self.versioned)
 
     @functools.cached_property
     def shared_inputs(self) -> list[str]:
@@ -98,6 +104,7 @@ class WorkspaceTasks:
             return
         try:
             shared = self.shared_inputs if packages else []
+            pipeline = self.pipeline
         except PackageBuilderError as exc:
             yield {"basename": step, "doc": f"(config has an error) {exc}", "actions": [(fail, [str(exc)])]}
             return
@@ -106,14 +113,12 @@ class WorkspaceTasks:
         for package in packages:
             task = {"basename": step, "name": package.name, "doc": f"{step} {package.name} {package.version}",
                     "actions": [(workspace_step, [str(self.project.paths.config), step, package.name])]}
-            if step == "build":
-                task.update(file_dep=[*self.sources(package), *shared,
-                                      *(self.stamp("build", dep) for dep in package.workspace_dependencies)],
-                            targets=[self.stamp("build", package.name)], clean=True)
-            elif step == "test":
-                built = (package.name, *all_dependencies(package.name, by_name))
-                task.update(file_dep=[*self.sources(package), *shared, *(self.stamp("build", n) for n in built)],
-                            targets=[self.stamp("test", package.name)], clean=True)
+            if step in ("build", "test"):
+                waits_for = dependency_stamps(package, pipeline.definition(package.name, step), by_name)
+                task.update(file_dep=[*self.inputs(package, step), *shared,
+                                      *(self.stamp(kind, name) for kind, name in waits_for)],
+                            targets=[self.stamp(step, package.name)], clean=True,
+                            uptodate=[config_changed(pipeline.fingerprint)])
             else:
                 needs_tests = self.project.config.publishing.require_tests
                 task.update(task_dep=[f"build:{package.name}", *([f"test:{package.name}"] if needs_tests else []),

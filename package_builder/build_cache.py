@@ -1,0 +1,159 @@
+"""A content-addressed cache of workspace steps: a build's outputs and log (or a test's log) stored under the digest
+of everything the step read, and restored instead of running it again (an edit reverted costs a restore, not a
+build). Local archives live in `.package-builder/cache/`, bounded by `builds.cacheMaxMegabytes` (least recently used
+out first); an optional remote cache speaks Turborepo's HTTP API (`GET`/`PUT /v8/artifacts/<hash>`), so a team
+reuses the server it already runs. A cache that fails never fails a step: it is only slower.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .config import RemoteCacheSettings
+from .paths import builds_dir
+
+META = ".package-builder-step.json"  # the archive member that holds the log and the original run's time
+
+
+@dataclass(frozen=True)
+class CachedStep:
+    """A step restored from the cache: what it printed and how long it took when it really ran."""
+
+    log: str
+    seconds: float
+    source: str  # "local" or "remote"
+
+
+class StepCache:
+    def __init__(self, workspace_root: Path, max_megabytes: float, remote: RemoteCacheSettings | None = None,
+                 say: Callable[[str], None] = print):
+        self.folder = builds_dir(workspace_root) / "cache"
+        self.max_bytes = int(max_megabytes * 1024 * 1024)
+        self.remote = RemoteCache(remote, say) if remote else None
+        self.say = say
+
+    def archive(self, key: str) -> Path:
+        digest = key.removeprefix("sha256:")
+        return self.folder / digest[:2] / f"{digest}.tar.gz"
+
+    def restore(self, key: str, package_dir: Path, current_outputs: list[Path]) -> CachedStep | None:
+        """Put the cached outputs of `key` in place of `current_outputs`; None when nothing is cached."""
+        path, source = self.archive(key), "local"
+        if not path.exists():
+            data = self.remote.get(key) if self.remote else None
+            if data is None:
+                return None
+            self._write(path, data)
+            source = "remote"
+        try:
+            with tarfile.open(path, "r:gz") as archive:
+                members = archive.getmembers()
+                meta = json.loads(archive.extractfile(archive.getmember(META)).read())
+                files = [m for m in members if m.name != META]
+                if not all(m.isfile() and _inside(m.name) for m in files):
+                    raise ValueError("an entry is not a plain file inside the package")
+                for output in current_outputs:
+                    output.unlink(missing_ok=True)
+                archive.extractall(package_dir, members=files, filter="data")
+        except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
+            self.say(f"cache: {path.name} is unreadable ({exc}); running the step instead")
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)  # recently used: evicted last
+        return CachedStep(str(meta.get("log", "")), float(meta.get("seconds", 0.0)), source)
+
+    def store(self, key: str, package_dir: Path, outputs: list[Path], log: str, seconds: float) -> None:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for output in outputs:
+                archive.add(output, arcname=str(output.relative_to(package_dir)), recursive=False)
+            meta = json.dumps({"log": log[-20000:], "seconds": seconds}).encode()
+            info = tarfile.TarInfo(META)
+            info.size, info.mtime = len(meta), int(time.time())
+            archive.addfile(info, io.BytesIO(meta))
+        data = buffer.getvalue()
+        self._write(self.archive(key), data)
+        self._evict()
+        if self.remote:
+            self.remote.put(key, data, seconds)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+
+    def _evict(self) -> None:
+        archives = []
+        for path in self.folder.glob("*/*.tar.gz"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            archives.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in archives)
+        for _, size, path in sorted(archives):
+            if total <= self.max_bytes:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+
+
+class RemoteCache:
+    """Turborepo's remote-cache API. Errors are reported once and the remote is then left alone for the run."""
+
+    def __init__(self, settings: RemoteCacheSettings, say: Callable[[str], None]):
+        self.settings = settings
+        self.say = say
+        self.broken = False
+
+    def _request(self, method: str, key: str, data: bytes | None = None, headers: dict | None = None):
+        url = f"{self.settings.url.rstrip('/')}/v8/artifacts/{key.removeprefix('sha256:')}?slug={self.settings.team}"
+        token = self.settings.token_value()
+        request = urllib.request.Request(url, data=data, method=method, headers={
+            **({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})})
+        return urllib.request.urlopen(request, timeout=self.settings.timeout_seconds)
+
+    def get(self, key: str) -> bytes | None:
+        if self.broken:
+            return None
+        try:
+            with self._request("GET", key) as response:
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                self._broken(f"answered {exc.code} {exc.reason}")
+        except (OSError, ValueError) as exc:
+            self._broken(str(exc))
+        return None
+
+    def put(self, key: str, data: bytes, seconds: float) -> None:
+        if self.broken:
+            return
+        try:
+            with self._request("PUT", key, data, {"Content-Type": "application/octet-stream",
+                                                  "x-artifact-duration": str(int(seconds * 1000))}):
+                pass
+        except urllib.error.HTTPError as exc:
+            self._broken(f"refused an upload: {exc.code} {exc.reason}")
+        except (OSError, ValueError) as exc:
+            self._broken(str(exc))
+
+    def _broken(self, why: str) -> None:
+        self.broken = True
+        self.say(f"remote cache {self.settings.url}: {why}; going on without it (builds.remoteCache)")
+
+
+def _inside(name: str) -> bool:
+    parts = Path(name).parts
+    return bool(parts) and not Path(name).is_absolute() and ".." not in parts

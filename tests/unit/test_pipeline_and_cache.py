@@ -1,0 +1,112 @@
+"""What a workspace step reads and writes (turbo.json, the config's packageBuilder section) and the local cache
+that stores its outputs: globs as Turborepo reads them, clear errors naming the file and field, archives that
+cannot write outside the package, and a size bound."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from package_builder.build_cache import StepCache
+from package_builder.errors import ConfigError
+from package_builder.pipeline import StepDefinition, load_pipeline, select_inputs
+
+FILES = ["/p/src/a.ts", "/p/src/a.test.ts", "/p/README.md", "/p/docs/x.md", "/p/dist/a.js", "/p/schema.json"]
+
+
+@pytest.mark.parametrize("inputs, outputs, expected", [
+    (None, None, FILES),
+    (("$TURBO_DEFAULT$", "!**/*.md"), ("dist/**",), ["/p/src/a.ts", "/p/src/a.test.ts", "/p/schema.json"]),
+    (("src/**", "!src/**/*.test.ts"), None, ["/p/src/a.ts"]),
+    (("*.md",), None, ["/p/README.md"]),  # relative to the package, anchored: docs/x.md is not *.md
+])
+def test_inputs_are_turborepos_globs_relative_to_the_package(inputs, outputs, expected):
+    chosen = select_inputs(Path("/p"), FILES, StepDefinition("build", inputs=inputs), outputs)
+    assert chosen == sorted(expected)
+
+
+def test_turbo_json_with_comments_and_the_config_over_it(tmp_path):
+    (tmp_path / "turbo.json").write_text('{\n  // ours\n  "tasks": {"build": {"outputs": ["lib/**"],},\n'
+                                         '  "test": {"dependsOn": ["build", "generate"]}}\n}')
+    pipeline = load_pipeline(tmp_path, {"@a/x#build": {"outputs": ["out/**"], "dependsOn": []}})
+
+    assert pipeline.definition("@a/y", "build").outputs == ("lib/**",)
+    assert pipeline.definition("@a/x", "build").outputs == ("out/**",)
+    assert pipeline.definition("@a/x", "build").depends_on == ()
+    assert pipeline.definition("@a/y", "test").prerequisites == ("generate",)
+    assert pipeline.definition("@a/y", "lint").depends_on == ()
+
+
+@pytest.mark.parametrize("tasks, message", [
+    ({"build": {"outputs": "dist/**"}}, "turbo.json tasks.build: field outputs must be a list of globs"),
+    ({"build": {"inputs": ["../shared/**"]}}, "turbo.json tasks.build: field inputs: '../shared/**' must stay"),
+    ({"build": {"dependsOn": ["other#build"]}}, "field dependsOn: 'other#build' is not supported"),
+    ({"build": []}, "turbo.json tasks.build: must be an object"),
+])
+def test_a_bad_declaration_names_the_file_the_task_and_the_field(tmp_path, tasks, message):
+    (tmp_path / "turbo.json").write_text(json.dumps({"tasks": tasks}))
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("*", r"\*").replace(".", r"\.")):
+        load_pipeline(tmp_path, None)
+
+
+def package_with(tmp_path: Path, files: dict[str, str]) -> Path:
+    package = tmp_path / "package"
+    for name, text in files.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text)
+    return package
+
+
+def test_a_restore_replaces_the_outputs_with_the_stored_ones(tmp_path):
+    package = package_with(tmp_path, {"dist/a.js": "one", "dist/b.js": "b"})
+    cache = StepCache(tmp_path / "ws", 10, say=lambda line: None)
+    cache.store("sha256:aa11", package, [package / "dist/a.js", package / "dist/b.js"], "built", 2.5)
+    (package / "dist/a.js").write_text("two")
+    (package / "dist/stale.js").write_text("left by another build")
+
+    restored = cache.restore("sha256:aa11", package, [package / "dist/a.js", package / "dist/stale.js"])
+
+    assert restored.log == "built" and restored.seconds == 2.5 and restored.source == "local"
+    assert (package / "dist/a.js").read_text() == "one" and not (package / "dist/stale.js").exists()
+    assert cache.restore("sha256:bb22", package, []) is None
+
+
+def test_an_archive_that_would_write_outside_the_package_is_refused_and_removed(tmp_path):
+    package = package_with(tmp_path, {"dist/a.js": "one"})
+    lines = []
+    cache = StepCache(tmp_path / "ws", 10, say=lines.append)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in (("../escaped.js", b"x"), (".package-builder-step.json", b'{"log": ""}')):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    path = cache.archive("sha256:cc33")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(buffer.getvalue())
+
+    assert cache.restore("sha256:cc33", package, [package / "dist/a.js"]) is None
+
+    assert not (tmp_path / "escaped.js").exists() and (package / "dist/a.js").read_text() == "one"
+    assert not path.exists() and "unreadable" in lines[0]
+
+
+def test_the_least_recently_used_archives_go_first_when_the_cache_is_full(tmp_path):
+    package = package_with(tmp_path, {"dist/a.js": "x" * 2000})
+    probe = StepCache(tmp_path / "probe", 10, say=lambda line: None)
+    probe.store("sha256:00", package, [package / "dist/a.js"], "", 1)
+    size = probe.archive("sha256:00").stat().st_size
+    cache = StepCache(tmp_path / "ws", 2.5 * size / 1024 / 1024, say=lambda line: None)
+    for number, key in enumerate(("sha256:01", "sha256:02")):
+        cache.store(key, package, [package / "dist/a.js"], "", 1)
+        os.utime(cache.archive(key), (1000 + number, 1000 + number))
+    cache.restore("sha256:01", package, [])  # used again: now the most recent
+
+    cache.store("sha256:03", package, [package / "dist/a.js"], "", 1)
+
+    assert cache.archive("sha256:01").exists() and cache.archive("sha256:03").exists()
+    assert not cache.archive("sha256:02").exists()
