@@ -1,8 +1,10 @@
 """Benchmark: `doit build test` against Turborepo (`turbo run build test`) on the same monorepo, same concurrency.
 
 Run by hand: `.venv/bin/python bench/workspace_vs_turbo.py [--concurrency 2] [--rounds 3]`. It writes the tests'
-six-package fixture monorepo (npm workspaces, real builds and `node --test` suites) twice, once per tool, and times a
-cold run (nothing built, no cache) and a warm run (nothing changed) of each. Goals: cold ≤ 1.1×, warm ≤ 1.0× turbo.
+six-package fixture monorepo (npm workspaces, real builds and `node --test` suites) twice, once per tool, and times
+four runs of each: cold (nothing built, no cache), no-op (nothing changed), after an edit to the deepest package's
+source, and after reverting that edit (both tools restore from their caches). Goals: cold and after-edit ≤ 1.1×,
+no-op and after-revert ≤ 1.0× turbo.
 Turbo is installed from npm into bench/turbo/ on first use. Its cache is local only (no remote cache).
 """
 from __future__ import annotations
@@ -75,24 +77,33 @@ def main() -> int:
     if not TURBO.exists():
         subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=TURBO_DIR, check=True, capture_output=True)
     env = {**os.environ, "TURBO_TELEMETRY_DISABLED": "1", "DO_NOT_TRACK": "1", "CI": "true"}
-    times: dict[str, list[float]] = {"doit cold": [], "doit warm": [], "turbo cold": [], "turbo warm": []}
+    stages = ("cold", "no-op", "after edit", "after revert")
+    times: dict[str, list[float]] = {f"{tool} {stage}": [] for tool in ("doit", "turbo") for stage in stages}
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory() as tmp:
             ours = monorepo(Path(tmp) / "doit")
             project = doit_project(Path(tmp) / "doit", ours, args.concurrency)
-            doit = [sys.executable, "-m", "doit", "build", "test"]
-            times["doit cold"].append(run(doit, project, env))
-            times["doit warm"].append(run(doit, project, env))
             theirs = monorepo(Path(tmp) / "turbo")
-            turbo = [str(TURBO), "run", "build", "test", f"--concurrency={args.concurrency}", "--output-logs=errors-only"]
-            times["turbo cold"].append(run(turbo, theirs, env))
-            times["turbo warm"].append(run(turbo, theirs, env))
+            commands = {
+                "doit": ([sys.executable, "-m", "doit", "build", "test"], project, ours),
+                "turbo": ([str(TURBO), "run", "build", "test", f"--concurrency={args.concurrency}",
+                           "--output-logs=errors-only"], theirs, theirs)}
+            for tool, (command, cwd, workspace) in commands.items():
+                source = workspace / "packages" / "core" / "src" / "index.js"
+                original = source.read_text()
+                times[f"{tool} cold"].append(run(command, cwd, env))
+                times[f"{tool} no-op"].append(run(command, cwd, env))
+                source.write_text(original + "// an edit: core, and what depends on it, build and test again\n")
+                times[f"{tool} after edit"].append(run(command, cwd, env))
+                source.write_text(original)
+                times[f"{tool} after revert"].append(run(command, cwd, env))
     median = {name: statistics.median(values) for name, values in times.items()}
     print(f"six packages, concurrency {args.concurrency}, median of {args.rounds} round(s); install not timed")
-    for name, value in median.items():
-        print(f"  {name:<11} {value:6.2f} s")
-    print(f"  cold ratio doit/turbo {median['doit cold'] / median['turbo cold']:.2f} (goal <= 1.1)")
-    print(f"  warm ratio doit/turbo {median['doit warm'] / median['turbo warm']:.2f} (goal <= 1.0)")
+    goals = {"cold": 1.1, "no-op": 1.0, "after edit": 1.1, "after revert": 1.0}
+    print(f"  {'stage':<13} {'doit':>7} {'turbo':>7}  ratio (goal)")
+    for stage in stages:
+        ours, theirs = median[f"doit {stage}"], median[f"turbo {stage}"]
+        print(f"  {stage:<13} {ours:6.2f}s {theirs:6.2f}s  {ours / theirs:.2f} (<= {goals[stage]})")
     return 0
 
 
