@@ -4,7 +4,7 @@ It is what a bare `doit` shows (the safe default task), so it must be cheap and 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -27,13 +27,26 @@ class PlanStatus:
     branch: str = ""
     reason: str = ""
     cost_usd: float = 0.0
+    phase: str = ""  # the phase it is at: the failed or running one, the next one, or the last when done
+    tokens: dict = field(default_factory=dict)  # input, output, cacheRead, cacheWrite, over every run
+    updated: str = ""  # when its checkpoint was last written (ISO 8601, UTC)
 
     def line(self) -> str:
         spent = f", ${self.cost_usd:.4f}" if self.cost_usd else ""
+        tokens = (f", {self.tokens.get('input', 0):,} in / {self.tokens.get('output', 0):,} out tokens"
+                  if self.tokens.get("output") else "")
         where = f" on {self.branch}" if self.branch else ""
+        at = f" {self.phase}" if self.phase and self.state != "done" else ""
         why = f": {self.reason}" if self.reason else ""
-        return (f"{self.plan:<24} {self.package:<32} {self.phases_done:>2}/{self.phase_count} "
-                f"{self.state}{spent}{where}{why}")
+        return (f"{self.plan:<24} {self.package:<32} {self.phases_done:>2}/{self.phase_count}{at} "
+                f"{self.state}{spent}{tokens}{where}{why}")
+
+    def as_json(self) -> dict:
+        """The same facts for scripts (`doit status --json`)."""
+        return {"plan": self.plan, "package": self.package, "phasesDone": self.phases_done,
+                "phaseCount": self.phase_count, "phase": self.phase, "state": self.state, "branch": self.branch,
+                "reason": self.reason, "costUsd": round(self.cost_usd, 6), "tokens": self.tokens,
+                "updated": self.updated}
 
 
 def plan_status(workspace_root: Path | None, plan_path: Path,
@@ -46,12 +59,17 @@ def plan_status(workspace_root: Path | None, plan_path: Path,
     phases = phases_of(plan)
     state = GenerationState.find(workspace_root, plan) if workspace_root else None
     if state is None:
-        return PlanStatus(plan.task_name, plan.package_name, 0, len(phases), "not started")
+        return PlanStatus(plan.task_name, plan.package_name, 0, len(phases), "not started",
+                          phase=phases[0].name if phases else "")
     store = ArtifactStore(workspace_root, plan.task_name)
-    done = sum(1 for phase in phases
-               if (a := store.peek(phase.slug)) is not None and a.status in (COMMITTED, SKIPPED))
     failure = state.data.get("failureRecovery") or {}
     label = {"completed": "done", "failed": "failed"}.get(state.data.get("status"), "in progress")
     reason = str(failure.get("error", "")).splitlines()[0][:200] if label == "failed" and failure else ""
+    finished = {phase.name for phase in phases if (a := store.peek(phase.slug)) is not None
+                and a.status in (COMMITTED, SKIPPED)}
+    done = len(finished)
+    at = (state.data.get("currentPhase") if label == "failed" else
+          phases[-1].name if label == "done" else next((p.name for p in phases if p.name not in finished), ""))
     return PlanStatus(plan.task_name, plan.package_name, done, len(phases), label, state.data.get("branch", ""), reason,
-                      state.cost_usd)
+                      state.cost_usd, phase=at or "", tokens=dict(state.data.get("tokens") or {}),
+                      updated=str(state.data.get("savedAt") or ""))

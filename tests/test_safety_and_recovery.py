@@ -18,7 +18,7 @@ PLANNING = "generate:data-validator:01-planning"
 def test_a_bare_doit_only_shows_status_and_starts_nothing(project):
     result = project.doit(check=True)
 
-    assert "data-validator" in result.stdout and "0/15 not started" in result.stdout
+    assert "data-validator" in result.stdout and "0/15 PLANNING not started" in result.stdout
     assert project.api.hits == [], "no model call"
     assert project.git("branch", "--format=%(refname:short)").split() == ["main"], "no git write"
     assert not (project.workspace / ".package-builder").exists(), "no build, test or publish ran"
@@ -31,7 +31,22 @@ def test_status_after_a_failure_names_the_phase_and_the_reason(project):
     project.doit("generate:data-validator:02-foundation")
 
     status = project.doit(check=True).stdout
-    assert re.search(r"1/15 failed, \$0\.\d{4} on feat/package-generation-\d+: .*index\.lock", status), status
+    assert re.search(r"1/15 FOUNDATION failed, \$0\.\d{4}, [\d,]+ in / [\d,]+ out tokens "
+                     r"on feat/package-generation-\d+: .*index\.lock", status), status
+
+    (line,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
+    assert line["state"] == "failed" and line["phase"] == "FOUNDATION" and line["phasesDone"] == 1
+    assert "index.lock" in line["reason"] and line["costUsd"] > 0 and line["tokens"]["output"] > 0
+    assert line["branch"].startswith("feat/package-generation-") and line["updated"].startswith("20")
+
+
+def test_status_of_a_half_done_generation_names_the_next_phase(project):
+    project.doit(PLANNING, check=True)
+
+    (line,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
+
+    assert (line["state"], line["phase"], line["phasesDone"], line["phaseCount"]) == ("in progress", "FOUNDATION", 1, 15)
+    assert project.api.hits and len(project.api.hits) == 1, "status itself asked nothing"
 
 
 def test_a_stranger_git_lock_fails_the_phase_with_its_path_and_the_checkpoint_records_it(project):

@@ -2,27 +2,38 @@
 call, writes no git and publishes nothing."""
 from __future__ import annotations
 
+import json
+
 from ..errors import PackageBuilderError
 from ..plan import discover_plans
 from ..status import plan_status
 from .project import LoadedProject
 
 
-def show_status(project: LoadedProject):
-    """doit action: print the status lines (never fails: a broken plan is a line of its own)."""
-    if project.config_error:
-        print(f"config: {project.config_error}")
+JSON = {"name": "as_json", "long": "json", "type": bool, "default": False,
+        "help": "print the status as JSON, for scripts"}
+
+
+def show_status(project: LoadedProject, as_json: bool = False):
+    """doit action: print the status lines, or their JSON (never fails: a broken plan is a line of its own)."""
+    problems = [f"config: {project.config_error}"] if project.config_error else []
     try:
         plan_paths = discover_plans(project.paths.plans)
     except PackageBuilderError as exc:
-        print(exc)
+        plan_paths, problems = [], [*problems, str(exc)]
+    plans = [plan_status(project.workspace, path, project.phases_of) for path in plan_paths]
+    if as_json:
+        print(json.dumps({"plans": [plan.as_json() for plan in plans], "problems": problems}, indent=2))
         return
-    if not plan_paths:
+    for problem in problems:
+        print(problem)
+    if not plan_paths and not problems:
         print(f"no plans in {project.paths.plans} (write plans/packages/<category>/<name>.md)")
-    for path in plan_paths:
-        print(plan_status(project.workspace, path, project.phases_of).line())
+    for plan in plans:
+        print(plan.line())
     print("run `doit list` for the tasks, `doit generate:<plan>` to generate one package")
 
 
 def status_task(project: LoadedProject) -> dict:
-    return {"actions": [(show_status, [project])], "uptodate": [False], "verbosity": 2}
+    """`doit status [--json]`: never up to date, and the default task."""
+    return {"actions": [(show_status, [project])], "uptodate": [False], "verbosity": 2, "params": [JSON]}
