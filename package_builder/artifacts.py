@@ -15,7 +15,7 @@ from pathlib import Path
 from .digest import digest_of
 from .errors import ArtifactError
 from .paths import artifact_path
-from .storage import write_json_atomic
+from .storage import read_json, write_json_atomic
 
 SCHEMA = 1
 ANSWERED = "answered"      # the model answered and the answer is valid; not yet in the workspace
@@ -128,6 +128,14 @@ class ArtifactStore:
             raise ArtifactError(f"{path}: {problem}; moved aside to {aside.name}. Run again to redo this phase (it "
                                 "calls the model again), or put a good copy of the file back first")
         return artifact
+
+    def peek_facts(self, phase_slug: str) -> tuple[str, dict] | None:
+        """(status, inputs) of the stored artifact, read without building it (status reads hundreds); None when
+        there is none or it does not read back."""
+        data = read_json(self.path(phase_slug))
+        if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+            return None
+        return data["status"], data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
 
     def peek(self, phase_slug: str) -> PhaseArtifact | None:
         """The stored artifact when it reads back cleanly, else None; never moves anything (for status views)."""

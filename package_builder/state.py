@@ -29,15 +29,21 @@ class GenerationState:
     @classmethod
     def find(cls, workspace_root: Path, plan: PlanSpec) -> "GenerationState | None":
         """The newest session of this plan's package, or None when it never started."""
-        sessions = []
+        return cls.newest_sessions(workspace_root).get((plan.package_name, str(plan.plan_path)))
+
+    @classmethod
+    def newest_sessions(cls, workspace_root: Path) -> dict[tuple[str, str], "GenerationState"]:
+        """(package name, plan path) → its newest session, every checkpoint read once (status reads 50 plans)."""
+        newest: dict[tuple[str, str], tuple[int, GenerationState]] = {}
         for path in state_dir(workspace_root).glob("gen-*.json"):
             data = read_json(path)
-            if data and data.get("packageName") == plan.package_name and data.get("planPath") == str(plan.plan_path):
-                sessions.append((data.get("sessionId", ""), path, data))
-        if not sessions:
-            return None
-        _, path, data = max(sessions, key=lambda s: int(s[0].removeprefix("gen-") or 0))
-        return cls(path, data)
+            if not data:
+                continue
+            key = (data.get("packageName"), data.get("planPath"))
+            started = int(str(data.get("sessionId", "")).removeprefix("gen-") or 0)
+            if key not in newest or started > newest[key][0]:
+                newest[key] = (started, cls(path, data))
+        return {key: state for key, (_, state) in newest.items()}
 
     @classmethod
     def open(cls, workspace_root: Path, plan: PlanSpec, base_branch: str | None, branch_prefix: str) -> "GenerationState":

@@ -10,6 +10,7 @@ from typing import Callable
 
 from .artifacts import COMMITTED, SKIPPED, ArtifactStore
 from .errors import PackageBuilderError
+from .explain import changed_inputs
 from .phase import PhaseSpec
 from .plan import PlanSpec, parse_plan
 from .state import GenerationState
@@ -23,7 +24,7 @@ class PlanStatus:
     package: str
     phases_done: int
     phase_count: int
-    state: str  # not started, in progress, failed, done, invalid plan
+    state: str  # not started, in progress, failed, done, out of date, invalid plan
     branch: str = ""
     reason: str = ""
     cost_usd: float = 0.0
@@ -50,14 +51,21 @@ class PlanStatus:
 
 
 def plan_status(workspace_root: Path | None, plan_path: Path,
-                phases_of: Callable[[PlanSpec], tuple[PhaseSpec, ...]]) -> PlanStatus:
-    """One plan's line; `phases_of` gives the phases its mode generates it with."""
+                phases_of: Callable[[PlanSpec], tuple[PhaseSpec, ...]],
+                inputs_now: Callable[[PlanSpec, tuple, PhaseSpec], dict] | None = None,
+                sessions: dict | None = None) -> PlanStatus:
+    """One plan's line; `phases_of` gives the phases its mode generates it with, `inputs_now` what a finished
+    phase's stored inputs are compared with (an edited plan or template, another model: "out of date"),
+    `sessions` every plan's newest checkpoint (`GenerationState.newest_sessions`, read once for many plans)."""
     try:
         plan = parse_plan(plan_path)
     except PackageBuilderError as exc:
         return PlanStatus(plan_path.stem, "?", 0, 0, "invalid plan", reason=str(exc).splitlines()[0])
     phases = phases_of(plan)
-    state = GenerationState.find(workspace_root, plan) if workspace_root else None
+    if sessions is not None:
+        state = sessions.get((plan.package_name, str(plan.plan_path)))
+    else:
+        state = GenerationState.find(workspace_root, plan) if workspace_root else None
     if state is None:
         return PlanStatus(plan.task_name, plan.package_name, 0, len(phases), "not started",
                           phase=phases[0].name if phases else "")
@@ -65,11 +73,31 @@ def plan_status(workspace_root: Path | None, plan_path: Path,
     failure = state.data.get("failureRecovery") or {}
     label = {"completed": "done", "failed": "failed"}.get(state.data.get("status"), "in progress")
     reason = str(failure.get("error", "")).splitlines()[0][:200] if label == "failed" and failure else ""
-    finished = {phase.name for phase in phases if (a := store.peek(phase.slug)) is not None
-                and a.status in (COMMITTED, SKIPPED)}
+    artifacts = {phase.name: facts for phase in phases if (facts := store.peek_facts(phase.slug)) is not None}
+    finished = {name for name, (status, _) in artifacts.items() if status in (COMMITTED, SKIPPED)}
     done = len(finished)
+    stale = _stale_phases(plan, phases, artifacts, inputs_now) if inputs_now and label != "failed" else []
+    if stale:
+        label = "out of date"
+        reasons = stale[0][1]
+        more = f" (and {len(stale) - 1} more phase(s))" if len(stale) > 1 else ""
+        reason = f"{', '.join(reasons)}{more}"
     at = (state.data.get("currentPhase") if label == "failed" else
-          phases[-1].name if label == "done" else next((p.name for p in phases if p.name not in finished), ""))
+          phases[-1].name if label == "done" else
+          stale[0][0] if stale else next((p.name for p in phases if p.name not in finished), ""))
     return PlanStatus(plan.task_name, plan.package_name, done, len(phases), label, state.data.get("branch", ""), reason,
                       state.cost_usd, phase=at or "", tokens=dict(state.data.get("tokens") or {}),
                       updated=str(state.data.get("savedAt") or ""))
+
+
+def _stale_phases(plan, phases, artifacts: dict, inputs_now) -> list[tuple[str, list[str]]]:
+    """(phase, reasons) for each finished model phase whose plan, templates or settings changed since it ran."""
+    stale = []
+    for phase in phases:
+        status, inputs = artifacts.get(phase.name, ("", {}))
+        if status != COMMITTED or "templates" not in inputs:
+            continue
+        reasons = changed_inputs(inputs, inputs_now(plan, phases, phase))
+        if reasons:
+            stale.append((phase.name, reasons))
+    return stale

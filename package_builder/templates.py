@@ -62,3 +62,12 @@ class PromptRenderer:
         except self._jinja2.TemplateError as exc:
             where = f"{exc.filename}:{exc.lineno}" if getattr(exc, "lineno", None) else str(self.prompts_dir / name)
             raise PackageBuilderError(f"{where}: template error: {exc.message}") from None
+
+
+def template_digests(prompts_dir: Path, phase) -> dict[str, str]:
+    """Prompt-relative name → digest of every template file a model phase's request is rendered from: part of its
+    stored inputs, and what `doit status` compares to tell a template edit."""
+    from .digest import digest_text
+
+    return {str(p.relative_to(prompts_dir)): digest_text(p.read_text(encoding="utf-8"))
+            for name in prompt_templates(phase) for p in template_sources(prompts_dir, name) if p.exists()}

@@ -106,8 +106,11 @@ def test_editing_a_template_reruns_only_the_phases_that_depend_on_it(project):
 
     template = project.root / "prompts" / "testing.md.j2"
     template.write_text(template.read_text() + "\nPrefer table-driven tests.\n")
-    project.doit("generate:data-validator", check=True)
+    status = project.doit("status", check=True).stdout
+    assert re.search(r"15/15 TESTING out of date, .*: template prompts/testing\.md\.j2 changed$", status, re.M), status
+    first = project.doit("generate:data-validator", check=True)
     assert project.api.phases_called()[before:] == ["TESTING"], "same answer → nothing downstream changes"
+    assert re.search(r"TESTING +runs again: template prompts/testing\.md\.j2 changed", first.stdout), first.stdout
     # CRITICAL_FIXES rewrote a test file after TESTING: rerunning TESTING must not bring back the older version.
     assert "leave cause unset" in (project.package_dir / "tests/errors.test.ts").read_text()
     assert project.git("status", "--porcelain") == ""
@@ -116,9 +119,10 @@ def test_editing_a_template_reruns_only_the_phases_that_depend_on_it(project):
     template.write_text(template.read_text() + "\nName each test after the behaviour it checks.\n")
     changed = example_answer("TESTING").replace("</file>", "// one more line\n</file>", 1)
     project.api.script("TESTING", Text(changed))
-    project.doit("generate:data-validator", check=True)
+    second = project.doit("generate:data-validator", check=True)
     assert project.api.phases_called()[before:] == ["TESTING", "INTEGRATION_REVIEW", "CRITICAL_FIXES",
                                                     "FINAL_POLISH"]
+    assert re.search(r"INTEGRATION_REVIEW +runs again: TESTING's output changed", second.stdout), second.stdout
     state = project.state()
     assert state["status"] == "completed"
     assert phase_commits(project, state["branch"]).count("08-testing") == 2
@@ -215,3 +219,40 @@ def test_one_package_failing_stops_only_that_package_and_the_closing_line_names_
                 for p in (project.workspace / ".generation-state").glob("gen-*.json")}
     assert sessions["@example/data-validator"]["status"] == "completed"
     assert sessions["@example/number-validator"]["status"] == "failed"
+
+
+def test_status_shows_a_done_a_failed_a_half_done_and_an_out_of_date_plan_in_text_and_json(project):
+    plans = project.root / "plans" / "packages" / "core"
+    example = (plans / "data-validator.md").read_text()
+    for name in ("broken-validator", "half-validator", "stale-validator"):
+        (plans / f"{name}.md").write_text(example.replace("@example/data-validator", f"@example/{name}"))
+    project.api.default = lambda request: Text(
+        example_answer(request.phase).replace("@example/data-validator",
+                                              re.search(r"npm package `([^`]+)`", request.system).group(1)))
+    project.doit("generate:data-validator", check=True)
+    project.doit("generate:half-validator:01-planning", "generate:stale-validator:01-planning",
+                 "generate:broken-validator:01-planning", check=True)
+    (project.workspace / ".git" / "index.lock").write_text("")  # someone else's git command
+    project.doit("generate:broken-validator:02-foundation")
+    (project.workspace / ".git" / "index.lock").unlink()
+    stale = plans / "stale-validator.md"
+    stale.write_text(stale.read_text() + "\n- Also accept ISO dates.\n")
+    calls = len(project.api.hits)
+
+    text = project.doit("status", check=True).stdout
+    listed = {plan["plan"]: plan for plan in json.loads(project.doit("status", "--json", check=True).stdout)["plans"]}
+
+    lines = {line.split()[0]: line for line in text.splitlines() if "@example/" in line}
+    assert re.search(r"15/15 done, \$\d+\.\d{4}, [\d,]+ in / [\d,]+ out tokens on feat/", lines["data-validator"])
+    assert re.search(r"1/15 FOUNDATION failed, .*index\.lock", lines["broken-validator"])
+    assert re.search(r"1/15 FOUNDATION in progress", lines["half-validator"])
+    assert re.search(r"1/15 PLANNING out of date, .*: the plan changed$", lines["stale-validator"])
+    assert {name: (plan["state"], plan["phasesDone"], plan["phase"]) for name, plan in listed.items()} == {
+        "data-validator": ("done", 15, "MERGE"), "broken-validator": ("failed", 1, "FOUNDATION"),
+        "half-validator": ("in progress", 1, "FOUNDATION"), "stale-validator": ("out of date", 1, "PLANNING")}
+    assert listed["stale-validator"]["reason"] == "the plan changed"
+    assert listed["data-validator"]["costUsd"] > listed["half-validator"]["costUsd"] > 0
+    assert len(project.api.hits) == calls, "status asks the model nothing"
+
+    rerun = project.doit("generate:stale-validator:01-planning", check=True)
+    assert re.search(r"PLANNING +runs again: the plan changed", rerun.stdout), rerun.stdout

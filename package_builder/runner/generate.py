@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 
 from ..artifacts import COMMITTED, FAILED
+from ..explain import changed_inputs
 from ..graph import type_check_source
 from ..model import make_model
 from ..state import GenerationState
@@ -32,6 +33,9 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
             ensure_type_check(ctx, ctx.phase, state, workspace)  # killed between commit and check?
             return {"phase": ctx.phase.name, "reused": True, "commit": existing.commit}
 
+    if existing and existing.status == COMMITTED and existing.inputs_digest != request.inputs_digest:
+        reasons = changed_inputs(existing.inputs, request.inputs)
+        ctx.say(f"runs again: {', '.join(reasons) or 'its inputs changed'}")
     if ctx.phase.runs_checks:
         return build_validation(ctx, state, workspace, request, started)
     pending = (existing if existing and existing.inputs_digest == request.inputs_digest

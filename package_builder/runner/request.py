@@ -15,7 +15,7 @@ from ..errors import ModelAnswerError, ModelRequestRefused, PhaseFailed
 from ..graph import type_check_source
 from ..model import ModelRequest
 from ..state import now_iso
-from ..templates import FILE_TEMPLATE, SYSTEM_TEMPLATE, TASK_TEMPLATE, PromptRenderer, prompt_templates, template_sources
+from ..templates import FILE_TEMPLATE, SYSTEM_TEMPLATE, TASK_TEMPLATE, PromptRenderer, template_digests
 from .budget import Budget
 from .context import TEST_RUNNER, PhaseContext
 
@@ -64,9 +64,7 @@ def prepare(ctx: PhaseContext) -> PreparedRequest:
     task = renderer.render(TASK_TEMPLATE, context)
     inputs = {
         "promptDigest": digest_text("\0".join((system, *files, task))),
-        "templates": {str(p.relative_to(ctx.project.prompts)): digest_text(p.read_text(encoding="utf-8"))
-                      for name in prompt_templates(ctx.phase)
-                      for p in template_sources(ctx.project.prompts, name) if p.exists()},
+        "templates": template_digests(ctx.project.prompts, ctx.phase),
         "plan": digest_text(ctx.plan.body),
         "upstream": {a.phase: a.output_digest for a in upstream},
         "renderedFiles": digest_of(rendered_files),

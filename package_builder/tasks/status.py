@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from ..errors import PackageBuilderError
+from ..explain import VisibleInputs
 from ..plan import discover_plans
+from ..state import GenerationState
 from ..status import plan_status
 from .project import LoadedProject
 
@@ -21,7 +23,9 @@ def show_status(project: LoadedProject, as_json: bool = False):
         plan_paths = discover_plans(project.paths.plans)
     except PackageBuilderError as exc:
         plan_paths, problems = [], [*problems, str(exc)]
-    plans = [plan_status(project.workspace, path, project.phases_of) for path in plan_paths]
+    inputs_now = VisibleInputs(project.paths.prompts, project.config)
+    sessions = GenerationState.newest_sessions(project.workspace) if project.workspace else {}
+    plans = [plan_status(project.workspace, path, project.phases_of, inputs_now, sessions) for path in plan_paths]
     if as_json:
         print(json.dumps({"plans": [plan.as_json() for plan in plans], "problems": problems}, indent=2))
         return
