@@ -101,3 +101,26 @@ def _stale_phases(plan, phases, artifacts: dict, inputs_now) -> list[tuple[str, 
         if reasons:
             stale.append((phase.name, reasons))
     return stale
+
+
+def summary_table(statuses: list[PlanStatus], seconds: dict[str, float]) -> list[str]:
+    """The closing table of a generation run: one row per plan of the run."""
+    rows = [("plan", "phases", "state", "tokens in / out", "cost", "time", "branch")]
+    for status in statuses:
+        tokens = f"{status.tokens.get('input', 0):,} / {status.tokens.get('output', 0):,}" if status.tokens else "-"
+        rows.append((status.plan, f"{status.phases_done}/{status.phase_count}", status.state, tokens,
+                     f"${status.cost_usd:.4f}", f"{seconds.get(status.plan, 0.0):.1f} s", status.branch or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
+def write_generation_summary(workspace_root: Path, statuses: list[PlanStatus], seconds: dict[str, float]) -> Path:
+    """`.generation-state/summary.json` for CI: `{"ok", "failed", "plans": [status + seconds]}`."""
+    from .paths import state_dir
+    from .storage import write_json_atomic
+
+    failed = [status.plan for status in statuses if status.state in ("failed", "invalid plan")]
+    path = state_dir(workspace_root) / "summary.json"
+    write_json_atomic(path, {"ok": not failed, "failed": failed, "plans": [
+        {**status.as_json(), "seconds": round(seconds.get(status.plan, 0.0), 2)} for status in statuses]})
+    return path

@@ -219,6 +219,15 @@ def test_one_package_failing_stops_only_that_package_and_the_closing_line_names_
                 for p in (project.workspace / ".generation-state").glob("gen-*.json")}
     assert sessions["@example/data-validator"]["status"] == "completed"
     assert sessions["@example/number-validator"]["status"] == "failed"
+    table = {line.split()[0]: line.split()[1:3] for line in result.stdout.splitlines()
+             if line.startswith(("data-validator ", "number-validator "))}
+    assert table == {"data-validator": ["15/15", "done"], "number-validator": ["0/15", "failed"]}, result.stdout
+    summary = json.loads((project.workspace / ".generation-state/summary.json").read_text())
+    assert summary["ok"] is False and summary["failed"] == ["number-validator"]
+    plans = {plan["plan"]: plan for plan in summary["plans"]}
+    assert plans["data-validator"]["costUsd"] > 0 and plans["data-validator"]["seconds"] > 0
+    assert plans["data-validator"]["branch"].startswith("feat/package-generation-")
+    assert "escaped.md" in plans["number-validator"]["reason"]
 
 
 def test_status_shows_a_done_a_failed_a_half_done_and_an_out_of_date_plan_in_text_and_json(project):

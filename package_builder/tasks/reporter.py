@@ -2,12 +2,15 @@
 which print their own progress), a closing table of build/test/publish outcomes, and `summary.json` for CI."""
 from __future__ import annotations
 
-from pathlib import Path
+import time
 
 from doit.exceptions import UnmetDependency
 from doit.reporter import ConsoleReporter
 
 from ..builds import STEP_NAMES, outcome_label, write_run_summary
+from ..errors import PackageBuilderError
+from ..plan import discover_plans
+from ..status import plan_status, summary_table, write_generation_summary
 from .project import LoadedProject
 from .workspace import spread_dry_run
 
@@ -18,12 +21,13 @@ def doit_config(project: LoadedProject) -> dict:
     Generation is bounded by `turnBasedGeneration.maxConcurrentPhases` inside the core, whatever `-n` says. A failure
     stops only what depends on it (`continue`): one package's failed generation or build leaves the others going."""
     return {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2, "continue": True,
-            "reporter": reporter_for(project.workspace), "default_tasks": ["status"],
+            "reporter": reporter_for(project), "default_tasks": ["status"],
             "num_process": project.config.max_concurrent_builds if project.config else 1, "par_type": "thread"}
 
 
-def reporter_for(workspace: Path | None) -> type:
-    """A reporter class bound to the workspace whose outcomes it reads (doit wants a class, not an instance)."""
+def reporter_for(project: LoadedProject) -> type:
+    """A reporter class bound to the project whose outcomes it reads (doit wants a class, not an instance)."""
+    workspace = project.workspace
 
     class Reporter(ConsoleReporter):
         def __init__(self, outstream, options):
@@ -31,12 +35,15 @@ def reporter_for(workspace: Path | None) -> type:
             self.outcomes: dict[str, dict[str, str]] = {}
             self.generated: list[str] = []  # plans whose generation ran to its summary
             self.not_generated: dict[str, str] = {}  # plan → why its generation failed
+            self.generation_seconds: dict[str, float] = {}  # plan → time its tasks ran in this run
+            self.started: dict[str, float] = {}
 
         def initialize(self, tasks, selected_tasks):
             super().initialize(tasks, selected_tasks)
             spread_dry_run(tasks)
 
         def execute_task(self, task):
+            self.started[task.name] = time.monotonic()
             if not task.name.startswith(("generate:", "status")):
                 super().execute_task(task)
 
@@ -61,11 +68,17 @@ def reporter_for(workspace: Path | None) -> type:
 
         def _note(self, task, status):
             step, _, package = task.name.partition(":")
+            if step == "generate" and package:
+                plan = package.split(":")[0]
+                ran = time.monotonic() - self.started.pop(task.name, time.monotonic())
+                self.generation_seconds[plan] = self.generation_seconds.get(plan, 0.0) + ran
             if step in STEP_NAMES and package and workspace is not None:
                 self.outcomes.setdefault(package, {})[step] = status or outcome_label(workspace, step, package)
 
         def complete_run(self):
             super().complete_run()
+            if self.generation_seconds and workspace is not None:
+                self._generation_summary()
             if self.not_generated:
                 failed = "; ".join(f"{plan}: {why}" for plan, why in self.not_generated.items())
                 done = f"; done: {', '.join(self.generated)}" if self.generated else ""
@@ -81,5 +94,17 @@ def reporter_for(workspace: Path | None) -> type:
             for row in rows:
                 self.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
             self.write(f"summary: {write_run_summary(workspace, self.outcomes)}\n")
+
+        def _generation_summary(self):
+            """A table of the plans this run generated, and `.generation-state/summary.json`."""
+            try:
+                paths = {path.stem: path for path in discover_plans(project.paths.plans)}
+            except PackageBuilderError:
+                return  # the plans folder's own error is what the run already reported
+            statuses = [plan_status(workspace, paths[plan], project.phases_of)
+                        for plan in sorted(self.generation_seconds) if plan in paths]
+            for line in summary_table(statuses, self.generation_seconds):
+                self.write(line + "\n")
+            self.write(f"summary: {write_generation_summary(workspace, statuses, self.generation_seconds)}\n")
 
     return Reporter
