@@ -71,11 +71,14 @@ class ModelSettings(_Section):
 
 
 class GitSettings(_Section):
-    """Author of generation commits: used even when the machine has no git identity."""
+    """Author of generation commits (used even when the machine has no git identity), and what MERGE does with the
+    finished branch: `pr` writes a pull request's title and body (`.generation-state/<plan>/PR.md`), `merge` merges
+    it into its base (`--no-ff`, only when the package is green and the base has not moved), `none` only checks it."""
 
     author_name: str = "package-builder"
     author_email: str = "package-builder@localhost"
     branch_prefix: str = "feat/package-generation-"
+    on_merge: Literal["none", "merge", "pr"] = "pr"
 
 
 class TurnBasedGeneration(_Section):

@@ -70,6 +70,13 @@ def test_full_run_writes_fifteen_phases_with_commits_and_checkpoint(project):
     assert set(artifact["inputs"]["upstream"]) == {"PLANNING", "FOUNDATION", "TYPES", "CORE_IMPLEMENTATION",
                                                    "ENTRY_POINT", "UTILITIES", "ERROR_HANDLING"}
 
+    pull_request = (project.workspace / ".generation-state/data-validator/PR.md").read_text()
+    assert pull_request.startswith("# Add @example/data-validator 0.1.0\n")
+    assert f"Branch `{state['branch']}` into `main`: 14 commit(s)" in pull_request
+    assert "- `src/index.ts`" in pull_request and "**Green** after 1 attempt(s)." in pull_request
+    assert len(re.findall(r"^\| \d+ \| [A-Z_]+ \|", pull_request, re.M)) == 14, "a row per phase before MERGE"
+    assert re.search(r"^\$\d+\.\d{4} in all \([\d,]+ input", pull_request, re.M)
+
     stored = [p.read_text() for p in (project.workspace / ".generation-state").rglob("*.json")]
     assert not any(TEST_API_KEY in text for text in [result.stdout, result.stderr, *stored, project.git("log", "-p", "--all")])
 
@@ -265,3 +272,38 @@ def test_status_shows_a_done_a_failed_a_half_done_and_an_out_of_date_plan_in_tex
 
     rerun = project.doit("generate:stale-validator:01-planning", check=True)
     assert re.search(r"PLANNING +runs again: the plan changed", rerun.stdout), rerun.stdout
+
+
+def test_on_merge_merge_merges_a_green_branch_into_its_base_with_a_merge_commit(project):
+    project.write_config(git={"onMerge": "merge"})
+
+    result = project.doit("generate:data-validator", check=True)
+
+    state = project.state()
+    assert re.search(rf"merged {state['branch']} into main \(commit [0-9a-f]{{10}}\)", result.stdout), result.stdout
+    assert project.git("branch", "--show-current").strip() == "main"
+    parents = project.git("log", "-1", "--format=%P", "main").split()
+    assert len(parents) == 2 and parents[1] == state["mergeReady"]["head"], "--no-ff: a merge commit"
+    assert project.git("log", "-1", "--format=%s", "main").strip() == "Add @example/data-validator 0.1.0"
+    assert (project.workspace / "packages/core/data-validator/src/index.ts").is_file()
+    assert state["mergeReady"]["mergeCommit"] == project.git("rev-parse", "main").strip()
+
+
+def test_on_merge_merge_is_refused_when_the_base_moved_and_nothing_is_changed(project):
+    project.write_config(git={"onMerge": "merge"})
+    project.doit("generate:data-validator:14-final-polish", check=True)
+    branch = project.state()["branch"]
+    project.git("checkout", "-q", "main")
+    (project.workspace / "NOTES.md").write_text("someone else's work\n")
+    project.git("add", "NOTES.md")
+    project.git("-c", "user.name=U", "-c", "user.email=u@example.test", "commit", "-qm", "meanwhile on main")
+    main_before = project.git("rev-parse", "main").strip()
+
+    result = project.doit("generate:data-validator")
+
+    assert result.returncode != 0
+    assert re.search(r"not merged \(git\.onMerge is merge\): main has moved since the branch was made", result.stdout)
+    assert project.git("rev-parse", "main").strip() == main_before, "main untouched"
+    assert (project.workspace / ".generation-state/data-validator/PR.md").is_file(), "the work can go through review"
+    assert project.state()["status"] == "failed"
+    assert branch in project.git("branch", "--format=%(refname:short)").split()

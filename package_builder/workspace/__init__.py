@@ -127,5 +127,25 @@ class Workspace:
         """Whether `commit` is on `branch` (a reset or rewritten branch means the phase must be applied again)."""
         return self._git("merge-base", "--is-ancestor", commit, branch, ok_codes=(0, 1, 128))[0] == 0
 
+    def base_moved(self, base: str, branch: str) -> str | None:
+        """The base's new head when `base` has commits that `branch` lacks (it moved under the branch), else None."""
+        head = self.branch_head(base)
+        fork = self._git("merge-base", f"refs/heads/{base}", f"refs/heads/{branch}")[1].strip()
+        return head if head != fork else None
+
+    def branch_head(self, branch: str) -> str:
+        return self._git("rev-parse", f"refs/heads/{branch}")[1].strip()
+
+    def is_merged(self, branch: str, base: str) -> bool:
+        return self._git("merge-base", "--is-ancestor", f"refs/heads/{branch}", f"refs/heads/{base}",
+                         ok_codes=(0, 1))[0] == 0
+
+    def merge_into(self, base: str, branch: str, message: str) -> str:
+        """Merge `branch` into `base` with a merge commit (`--no-ff`; never a force), leaving `base` checked out."""
+        with self.locked():
+            self._git("checkout", "--quiet", base)
+            self._git("merge", "--no-ff", "--no-verify", "--quiet", "-m", message, f"refs/heads/{branch}")
+            return self.head_sha()
+
     def commits_between(self, base: str, branch: str) -> int:
         return int(self._git("rev-list", "--count", f"{base}..{branch}")[1].strip())

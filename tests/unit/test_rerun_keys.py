@@ -51,6 +51,7 @@ MUTATIONS = {
     "git.authorName": lambda phase, ws: "Someone Else",
     "git.authorEmail": lambda phase, ws: "else@example.test",
     "git.branchPrefix": lambda phase, ws: "gen/",
+    "git.onMerge": lambda phase, ws: "merge",
     "turnBasedGeneration.enabled": lambda phase, ws: False,
     "turnBasedGeneration.maxConcurrentPhases": lambda phase, ws: 3,
     "turnBasedGeneration.phasesToExecute": lambda phase, ws: [p.name for p in phases.PHASES if p is not phase],
