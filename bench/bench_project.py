@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAN = ROOT / "plans/packages/core/data-validator.md"
+PLAN = ROOT / "examples/data-validator/plans/packages/core/data-validator.md"
 
 
 def make_project(tmp: Path, packages: tuple[str, ...] = ("data-validator",), **config) -> tuple[Path, Path]:

@@ -30,7 +30,7 @@ def main(plans: int = 50, repeats: int = 11) -> None:
         shutil.copy(ROOT / "dodo.py", project)
         shutil.copytree(ROOT / "phases", project / "phases")
         shutil.copytree(ROOT / "prompts", project / "prompts")
-        plan = (ROOT / "plans/packages/core/data-validator.md").read_text()
+        plan = (ROOT / "examples/data-validator/plans/packages/core/data-validator.md").read_text()
         (project / "plans/packages/core").mkdir(parents=True)
         (project / "configs").mkdir()
         (project / "configs/build-env.json").write_text('{"workspaceRoot": "../workspace"}')

@@ -164,6 +164,7 @@ class BuildConfig(_Section):
     """The whole config file; `workspaceRoot` is resolved against the config file's folder."""
 
     workspace_root: Path
+    plans_dir: Path | None = None  # where the plans are (`<category>/<name>.md`); default the checkout's plans/packages
     npm_registry: str = "https://registry.npmjs.org/"
     npm_token: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
@@ -216,6 +217,8 @@ def load_config(config_path: Path, phase_names: tuple[str, ...] = ()) -> BuildCo
 
     base = config_path.parent
     updates: dict = {"workspace_root": (base / config.workspace_root).resolve()}
+    if config.plans_dir is not None:
+        updates["plans_dir"] = (base / config.plans_dir).resolve()
     if config.model.cassette is not None:
         updates["model"] = config.model.model_copy(update={"cassette": (base / config.model.cassette).resolve()})
     config = config.model_copy(update=updates)

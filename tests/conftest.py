@@ -16,7 +16,7 @@ from messages_api import MessagesAPIServer, Text
 
 REPO = Path(__file__).resolve().parent.parent
 ANSWERS = REPO / "examples" / "data-validator" / "answers"
-PLAN = REPO / "plans" / "packages" / "core" / "data-validator.md"
+PLAN = REPO / "examples" / "data-validator" / "plans" / "packages" / "core" / "data-validator.md"
 TEST_API_KEY = "sk-ant-test-key-not-a-real-secret"
 TOOLS_BIN = REPO / "tests" / "tools" / "node_modules" / ".bin"  # pnpm and yarn, as a user would have them on PATH
 

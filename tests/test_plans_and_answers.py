@@ -22,7 +22,7 @@ def write_plan(tmp_path, text, category="core", name="thing"):
 
 
 def test_the_bundled_plan_parses():
-    plan = parse_plan(Path(__file__).resolve().parents[1] / "plans/packages/core/data-validator.md")
+    plan = parse_plan(Path(__file__).resolve().parents[1] / "examples/data-validator/plans/packages/core/data-validator.md")
     assert plan.package_name == "@example/data-validator" and plan.category == "core"
     assert plan.package_path == "packages/core/data-validator" and plan.coverage_target == 90
 
@@ -111,3 +111,15 @@ def test_default_model_is_not_deprecated_by_the_installed_sdk():
     from package_builder.config import DEFAULT_MODEL
 
     assert DEFAULT_MODEL not in DEPRECATED_MODELS
+
+
+def test_the_checkout_lists_only_the_users_plans_and_plans_dir_points_elsewhere(project):
+    repo = Path(__file__).resolve().parents[1]
+    assert not list((repo / "plans" / "packages").glob("*/*.md")), "the example's plan lives with the example"
+    (project.root / "plans" / "packages" / "core" / "data-validator.md").unlink()
+
+    mine = project.doit("list", check=True).stdout
+    assert "generate:" not in mine, mine
+
+    project.write_config(plansDir=str(repo / "examples" / "data-validator" / "plans" / "packages"))
+    assert "generate:data-validator" in project.doit("list", check=True).stdout

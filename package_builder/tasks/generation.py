@@ -62,7 +62,7 @@ def estimate(project: LoadedProject, plan_path: str):
 def _plans(project: LoadedProject, basename: str) -> tuple[list[Path], dict | None]:
     """The plan files, or the task that reports why the plans folder cannot be read."""
     try:
-        return discover_plans(project.paths.plans), None
+        return discover_plans(project.plans), None
     except PackageBuilderError as exc:
         return [], {"basename": basename, "doc": "(plans folder has an error)", "actions": [(fail, [str(exc)])]}
 

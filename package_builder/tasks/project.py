@@ -44,6 +44,11 @@ class LoadedProject:
         return self._loaded[1]
 
     @property
+    def plans(self) -> Path:
+        """`plansDir` from the config, else the checkout's `plans/packages/`."""
+        return self.config.plans_dir if self.config and self.config.plans_dir else self.paths.plans
+
+    @property
     def workspace(self) -> Path | None:
         return self.config.workspace_root if self.config else None
 

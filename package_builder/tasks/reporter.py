@@ -98,7 +98,7 @@ def reporter_for(project: LoadedProject) -> type:
         def _generation_summary(self):
             """A table of the plans this run generated, and `.generation-state/summary.json`."""
             try:
-                paths = {path.stem: path for path in discover_plans(project.paths.plans)}
+                paths = {path.stem: path for path in discover_plans(project.plans)}
             except PackageBuilderError:
                 return  # the plans folder's own error is what the run already reported
             statuses = [plan_status(workspace, paths[plan], project.phases_of)

@@ -20,7 +20,7 @@ def show_status(project: LoadedProject, as_json: bool = False):
     """doit action: print the status lines, or their JSON (never fails: a broken plan is a line of its own)."""
     problems = [f"config: {project.config_error}"] if project.config_error else []
     try:
-        plan_paths = discover_plans(project.paths.plans)
+        plan_paths = discover_plans(project.plans)
     except PackageBuilderError as exc:
         plan_paths, problems = [], [*problems, str(exc)]
     inputs_now = VisibleInputs(project.paths.prompts, project.config)
@@ -32,7 +32,7 @@ def show_status(project: LoadedProject, as_json: bool = False):
     for problem in problems:
         print(problem)
     if not plan_paths and not problems:
-        print(f"no plans in {project.paths.plans} (write plans/packages/<category>/<name>.md)")
+        print(f"no plans in {project.plans} (write <category>/<name>.md there)")
     for plan in plans:
         print(plan.line())
     print("run `doit list` for the tasks, `doit generate:<plan>` to generate one package")

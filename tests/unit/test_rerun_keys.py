@@ -22,7 +22,7 @@ from package_builder.tasks.generation import generation_tasks
 from package_builder.tasks.project import LoadedProject
 
 REPO = Path(__file__).resolve().parents[2]
-PLAN = REPO / "plans" / "packages" / "core" / "data-validator.md"
+PLAN = REPO / "examples" / "data-validator" / "plans" / "packages" / "core" / "data-validator.md"
 MODEL_PHASES = [phase for phase in phases.PHASES if phase.calls_model]
 TYPE_CHECK = {"ran": True, "command": ["tsc", "--noEmit"], "exitCode": 0, "output": "", "errors": 0}
 
@@ -52,6 +52,7 @@ MUTATIONS = {
     "git.authorEmail": lambda phase, ws: "else@example.test",
     "git.branchPrefix": lambda phase, ws: "gen/",
     "git.onMerge": lambda phase, ws: "merge",
+    "plansDir": lambda phase, ws: "elsewhere",
     "turnBasedGeneration.enabled": lambda phase, ws: False,
     "turnBasedGeneration.maxConcurrentPhases": lambda phase, ws: 3,
     "turnBasedGeneration.phasesToExecute": lambda phase, ws: [p.name for p in phases.PHASES if p is not phase],
