@@ -62,6 +62,7 @@ class ModelSettings(_Section):
     max_answer_repairs: int = Field(default=2, ge=0, le=10)
     max_continuations: int = Field(default=3, ge=0, le=20)  # a truncated answer is continued, not asked again
     stream_above_tokens: int = Field(default=4096, ge=1)
+    progress_every_seconds: float = Field(default=30, gt=0)  # without a terminal: a line per running call this often
     max_wait_seconds: float = Field(default=900, ge=0)  # rate-limit and overload waits of one call, in all
     rate_limits: RateLimitCaps | None = None
     prices: PriceSettings | None = None

@@ -63,7 +63,15 @@ class AnthropicModel:
         self._client = anthropic.Anthropic(api_key=api_key, max_retries=config.model.max_retries,
                                            timeout=config.model.timeout_seconds)
         caps = config.model.rate_limits
-        self._pacer = Pacer.for_key(api_key, caps.by_kind() if caps else None, say=say)
+        self._say = say
+        self._pacer = Pacer.for_key(api_key, caps.by_kind() if caps else None, say=self._note)
+        self.watch = None  # the running call's progress (see progress.py), set by the runner around each call
+
+    def _note(self, line: str) -> None:
+        """A wait the pacer announces: a line of its own, and what the running call's live line says it waits for."""
+        if self.watch is not None:
+            self.watch.note = line
+        self._say(line)
 
     def call(self, request: ModelRequest, phase: str) -> ModelReply:
         started = time.monotonic()
@@ -77,6 +85,8 @@ class AnthropicModel:
         backoff = 1.0
         while True:
             reserved = self._pacer.reserve(need, deadline)
+            if self.watch is not None:
+                self.watch.note = ""
             try:
                 message, headers = self._send(params, request.max_tokens)
             except self._anthropic.APIStatusError as exc:
@@ -111,6 +121,9 @@ class AnthropicModel:
         """The message and the answer's headers (they carry the rate limits)."""
         if max_tokens > self._settings.stream_above_tokens:
             with self._client.messages.stream(**params) as stream:
+                for text in stream.text_stream:
+                    if self.watch is not None:
+                        self.watch.streamed(text)
                 return stream.get_final_message(), stream.response.headers
         raw = self._client.messages.with_raw_response.create(**params)
         return raw.parse(), raw.headers

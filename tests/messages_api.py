@@ -162,10 +162,12 @@ class Reply:
 
 @dataclass
 class Text(Reply):
-    """A normal answer; `stop_reason="max_tokens"` makes it a truncated one."""
+    """A normal answer; `stop_reason="max_tokens"` makes it a truncated one. `stream_seconds` spreads a streamed
+    answer's text over that long, as a slow model writes it."""
 
     text: str
     stop_reason: str = "end_turn"
+    stream_seconds: float = 0.0
 
 
 @dataclass
@@ -340,15 +342,15 @@ def _handler_for(api: MessagesAPIServer):
                        "model": body["model"], "content": [{"type": "text", "text": reply.text}],
                        "stop_reason": reply.stop_reason, "stop_sequence": None, "usage": usage}
             if body.get("stream"):
-                self._stream(message)
+                self._stream(message, reply.stream_seconds)
             else:
                 self._send(200, json.dumps(message).encode(), "application/json")
 
-        def _stream(self, message: dict) -> None:
+        def _stream(self, message: dict, seconds: float = 0.0) -> None:
             text = message["content"][0]["text"]
             start = {**message, "content": [], "stop_reason": None,
                      "usage": {**message["usage"], "output_tokens": 1}}
-            chunk = max(1, len(text) // 3)
+            chunk = max(1, len(text) // (24 if seconds else 3))
             events = [("message_start", {"type": "message_start", "message": start}),
                       ("content_block_start", {"type": "content_block_start", "index": 0,
                                                "content_block": {"type": "text", "text": ""}})]
@@ -360,8 +362,19 @@ def _handler_for(api: MessagesAPIServer):
                                           "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
                                           "usage": {"output_tokens": message["usage"]["output_tokens"]}}),
                        ("message_stop", {"type": "message_stop"})]
-            payload = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events).encode()
-            self._send(200, payload, "text/event-stream")
+            encoded = [f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events]
+            if not seconds:
+                self._send(200, b"".join(encoded), "text/event-stream")
+                return
+            self.send_response(200)  # written as it is produced: no length, the connection closes at the end
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            for chunk in encoded:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                time.sleep(seconds / len(encoded))
 
         def _error(self, error: ApiError) -> None:
             body = json.dumps({"type": "error", "error": {"type": error.error_type, "message": error.message}})

@@ -14,6 +14,7 @@ from ..digest import digest_of, digest_text
 from ..errors import ModelAnswerError, ModelRequestRefused, PhaseFailed
 from ..graph import type_check_source
 from ..model import ModelRequest
+from ..progress import board
 from ..state import now_iso
 from ..templates import FILE_TEMPLATE, SYSTEM_TEMPLATE, TASK_TEMPLATE, PromptRenderer, template_digests
 from .budget import Budget
@@ -234,7 +235,14 @@ def _paid_call(ctx: PhaseContext, model, call: ModelRequest, budget: Budget):
     """One model call inside the budgets: checked against its worst case before, charged its real cost after."""
     texts = [_text(call.system), *(_text(message["content"]) for message in call.messages)]
     budget.check(budget.worst_case(texts, call.max_tokens))
-    reply = model.call(call, ctx.phase.name)
+    with board(ctx.config.model.progress_every_seconds).watching(ctx.label(), call.max_tokens) as watch:
+        if hasattr(model, "watch"):
+            model.watch = watch
+        try:
+            reply = model.call(call, ctx.phase.name)
+        finally:
+            if hasattr(model, "watch"):
+                model.watch = None
     budget.charge(_cost(ctx, reply))
     return reply
 

@@ -52,6 +52,7 @@ MUTATIONS = {
     "git.authorEmail": lambda phase, ws: "else@example.test",
     "git.branchPrefix": lambda phase, ws: "gen/",
     "git.onMerge": lambda phase, ws: "merge",
+    "model.progressEverySeconds": lambda phase, ws: 5,
     "plansDir": lambda phase, ws: "elsewhere",
     "turnBasedGeneration.enabled": lambda phase, ws: False,
     "turnBasedGeneration.maxConcurrentPhases": lambda phase, ws: 3,
