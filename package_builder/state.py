@@ -6,6 +6,7 @@ session and continues it: same session id, same branch.
 """
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,11 +110,27 @@ class GenerationState:
         self.save()
 
     def start_step(self, number: int, phase: str) -> None:
-        self.data.update(currentPhase=phase, currentStepNumber=number, status="in-progress")
+        """A phase starts: `runningPid` lets `doit status` tell a generation running now from one left half done."""
+        self.data.update(currentPhase=phase, currentStepNumber=number, status="in-progress", runningPid=os.getpid())
         self.save()
+
+    @property
+    def running(self) -> bool:
+        """Whether the process that started the current phase is still alive (on this machine)."""
+        pid = self.data.get("runningPid")
+        if not isinstance(pid, int) or self.data.get("status") != "in-progress":
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
     def complete_step(self, step: dict) -> None:
         """Record a finished phase, replacing an earlier record of the same step (a rerun after an edit)."""
+        self.data.pop("runningPid", None)
         steps = [s for s in self.data["completedSteps"] if s["stepNumber"] != step["stepNumber"]]
         steps.append(step)
         steps.sort(key=lambda s: s["stepNumber"])
@@ -144,5 +161,7 @@ class GenerationState:
         self.save()
 
     def save(self) -> None:
+        if self.data.get("status") != "in-progress":
+            self.data.pop("runningPid", None)
         self.data["savedAt"] = now_iso()
         write_json_atomic(self.path, self.data)

@@ -24,7 +24,7 @@ class PlanStatus:
     package: str
     phases_done: int
     phase_count: int
-    state: str  # not started, in progress, failed, done, out of date, invalid plan
+    state: str  # not started, running, in progress (half done), failed, done, out of date, invalid plan
     branch: str = ""
     reason: str = ""
     cost_usd: float = 0.0
@@ -71,18 +71,20 @@ def plan_status(workspace_root: Path | None, plan_path: Path,
                           phase=phases[0].name if phases else "")
     store = ArtifactStore(workspace_root, plan.task_name)
     failure = state.data.get("failureRecovery") or {}
-    label = {"completed": "done", "failed": "failed"}.get(state.data.get("status"), "in progress")
+    label = {"completed": "done", "failed": "failed"}.get(state.data.get("status"),
+                                                          "running" if state.running else "in progress")
     reason = str(failure.get("error", "")).splitlines()[0][:200] if label == "failed" and failure else ""
     artifacts = {phase.name: facts for phase in phases if (facts := store.peek_facts(phase.slug)) is not None}
     finished = {name for name, (status, _) in artifacts.items() if status in (COMMITTED, SKIPPED)}
     done = len(finished)
-    stale = _stale_phases(plan, phases, artifacts, inputs_now) if inputs_now and label != "failed" else []
+    stale = (_stale_phases(plan, phases, artifacts, inputs_now)
+             if inputs_now and label not in ("failed", "running") else [])
     if stale:
         label = "out of date"
         reasons = stale[0][1]
         more = f" (and {len(stale) - 1} more phase(s))" if len(stale) > 1 else ""
         reason = f"{', '.join(reasons)}{more}"
-    at = (state.data.get("currentPhase") if label == "failed" else
+    at = (state.data.get("currentPhase") if label in ("failed", "running") else
           phases[-1].name if label == "done" else
           stale[0][0] if stale else next((p.name for p in phases if p.name not in finished), ""))
     return PlanStatus(plan.task_name, plan.package_name, done, len(phases), label, state.data.get("branch", ""), reason,

@@ -89,9 +89,13 @@ def test_kill_during_a_model_call_then_rerun_resumes_without_paying_twice(projec
     project.api.script("CORE_IMPLEMENTATION", Hold(then=Text(example_answer("CORE_IMPLEMENTATION"))))
     process = project.popen("generate:data-validator")
     assert project.api.held.wait(120), "the run never reached CORE_IMPLEMENTATION"
+    (running,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
+    assert (running["state"], running["phase"], running["phasesDone"]) == ("running", "CORE_IMPLEMENTATION", 3)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(30)
     project.api.release()
+    (killed,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
+    assert (killed["state"], killed["phase"]) == ("in progress", "CORE_IMPLEMENTATION"), "its process is gone"
 
     state = project.state()
     assert state["currentPhase"] == "CORE_IMPLEMENTATION" and state["currentStepNumber"] == 4
