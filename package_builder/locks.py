@@ -4,6 +4,7 @@ held.
 - `exclusive(path)`: one holder at a time (the workspace's git lock).
 - `slot(directory, count)`: at most `count` holders at a time (phases running at once in one workspace), whatever
   engine, thread or process asks: `doit -n 4`, two terminals, a Temporal worker.
+- `process_alive(pid)`: whether what a pid file or a checkpoint names still runs.
 """
 from __future__ import annotations
 
@@ -65,3 +66,14 @@ def _open(path: Path) -> int:
         return os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
     except OSError as exc:
         raise WorkspaceError(f"cannot open the lock file {path}: {exc}") from None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this machine (one we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

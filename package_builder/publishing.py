@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from .builds import Outcome, StepFailed, find_package, record_outcome, toolchain_for
 from .config import BuildConfig
+from .locks import process_alive
 from .monorepo import DEPENDENCY_SECTIONS, WorkspacePackage
 
 _CREDENTIAL = re.compile(r"((?:_authToken|_auth|_password)\s*=\s*)\S+|\bnpm_[A-Za-z0-9]{36}\b")
@@ -58,18 +59,8 @@ def npm_userconfig(registry: str, token: str | None) -> Iterator[Path]:
 def remove_stale_userconfigs() -> None:
     for folder in Path(tempfile.gettempdir()).glob(USERCONFIG_PREFIX + "*"):
         pid = folder.name[len(USERCONFIG_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def publish_package(config: BuildConfig, name: str, dry_run: bool = False, config_path: Path | None = None) -> dict:

@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .locks import process_alive
 from .paths import state_dir
 from .plan import PlanSpec
 from .storage import read_json, write_json_atomic
@@ -118,15 +119,7 @@ class GenerationState:
     def running(self) -> bool:
         """Whether the process that started the current phase is still alive (on this machine)."""
         pid = self.data.get("runningPid")
-        if not isinstance(pid, int) or self.data.get("status") != "in-progress":
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return isinstance(pid, int) and self.data.get("status") == "in-progress" and process_alive(pid)
 
     def complete_step(self, step: dict) -> None:
         """Record a finished phase, replacing an earlier record of the same step (a rerun after an edit)."""

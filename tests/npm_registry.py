@@ -14,6 +14,16 @@ from pathlib import Path
 VERDACCIO = Path(__file__).resolve().parent / "tools" / "node_modules" / ".bin" / "verdaccio"
 
 
+def stop_process(process: subprocess.Popen | None) -> None:
+    """Terminate a test server, and kill it if it does not go within 10 s."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -79,11 +89,6 @@ class NpmRegistry:
             raise
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process)
         if getattr(self, "log", None):
             self.log.close()

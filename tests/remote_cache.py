@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from npm_registry import free_port
+from npm_registry import free_port, stop_process
 
 SERVER = Path(__file__).resolve().parent / "tools/remote-cache/node_modules/.bin/turborepo-remote-cache"
 
@@ -50,10 +50,5 @@ class RemoteCacheServer:
         return sorted(p for p in (self.folder / "store").rglob("*") if p.is_file())
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process)
         self.log.close()
