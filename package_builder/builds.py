@@ -41,8 +41,8 @@ class Outcome:
     seconds: float = 0.0
 
 
-def find_package(config: BuildConfig, name: str) -> WorkspacePackage:
-    for package in discover_packages(config.workspace_root):
+def find_package(config: BuildConfig, name: str, packages: list[WorkspacePackage] | None = None) -> WorkspacePackage:
+    for package in packages if packages is not None else discover_packages(config.workspace_root):
         if package.name == name:
             return package
     raise StepFailed(f"{name} is not a package of the workspace {config.workspace_root}")
@@ -123,20 +123,22 @@ def _npm_tree_is_current(config: BuildConfig, manifests: list, lock) -> bool:
 
 
 def build_package(config: BuildConfig, name: str) -> dict:
-    package, packages = find_package(config, name), discover_packages(config.workspace_root)
+    packages = discover_packages(config.workspace_root)
+    package = find_package(config, name, packages)
     install_workspace(config)
     outcome = _run_cached(config, package, packages, "build", done="built")
     # Dependents depend on this stamp: it changes only when the build's outputs do.
-    outputs = {str(p.relative_to(package.directory)): digest_bytes(p.read_bytes())
-               for p in matching_files(package.directory, output_globs(package, _pipeline(config).definition(name,
-                                                                                                          "build")))}
+    globs = output_globs(package, _pipeline(config).definition(name, "build"))
+    outputs = {str(path.relative_to(package.directory)): digest_bytes(path.read_bytes())
+               for path in matching_files(package.directory, globs)}
     write_json_atomic(build_record(config.workspace_root, "build", name),
                       {"package": name, "version": package.version, "outputs": digest_of(outputs)})
     return record_outcome(config, outcome)
 
 
 def test_package(config: BuildConfig, name: str) -> dict:
-    package, packages = find_package(config, name), discover_packages(config.workspace_root)
+    packages = discover_packages(config.workspace_root)
+    package = find_package(config, name, packages)
     _ensure_builds_dir(config)
     outcome = _run_cached(config, package, packages, "test", done="tested")
     write_json_atomic(build_record(config.workspace_root, "test", name), {"package": name, "passed": True})
