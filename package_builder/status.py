@@ -37,10 +37,11 @@ class PlanStatus:
         tokens = (f", {self.tokens.get('input', 0):,} in / {self.tokens.get('output', 0):,} out tokens"
                   if self.tokens.get("output") else "")
         where = f" on {self.branch}" if self.branch else ""
+        when = f", updated {self.updated[:16].replace('T', ' ')} UTC" if self.updated else ""
         at = f" {self.phase}" if self.phase and self.state != "done" else ""
         why = f": {self.reason}" if self.reason else ""
         return (f"{self.plan:<24} {self.package:<32} {self.phases_done:>2}/{self.phase_count}{at} "
-                f"{self.state}{spent}{tokens}{where}{why}")
+                f"{self.state}{spent}{tokens}{where}{when}{why}")
 
     def as_json(self) -> dict:
         """The same facts for scripts (`doit status --json`)."""

@@ -32,7 +32,8 @@ def test_status_after_a_failure_names_the_phase_and_the_reason(project):
 
     status = project.doit(check=True).stdout
     assert re.search(r"1/15 FOUNDATION failed, \$0\.\d{4}, [\d,]+ in / [\d,]+ out tokens "
-                     r"on feat/package-generation-\d+: .*index\.lock", status), status
+                     r"on feat/package-generation-\d+, updated 20\d\d-\d\d-\d\d \d\d:\d\d UTC: .*index\.lock", status), \
+        status
 
     (line,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
     assert line["state"] == "failed" and line["phase"] == "FOUNDATION" and line["phasesDone"] == 1
