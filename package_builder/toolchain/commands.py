@@ -29,7 +29,10 @@ LINT_CONFIGS = ("eslint.config.js", "eslint.config.mjs", "eslint.config.cjs", "e
                 ".eslintrc.js", ".eslintrc.cjs", ".eslintrc.json", ".eslintrc.yml", ".eslintrc.yaml")
 INSTALL_MARKER = Path("node_modules") / ".package-builder-installed"
 # Never handed to a build, a test suite, an install or model-written code: scripts run with the rest of the environment.
-SECRET_VARIABLES = frozenset({"NPM_TOKEN", "NODE_AUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"})
+# Never seen by an install, a build or a test (which may run model-written code). They are set empty rather than
+# removed, so a `.npmrc` or `.yarnrc.yml` that names one (`${NPM_TOKEN}`) still parses.
+SECRET_VARIABLES = frozenset({"NPM_TOKEN", "NODE_AUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
+                              "PACKAGE_BUILDER_REMOTE_CACHE_TOKEN", "TURBO_TOKEN"})
 
 
 # The exit codes of `timeout(1)` and of a shell that cannot find a program. We report our own timeout and a program we
@@ -129,7 +132,7 @@ class Toolchain:
 
     def run(self, step: str, command: list[str]) -> StepResult:
         started = time.monotonic()
-        env = {**{k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES},
+        env = {**os.environ, **{name: "" for name in SECRET_VARIABLES if name in os.environ},
                "CI": "true", "FORCE_COLOR": "0", "NO_COLOR": "1",
                "npm_config_registry": self.registry, "npm_config_update_notifier": "false"}
         try:  # a session of its own: a timeout ends the command and everything it started
