@@ -6,6 +6,7 @@ reuses the server it already runs. A cache that fails never fails a step: it is 
 """
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
@@ -13,6 +14,7 @@ import tarfile
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +47,21 @@ class StepCache:
         digest = key.removeprefix("sha256:")
         return self.folder / digest[:2] / f"{digest}.tar.gz"
 
-    def restore(self, key: str, package_dir: Path, current_outputs: list[Path]) -> CachedStep | None:
-        """Put the cached outputs of `key` in place of `current_outputs`; None when nothing is cached."""
+    def restore(self, key: str, package_dir: Path, current_outputs: list[Path],
+                protected: set[str] = frozenset()) -> CachedStep | None:
+        """Put the cached outputs of `key` in place of `current_outputs`; None when nothing is cached. An archive
+        that would write a `protected` path (package-relative: the files git tracks) is refused whole."""
         path, source = self.archive(key), "local"
         if not path.exists():
             data = self.remote.get(key) if self.remote else None
             if data is None:
                 return None
-            self._write(path, data)
+            try:
+                self._write(path, data)
+            except OSError as exc:
+                self.say(f"cache: cannot keep what the remote cache sent ({exc}); running the step instead")
+                return None
+            self._evict()
             source = "remote"
         try:
             with tarfile.open(path, "r:gz") as archive:
@@ -61,6 +70,9 @@ class StepCache:
                 files = [m for m in members if m.name != META]
                 if not all(m.isfile() and _inside(m.name) for m in files):
                     raise ValueError("an entry is not a plain file inside the package")
+                clash = sorted(m.name for m in files if os.path.normpath(m.name) in protected)
+                if clash:
+                    raise ValueError(f"it would overwrite {clash[0]}, which git tracks")
                 for output in current_outputs:
                     output.unlink(missing_ok=True)
                 archive.extractall(package_dir, members=files, filter="data")
@@ -72,17 +84,24 @@ class StepCache:
         return CachedStep(str(meta.get("log", "")), float(meta.get("seconds", 0.0)), source)
 
     def store(self, key: str, package_dir: Path, outputs: list[Path], log: str, seconds: float) -> None:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-            for output in outputs:
-                archive.add(output, arcname=str(output.relative_to(package_dir)), recursive=False)
-            meta = json.dumps({"log": log[-20000:], "seconds": seconds}).encode()
-            info = tarfile.TarInfo(META)
-            info.size, info.mtime = len(meta), int(time.time())
-            archive.addfile(info, io.BytesIO(meta))
-        data = buffer.getvalue()
-        self._write(self.archive(key), data)
-        self._evict()
+        """Keep what a step that passed wrote (plain files only); a failure to keep it costs a rerun next time,
+        never the step."""
+        try:
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+                for output in outputs:
+                    if output.is_file() and not output.is_symlink():
+                        archive.add(output, arcname=str(output.relative_to(package_dir)), recursive=False)
+                meta = json.dumps({"log": log[-20000:], "seconds": seconds}).encode()
+                info = tarfile.TarInfo(META)
+                info.size, info.mtime = len(meta), int(time.time())
+                archive.addfile(info, io.BytesIO(meta))
+            data = buffer.getvalue()
+            self._write(self.archive(key), data)
+            self._evict()
+        except (OSError, tarfile.TarError) as exc:
+            self.say(f"cache: could not store this step ({exc}); it will run again next time")
+            return
         if self.remote:
             self.remote.put(key, data, seconds)
 
@@ -122,7 +141,7 @@ class RemoteCache:
         token = self.settings.token_value()
         request = urllib.request.Request(url, data=data, method=method, headers={
             **({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})})
-        return urllib.request.urlopen(request, timeout=self.settings.timeout_seconds)
+        return _OPENER.open(request, timeout=self.settings.timeout_seconds)
 
     def get(self, key: str) -> bytes | None:
         if self.broken:
@@ -133,8 +152,8 @@ class RemoteCache:
         except urllib.error.HTTPError as exc:
             if exc.code != 404:
                 self._broken(f"answered {exc.code} {exc.reason}")
-        except (OSError, ValueError) as exc:
-            self._broken(str(exc))
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            self._broken(f"{exc.__class__.__name__}: {exc}")
         return None
 
     def put(self, key: str, data: bytes, seconds: float) -> None:
@@ -146,12 +165,25 @@ class RemoteCache:
                 pass
         except urllib.error.HTTPError as exc:
             self._broken(f"refused an upload: {exc.code} {exc.reason}")
-        except (OSError, ValueError) as exc:
-            self._broken(str(exc))
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            self._broken(f"{exc.__class__.__name__}: {exc}")
 
     def _broken(self, why: str) -> None:
         self.broken = True
         self.say(f"remote cache {self.settings.url}: {why}; going on without it (builds.remoteCache)")
+
+
+class _SameHostAuthorization(urllib.request.HTTPRedirectHandler):
+    """A redirect to another host (a storage bucket's signed URL) goes without our bearer token."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_SameHostAuthorization)
 
 
 def _inside(name: str) -> bool:

@@ -17,8 +17,9 @@ from .config import BuildConfig
 from .digest import digest_bytes, digest_of
 from .errors import PackageBuilderError
 from .build_cache import StepCache
-from .monorepo import WorkspacePackage, discover_packages, global_inputs, lockfile, matching_files, versioned_files
-from .pipeline import Pipeline, dependency_stamps, load_pipeline, output_globs, step_inputs
+from .monorepo import WorkspacePackage, discover_packages, lockfile, matching_files, versioned_files
+from .pipeline import Pipeline, load_pipeline, output_globs
+from .step_inputs import step_inputs_of, why_again
 from .paths import build_record, builds_dir
 from .storage import read_json, write_json_atomic
 from .toolchain import Toolchain
@@ -128,7 +129,7 @@ def build_package(config: BuildConfig, name: str) -> dict:
     install_workspace(config)
     outcome = _run_cached(config, package, packages, "build", done="built")
     # Dependents depend on this stamp: it changes only when the build's outputs do.
-    globs = output_globs(package, _pipeline(config).definition(name, "build"))
+    globs = output_globs(package, _pipeline(config, packages).definition(name, "build"))
     outputs = {str(path.relative_to(package.directory)): digest_bytes(path.read_bytes())
                for path in matching_files(package.directory, globs)}
     write_json_atomic(build_record(config.workspace_root, "build", name),
@@ -145,85 +146,37 @@ def test_package(config: BuildConfig, name: str) -> dict:
     return record_outcome(config, outcome)
 
 
-def _pipeline(config: BuildConfig) -> Pipeline:
-    return load_pipeline(config.workspace_root, config.package_builder.tasks)
-
-
-def step_inputs_of(config: BuildConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
-                   pipeline: Pipeline) -> dict:
-    """Everything a step of `package` reads, each with its digest: its files, the root's, the stamps of the steps it
-    waits for, its scripts and its declaration. Its digest is the step's cache key."""
-    root = config.workspace_root
-    definition = pipeline.definition(package.name, step)
-    by_name = {p.name: p for p in packages}
-
-    def digests(paths) -> dict[str, str]:
-        found = {}
-        for path in paths:
-            try:
-                found[os.path.relpath(path, root)] = digest_bytes(Path(path).read_bytes())
-            except OSError:
-                continue  # deleted since it was listed: not an input any more
-        return found
-
-    stamps = {}
-    for kind, name in dependency_stamps(package, definition, by_name):
-        record = build_record(root, kind, name)
-        stamps[f"{kind}:{name}"] = record.read_text(encoding="utf-8") if record.exists() else None
-    return {"files": digests(step_inputs(package, pipeline, step, versioned_files(root))),
-            "root": digests(global_inputs(root, config.global_build_inputs)),
-            "dependencies": stamps,
-            "scripts": {script: package.scripts.get(script) for script in (*definition.prerequisites, step)},
-            "declaration": pipeline.tasks.get(f"{package.name}#{step}", pipeline.tasks.get(step)),
-            "outputs": list(output_globs(package, definition))}
-
-
-def why_again(previous: dict | None, current: dict) -> str:
-    """Why a step that ran before runs again, from its stored inputs: the files, dependencies or settings that
-    changed, named (the first few of each)."""
-    if not previous:
-        return "first run"
-    reasons = []
-    labels = {"files": "", "root": "root file ", "dependencies": ""}
-    for part, label in labels.items():
-        before, now = previous.get(part) or {}, current.get(part) or {}
-        changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
-        for key in changed[:3]:
-            if part == "dependencies":
-                kind, name = key.split(":", 1)
-                reasons.append(f"{name}'s {kind} output changed" if name != current.get("package") else
-                               f"its own {kind} changed")
-            else:
-                state = "added" if key not in before else "deleted" if key not in now else "changed"
-                reasons.append(f"{label}{key} {state}")
-        if len(changed) > 3:
-            reasons.append(f"and {len(changed) - 3} more")
-    for part, label in (("scripts", "its script"), ("declaration", "its task definition"),
-                        ("outputs", "its outputs")):
-        if previous.get(part) != current.get(part):
-            reasons.append(f"{label} changed")
-    return ", ".join(reasons) or "its inputs are unchanged (doit's own record was out of date)"
+def _pipeline(config: BuildConfig, packages: list[WorkspacePackage]) -> Pipeline:
+    return load_pipeline(config.workspace_root, config.package_builder.tasks, packages=packages)
 
 
 def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
                 done: str) -> Outcome:
     """Restore `step` from the cache when everything it reads is as it was for a run that passed; otherwise run
-    it (after the same-package scripts it depends on) and store what it wrote. Says why it runs again."""
+    it (after the same-package scripts it depends on) and store what it wrote. Says why it runs again. Files git
+    tracks are never stored nor restored: they are sources, even in an output folder."""
     if not package.has_script(step):
         return Outcome(step, package.name, "skipped", f"no {step} script")
-    pipeline = _pipeline(config)
+    git = versioned_files(config.workspace_root)
+    pipeline = _pipeline(config, packages)
     definition = pipeline.definition(package.name, step)
-    inputs = {**step_inputs_of(config, package, packages, step, pipeline), "package": package.name}
+    inputs = step_inputs_of(config, package, packages, step, pipeline, git)
     key = digest_of(inputs)
     record = build_record(config.workspace_root, f"inputs/{step}", package.name)
-    previous = read_json(record)
     say = functools.partial(print, flush=True)
-    say(f"{step} {package.name}: {why_again(previous, inputs)}")
+    say(f"{step} {package.name}: {why_again(read_json(record), inputs)}")
     globs = output_globs(package, definition)
-    cache = (StepCache(config.workspace_root, config.builds.cache_max_megabytes, config.builds.remote_cache, say)
-             if config.builds.cache else None)
-    if cache:
-        cached = cache.restore(key, package.directory, matching_files(package.directory, globs))
+    tracked = git.tracked if git is not None else frozenset()
+
+    def outputs() -> list[Path]:
+        return [path for path in matching_files(package.directory, globs) if str(path) not in tracked]
+
+    cache = None
+    if config.builds.cache and definition.cache:
+        cache = StepCache(config.workspace_root, config.builds.cache_max_megabytes, config.builds.remote_cache, say)
+        protected = {os.path.relpath(path, package.directory) for path in tracked
+                     if path.startswith(str(package.directory) + os.sep)}
+        cached = cache.restore(key, package.directory, outputs(), protected)
         if cached:
             say(cached.log)
             write_json_atomic(record, inputs)
@@ -237,7 +190,7 @@ def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[W
         logs.append(log)
         seconds += outcome.seconds
     if cache:
-        cache.store(key, package.directory, matching_files(package.directory, globs), "\n".join(logs), seconds)
+        cache.store(key, package.directory, outputs(), "\n".join(logs), seconds)
     write_json_atomic(record, inputs)
     return Outcome(step, package.name, done, "", round(seconds, 2))
 

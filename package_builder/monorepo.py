@@ -151,28 +151,57 @@ def dependency_order(packages: dict[str, WorkspacePackage]) -> list[str]:
     return order
 
 
-def versioned_files(root: Path) -> frozenset[str] | None:
-    """Every file git tracks or would track under `root` (tracked, and untracked but not ignored), as absolute
-    paths; None when `root` is not a git work tree. What Turborepo hashes: a leftover a test writes into an ignored
-    path is not an input."""
+@dataclass(frozen=True)
+class GitFiles:
+    """What git knows of the monorepo's files, as absolute paths: `versioned` (tracked, and untracked but not
+    ignored: what Turborepo hashes, so a leftover in an ignored path is not an input) and `tracked` (committed or
+    staged: always a source, never a build output, whatever folder it is in)."""
+
+    versioned: frozenset[str]
+    tracked: frozenset[str]
+
+    def __contains__(self, path: str) -> bool:
+        return path in self.versioned
+
+
+def versioned_files(root: Path) -> GitFiles | None:
+    """The monorepo's `GitFiles` (one `git ls-files`); None when `root` is not a git work tree."""
     try:
-        done = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
-                              capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        done = subprocess.run(["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard"],
+                              cwd=root, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
         return None
-    return frozenset(os.path.join(root, name) for name in done.stdout.decode("utf-8", "replace").split("\0") if name)
+    versioned, tracked = set(), set()
+    for entry in done.stdout.decode("utf-8", "replace").split("\0"):
+        if len(entry) > 2:
+            path = os.path.join(root, entry[2:])
+            versioned.add(path)
+            if entry[0] != "?":  # `-t`: "H " cached, "? " other (untracked)
+                tracked.add(path)
+    return GitFiles(frozenset(versioned), frozenset(tracked))
 
 
-def source_files(package: WorkspacePackage, versioned: frozenset[str] | None = None) -> list[str]:
+def source_files(package: WorkspacePackage, git: GitFiles | None = None) -> list[str]:
     """The files a build of `package` reads: everything in its folder but installed modules, caches and, when it has
-    a build script, the outputs that build writes; and, in a git work tree (`versioned`), only files git tracks or
-    would track."""
+    a build script, the outputs that build writes. In a git work tree (`git`), only files git tracks or would track,
+    and a tracked file is a source even in an output folder (`bin/cli.js`, a committed `lib/`)."""
     skip_top = set(package.outputs) - {"src"} if package.has_script("build") else set()
-    if versioned is not None:
-        return [path for path in _walk(package, skip_top) if path in versioned]
-    return _walk(package, skip_top)
+    if git is None:
+        return _walk(package, skip_top)
+    base = str(package.directory) + os.sep
+    found = []
+    for path in git.versioned:
+        if not path.startswith(base) or path.endswith(".tsbuildinfo"):
+            continue
+        parts = path[len(base):].split(os.sep)
+        if any(part in NEVER_SOURCES for part in parts[:-1]):
+            continue
+        if path not in git.tracked and (parts[0] in skip_top or (len(parts) > 1 and parts[0] in TOOL_OUTPUTS)):
+            continue  # what the build writes into a folder git does not ignore
+        found.append(path)
+    return sorted(found)
 
 
 def _walk(package: WorkspacePackage, skip_top: set[str]) -> list[str]:
@@ -204,14 +233,15 @@ def matching_files(directory: Path, globs: tuple[str, ...]) -> list[Path]:
     return found
 
 
-def global_inputs(root: Path, globs: list[str]) -> list[str]:
+def global_inputs(root: Path, globs: list[str], git: GitFiles | None = None) -> list[str]:
     """What every package's build depends on: the root's own files (package.json, lockfile, tsconfig.base.json,
-    .npmrc...; not its markdown) and the files matching `globalBuildInputs` (e.g. `tools/**`)."""
+    .npmrc...; not its markdown) and the files matching `globalBuildInputs` (e.g. `tools/**`); in a git work tree,
+    only those git tracks or would track (an ignored `tsconfig.tsbuildinfo` is not an input)."""
     found = {str(p) for p in root.iterdir() if p.is_file() and not p.name.lower().endswith(".md")
              and not p.name.upper().startswith("LICENSE")}
     for pattern in globs:
         found.update(str(p) for p in _expand_files(root, pattern))
-    return sorted(found)
+    return sorted(path for path in found if git is None or path in git)
 
 
 def _expand_files(root: Path, pattern: str) -> list[Path]:

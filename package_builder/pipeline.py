@@ -16,6 +16,7 @@ Read at task-load time for every package: stdlib and `pathspec` only, no network
 """
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -38,6 +39,8 @@ class StepDefinition:
     outputs: tuple[str, ...] | None = None  # None: what package.json's entry points name (see monorepo)
     depends_on: tuple[str, ...] = ()
     declared_in: str = "defaults"
+    env: tuple[str, ...] = ()  # environment variables whose values are inputs (`API_URL`, `NEXT_PUBLIC_*`)
+    cache: bool = True  # turbo's `cache: false`: never restored, always run
 
     @property
     def needs_dependency_builds(self) -> bool:
@@ -56,9 +59,10 @@ class StepDefinition:
 class Pipeline:
     """Every declared task definition of the monorepo; `definition(package, step)` picks the one that applies."""
 
-    def __init__(self, tasks: dict[str, dict], sources: dict[str, str]):
+    def __init__(self, tasks: dict[str, dict], sources: dict[str, str], global_env: tuple[str, ...] = ()):
         self.tasks = tasks
         self.sources = sources
+        self.global_env = global_env  # turbo.json's `globalEnv`: inputs of every step
 
     def definition(self, package: str, step: str) -> StepDefinition:
         for key in (f"{package}#{step}", step):
@@ -69,26 +73,57 @@ class Pipeline:
     @property
     def fingerprint(self) -> str:
         """What doit's build and test tasks watch: an edit to a declaration reruns what it governs."""
-        return json.dumps(self.tasks, sort_keys=True)
+        return json.dumps([self.tasks, self.global_env], sort_keys=True)
+
+    def env_values(self, definition: StepDefinition) -> dict[str, str]:
+        """The digests of the environment variables a step declares (and `globalEnv`), by name: part of its key,
+        never the values themselves (they may be secrets, and the key's inputs are stored)."""
+        from .digest import digest_text
+
+        wanted = (*self.global_env, *definition.env)
+        names = sorted({name for pattern in wanted for name in os.environ if fnmatch.fnmatchcase(name, pattern)})
+        return {name: digest_text(os.environ[name]) for name in names}
 
 
-def load_pipeline(root: Path, configured: dict | None, config_path: str = "config") -> Pipeline:
-    """turbo.json's tasks at `root`, then `configured` (the config's `packageBuilder.tasks`) over them."""
+def load_pipeline(root: Path, configured: dict | None, config_path: str = "config",
+                  packages: list | None = None) -> Pipeline:
+    """turbo.json's tasks at `root`, each package's own turbo.json over them (as `<name>#<task>`, its fields over
+    the root's), then `configured` (the config's `packageBuilder.tasks`) over all."""
     tasks: dict[str, dict] = {}
     sources: dict[str, str] = {}
+    global_env: list[str] = []
     turbo = root / "turbo.json"
     if turbo.exists():
         data = _read_json(turbo)
-        declared = data.get("tasks", data.get("pipeline", {}))
-        if not isinstance(declared, dict):
-            raise ConfigError(f"{turbo}: field tasks must be an object of task definitions")
-        for key, value in declared.items():
+        global_env = _names(data.get("globalEnv", []), f"{turbo} globalEnv")
+        for key, value in _tasks_of(data, turbo).items():
             tasks[key], sources[key] = value, f"{turbo} tasks.{key}"
+    for package in packages or ():
+        own = package.directory / "turbo.json"
+        if own.exists():
+            for key, value in _tasks_of(_read_json(own), own).items():
+                step = key.rsplit("#", 1)[-1]
+                inherited = tasks.get(step, {}) if isinstance(value, dict) else {}
+                name = f"{package.name}#{step}"
+                tasks[name], sources[name] = {**inherited, **value} if inherited else value, f"{own} tasks.{key}"
     for key, value in (configured or {}).items():
         tasks[key], sources[key] = value, f"{config_path} packageBuilder.tasks.{key}"
     for key, value in tasks.items():
         _definition(key.rsplit("#", 1)[-1], value, sources[key])  # every error shows at load, naming its source
-    return Pipeline(tasks, sources)
+    return Pipeline(tasks, sources, tuple(global_env))
+
+
+def _tasks_of(data: dict, path: Path) -> dict:
+    declared = data.get("tasks", data.get("pipeline", {}))
+    if not isinstance(declared, dict):
+        raise ConfigError(f"{path}: field tasks must be an object of task definitions")
+    return declared
+
+
+def _names(value, source: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{source}: must be a list of environment variable names")
+    return [item for item in value if not item.startswith("!")]
 
 
 def _definition(step: str, raw, source: str) -> StepDefinition:
@@ -105,7 +140,7 @@ def _definition(step: str, raw, source: str) -> StepDefinition:
             bare = item.removeprefix("!").removeprefix("./")
             if bare.startswith(("/", "../", "$TURBO_ROOT$")) or "/../" in f"/{bare}":
                 raise ConfigError(f"{source}: field {field}: {item!r} must stay inside the package")
-        return tuple(value)
+        return tuple(expanded for item in value for expanded in expand_braces(item))
 
     depends = raw.get("dependsOn", _DEFAULT_DEPENDS.get(step, ()))
     if not isinstance(depends, list | tuple) or not all(isinstance(item, str) for item in depends):
@@ -114,7 +149,21 @@ def _definition(step: str, raw, source: str) -> StepDefinition:
         if "#" in item or item.startswith("$"):
             raise ConfigError(f"{source}: field dependsOn: {item!r} is not supported (only ^task, and tasks "
                               "of the same package)")
-    return StepDefinition(step, globs("inputs"), globs("outputs"), tuple(depends), source)
+    cache = raw.get("cache", True)
+    if not isinstance(cache, bool):
+        raise ConfigError(f"{source}: field cache must be true or false")
+    env = _names(raw.get("env", []), f"{source}: field env")
+    return StepDefinition(step, globs("inputs"), globs("outputs"), tuple(depends), source, tuple(env), cache)
+
+
+def expand_braces(glob: str) -> list[str]:
+    """`src/**/*.{ts,tsx}` → `src/**/*.ts`, `src/**/*.tsx` (Turborepo's globs have braces, gitignore patterns not)."""
+    start = glob.find("{")
+    end = glob.find("}", start)
+    if start < 0 or end < 0:
+        return [glob]
+    return [expanded for choice in glob[start + 1:end].split(",")
+            for expanded in expand_braces(glob[:start] + choice + glob[end + 1:])]
 
 
 def _read_json(path: Path) -> dict:
@@ -170,9 +219,9 @@ def matcher(globs: tuple[str, ...]):
 
 
 def select_inputs(package_dir: Path, candidates: list[str], definition: StepDefinition,
-                  outputs: tuple[str, ...] | None = None) -> list[str]:
+                  outputs: tuple[str, ...] | None = None, tracked: frozenset[str] = frozenset()) -> list[str]:
     """The absolute paths among `candidates` (the package's versioned files) that `definition` declares as inputs;
-    files matching `outputs` (what the build writes) never are."""
+    files matching `outputs` (what the build writes) never are, unless git tracks them (then they are sources)."""
     base = str(package_dir) + os.sep
     relative = {path: path[len(base):] for path in candidates if path.startswith(base)}
     if definition.inputs is not None:
@@ -181,7 +230,7 @@ def select_inputs(package_dir: Path, candidates: list[str], definition: StepDefi
         relative = {path: rel for path, rel in relative.items() if wanted(rel)}
     if outputs:
         produced = matcher(outputs)
-        relative = {path: rel for path, rel in relative.items() if not produced(rel)}
+        relative = {path: rel for path, rel in relative.items() if path in tracked or not produced(rel)}
     return sorted(relative)
 
 
@@ -193,15 +242,18 @@ def output_globs(package, definition: StepDefinition) -> tuple[str, ...]:
     return tuple(package.outputs) if definition.step == "build" else ()
 
 
-def step_inputs(package, pipeline: Pipeline, step: str, versioned) -> list[str]:
+def step_inputs(package, pipeline: Pipeline, step: str, git) -> list[str]:
     """The absolute paths of the files a step of `package` reads: its declared inputs (default: every file git
-    tracks or would track in its folder), the inputs of the scripts it runs first, never the build's outputs."""
+    tracks or would track in its folder), the inputs of the scripts it runs first, never the build's outputs (`git`
+    is the monorepo's `GitFiles`, or None outside git)."""
     from .monorepo import source_files
 
-    candidates = source_files(package, versioned)
+    candidates = source_files(package, git)
+    tracked = git.tracked if git is not None else frozenset()
     build_outputs = output_globs(package, pipeline.definition(package.name, "build"))
     definition = pipeline.definition(package.name, step)
-    chosen = set(select_inputs(package.directory, candidates, definition, build_outputs if step == "build" else None))
+    chosen = set(select_inputs(package.directory, candidates, definition, build_outputs if step == "build" else None,
+                               tracked))
     for prerequisite in definition.prerequisites:
         chosen.update(select_inputs(package.directory, candidates, pipeline.definition(package.name, prerequisite)))
     return sorted(chosen)

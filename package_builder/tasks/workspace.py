@@ -71,14 +71,14 @@ class WorkspaceTasks:
     def pipeline(self) -> Pipeline:
         """turbo.json's task definitions, and the config's `packageBuilder.tasks` over them."""
         return load_pipeline(self.project.workspace, self.project.config.package_builder.tasks,
-                             str(self.project.paths.config))
+                             str(self.project.paths.config), self.packages[0])
 
     def inputs(self, package: WorkspacePackage, step: str) -> list[str]:
         return step_inputs(package, self.pipeline, step, self.versioned)
 
     @functools.cached_property
     def shared_inputs(self) -> list[str]:
-        return global_inputs(self.project.workspace, self.project.config.global_build_inputs)
+        return global_inputs(self.project.workspace, self.project.config.global_build_inputs, self.versioned)
 
     def stamp(self, kind: str, name: str) -> str:
         return str(build_record(self.project.workspace, kind, name))

@@ -110,3 +110,86 @@ def test_the_least_recently_used_archives_go_first_when_the_cache_is_full(tmp_pa
 
     assert cache.archive("sha256:01").exists() and cache.archive("sha256:03").exists()
     assert not cache.archive("sha256:02").exists()
+
+
+def test_files_git_tracks_are_sources_even_in_an_output_folder_and_never_restored_over(tmp_path):
+    """A package whose `files` and `bin` name its own sources: an edit to them rebuilds, a restore leaves them be."""
+    import subprocess
+
+    from package_builder.builds import build_package
+    from package_builder.config import BuildConfig
+
+    package = tmp_path / "packages" / "cli"
+    (package / "src").mkdir(parents=True)
+    (package / "bin").mkdir()
+    (tmp_path / "package.json").write_text(json.dumps({"name": "root", "private": True, "workspaces": ["packages/*"]}))
+    (tmp_path / ".gitignore").write_text("node_modules/\ndist/\n.package-builder/\n")
+    (package / "package.json").write_text(json.dumps({
+        "name": "@t/cli", "version": "1.0.0", "files": ["src", "dist"], "bin": "./bin/cli.js",
+        "scripts": {"build": "node -e \"require('fs').mkdirSync('dist',{recursive:true});"
+                             "require('fs').copyFileSync('src/index.js','dist/index.js')\""}}))
+    (package / "src/index.js").write_text("one\n")
+    (package / "bin/cli.js").write_text("#!/usr/bin/env node\n")
+    (tmp_path / "node_modules").mkdir()  # an install already done: nothing to fetch
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    config = BuildConfig(workspace_root=tmp_path, npm_registry="http://127.0.0.1:9/")
+    (tmp_path / ".package-builder").mkdir()
+    (tmp_path / ".package-builder/install.json").write_text("{}")
+
+    build_package(config, "@t/cli")
+    (package / "src/index.js").write_text("two\n")
+    build_package(config, "@t/cli")
+    (package / "src/index.js").write_text("one\n")
+    build_package(config, "@t/cli")  # the first build's key again: restored from the cache
+
+    assert (package / "src/index.js").read_text() == "one\n" and (package / "dist/index.js").read_text() == "one\n"
+    (package / "src/index.js").write_text("three, not committed\n")
+    build_package(config, "@t/cli")
+    assert (package / "src/index.js").read_text() == "three, not committed\n", "an edit is an input, never undone"
+    assert (package / "dist/index.js").read_text() == "three, not committed\n"
+
+
+def test_an_archive_that_would_overwrite_a_tracked_file_is_refused(tmp_path):
+    package = package_with(tmp_path, {"src/a.js": "mine", "dist/a.js": "built"})
+    lines = []
+    cache = StepCache(tmp_path / "ws", 10, say=lines.append)
+    cache.store("sha256:dd44", package, [package / "src/a.js", package / "dist/a.js"], "", 1)
+    (package / "src/a.js").write_text("edited")
+
+    assert cache.restore("sha256:dd44", package, [package / "dist/a.js"], protected={"src/a.js"}) is None
+    assert (package / "src/a.js").read_text() == "edited" and "which git tracks" in lines[0]
+
+
+def test_braces_cache_false_and_env_from_turbo_json(tmp_path, monkeypatch):
+    (tmp_path / "turbo.json").write_text(json.dumps({"globalEnv": ["CI_*"], "tasks": {
+        "build": {"inputs": ["src/**/*.{ts,tsx}"], "env": ["API_URL"]}, "test": {"cache": False}}}))
+    pipeline = load_pipeline(tmp_path, None)
+    build = pipeline.definition("@a/x", "build")
+
+    assert build.inputs == ("src/**/*.ts", "src/**/*.tsx")
+    assert select_inputs(Path("/p"), ["/p/src/a.tsx", "/p/src/b.ts", "/p/src/c.js"], build) == ["/p/src/a.tsx",
+                                                                                                  "/p/src/b.ts"]
+    assert pipeline.definition("@a/x", "test").cache is False
+    monkeypatch.setenv("API_URL", "https://one.example")
+    monkeypatch.setenv("CI_REGION", "eu")
+    first = pipeline.env_values(build)
+    monkeypatch.setenv("API_URL", "https://two.example")
+    assert set(first) == {"API_URL", "CI_REGION"} and pipeline.env_values(build) != first
+    assert "https://" not in json.dumps(first), "digests, never the values"
+
+
+def test_a_packages_own_turbo_json_overrides_the_roots_for_that_package(tmp_path):
+    from package_builder.monorepo import WorkspacePackage
+
+    (tmp_path / "turbo.json").write_text(json.dumps({"tasks": {"build": {"outputs": ["dist/**"],
+                                                                         "dependsOn": ["^build"]}}}))
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "turbo.json").write_text(json.dumps({"extends": ["//"], "tasks": {"build": {
+        "outputs": [".next/**"]}}}))
+    web = WorkspacePackage("@a/web", "1.0.0", tmp_path / "web", False)
+    pipeline = load_pipeline(tmp_path, None, packages=[web])
+
+    assert pipeline.definition("@a/web", "build").outputs == (".next/**",)
+    assert pipeline.definition("@a/web", "build").depends_on == ("^build",), "the root's fields it does not set"
+    assert pipeline.definition("@a/api", "build").outputs == ("dist/**",)
