@@ -311,3 +311,18 @@ def test_on_merge_merge_is_refused_when_the_base_moved_and_nothing_is_changed(pr
     assert (project.workspace / ".generation-state/data-validator/PR.md").is_file(), "the work can go through review"
     assert project.state()["status"] == "failed"
     assert branch in project.git("branch", "--format=%(refname:short)").split()
+
+
+def test_on_merge_merge_checks_the_branch_head_and_refuses_a_red_one(project):
+    project.write_config(git={"onMerge": "merge"})
+    broken = example_answer("FINAL_POLISH").replace(
+        "<summary>", '<file path="src/late.ts">\nexport const late: number = "not a number";\n</file>\n<summary>', 1)
+    project.api.script("FINAL_POLISH", Text(broken))
+
+    result = project.doit("generate:data-validator")
+
+    assert result.returncode != 0
+    assert re.search(r"not merged \(git\.onMerge is merge\): the branch head is not green \(type: ", result.stdout), \
+        result.stdout
+    assert project.git("log", "--format=%s", "main").split("\n")[:1] == ["initial"], "main untouched"
+    assert (project.workspace / ".generation-state/data-validator/PR.md").is_file()

@@ -10,6 +10,7 @@ from ..errors import PhaseFailed
 from ..paths import state_dir
 from ..state import GenerationState
 from ..storage import write_text_atomic
+from ..toolchain import validate_package
 from ..workspace import Workspace
 from .context import PhaseContext
 from .pull_request import pull_request
@@ -71,7 +72,13 @@ def merge_branch(ctx: PhaseContext, state: GenerationState, workspace: Workspace
                        and (a := ctx.store.load(p.slug)) is not None and a.validation), None)
     refused = ("the package was not validated (BUILD_VALIDATION did not run)" if validation is None else
                "the package is not green" if not validation.get("green") else None)
-    with workspace.locked():
+    with workspace.on_branch(state):
+        if not refused:  # the phases after BUILD_VALIDATION may have changed it: what is merged is checked again
+            ctx.say("checking the branch head before merging it")
+            report = validate_package(ctx.toolchain(), ctx.coverage_target)
+            if not report.green:
+                first = (report.problem.splitlines() or [""])[0][:200]
+                refused = f"the branch head is not green ({report.failure}: {first})"
         moved = None if refused else workspace.base_moved(base, state.branch)
         if moved:
             refused = (f"{base} has moved since the branch was made (now at {moved[:10]}); merge or rebase "
