@@ -4,7 +4,7 @@ held.
 - `exclusive(path)`: one holder at a time (the workspace's git lock).
 - `slot(directory, count)`: at most `count` holders at a time (phases running at once in one workspace), whatever
   engine, thread or process asks: `doit -n 4`, two terminals, a Temporal worker.
-- `process_alive(pid)`: whether what a pid file or a checkpoint names still runs.
+- `process_alive(pid)`, `process_identity(pid)`: whether what a pid file or a checkpoint names still runs.
 """
 from __future__ import annotations
 
@@ -77,3 +77,18 @@ def process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def process_identity(pid: int) -> str | None:
+    """`host:pid:start` for a running process, None when there is none: unlike a bare pid, it does not match a
+    later process that reuses the number, nor one on another machine sharing the workspace."""
+    import socket
+
+    if not process_alive(pid):
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        start = stat.rsplit(")", 1)[1].split()[19]  # field 22, after the command name (which may hold spaces)
+    except (OSError, IndexError):
+        start = "?"
+    return f"{socket.gethostname()}:{pid}:{start}"

@@ -76,8 +76,11 @@ class ProgressBoard:
                 last, thread = not self._calls, self._thread
                 if last:
                     self._wake.set()
-            if last and thread is not None:
-                thread.join(timeout=5)  # the live lines are gone before the phase prints its result
+            while last and thread is not None and thread.is_alive():  # the live lines go before the phase's result
+                thread.join(timeout=0.1)
+                with self._lock:
+                    if self._calls:  # another call took the board over: its thread goes on
+                        break
 
     def _running(self) -> list[str] | None:
         """The lines to show, or None (and the thread ends) when no call runs any more."""
@@ -85,6 +88,7 @@ class ProgressBoard:
             if not self._calls:
                 self._thread = None
                 return None
+            self._wake.clear()  # set by a call that ended while another one started: not a reason to stop
             return [watch.line() for watch in self._calls]
 
     def _run(self) -> None:
@@ -111,7 +115,9 @@ class ProgressBoard:
             display = Live(Group(*map(Text, lines)), refresh_per_second=4, transient=True, redirect_stdout=True,
                   redirect_stderr=True)
             display.start()
-        except LiveError:  # another display is still closing: this one round goes without
+        except LiveError:  # another display is still closing: the next call starts a display of its own
+            with self._lock:
+                self._thread = None
             return
         try:
             while lines is not None:

@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .locks import process_alive
+from .locks import process_identity
 from .paths import state_dir
 from .plan import PlanSpec
 from .storage import read_json, write_json_atomic
@@ -112,18 +112,21 @@ class GenerationState:
 
     def start_step(self, number: int, phase: str) -> None:
         """A phase starts: `runningPid` lets `doit status` tell a generation running now from one left half done."""
-        self.data.update(currentPhase=phase, currentStepNumber=number, status="in-progress", runningPid=os.getpid())
+        self.data.update(currentPhase=phase, currentStepNumber=number, status="in-progress", runningPid=os.getpid(),
+                         runningProcess=process_identity(os.getpid()))
         self.save()
 
     @property
     def running(self) -> bool:
         """Whether the process that started the current phase is still alive (on this machine)."""
-        pid = self.data.get("runningPid")
-        return isinstance(pid, int) and self.data.get("status") == "in-progress" and process_alive(pid)
+        pid, identity = self.data.get("runningPid"), self.data.get("runningProcess")
+        return (isinstance(pid, int) and bool(identity) and self.data.get("status") == "in-progress"
+                and process_identity(pid) == identity)
 
     def complete_step(self, step: dict) -> None:
         """Record a finished phase, replacing an earlier record of the same step (a rerun after an edit)."""
         self.data.pop("runningPid", None)
+        self.data.pop("runningProcess", None)
         steps = [s for s in self.data["completedSteps"] if s["stepNumber"] != step["stepNumber"]]
         steps.append(step)
         steps.sort(key=lambda s: s["stepNumber"])
@@ -156,5 +159,6 @@ class GenerationState:
     def save(self) -> None:
         if self.data.get("status") != "in-progress":
             self.data.pop("runningPid", None)
+            self.data.pop("runningProcess", None)
         self.data["savedAt"] = now_iso()
         write_json_atomic(self.path, self.data)

@@ -117,12 +117,16 @@ def summary_table(statuses: list[PlanStatus], seconds: dict[str, float]) -> list
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 
 
-def write_generation_summary(workspace_root: Path, statuses: list[PlanStatus], seconds: dict[str, float]) -> Path:
-    """`.generation-state/summary.json` for CI: `{"ok", "failed", "plans": [status + seconds]}`."""
+def write_generation_summary(workspace_root: Path, statuses: list[PlanStatus], seconds: dict[str, float],
+                             failed_in_run: set[str] = frozenset()) -> Path:
+    """`.generation-state/summary.json` for CI: `{"ok", "failed", "plans": [status + seconds]}`. A plan failed when
+    its checkpoint says so or when one of its tasks failed in this run (`failed_in_run`: a failure before its
+    checkpoint was written, or one the checkpoint could not record)."""
     from .paths import state_dir
     from .storage import write_json_atomic
 
-    failed = [status.plan for status in statuses if status.state in ("failed", "invalid plan")]
+    failed = [status.plan for status in statuses
+              if status.state in ("failed", "invalid plan") or status.plan in failed_in_run]
     path = state_dir(workspace_root) / "summary.json"
     write_json_atomic(path, {"ok": not failed, "failed": failed, "plans": [
         {**status.as_json(), "seconds": round(seconds.get(status.plan, 0.0), 2)} for status in statuses]})

@@ -3,6 +3,7 @@ config, a missing API key, a workspace that is not ready."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 import pytest
@@ -162,6 +163,20 @@ def test_a_missing_api_key_is_one_clear_error_and_nothing_is_committed(project):
     assert "ANTHROPIC_API_KEY is not set" in result.stdout
     assert project.api.hits == []
     assert project.git("log", "--all", "--oneline").count("\n") == 1
+    summary = json.loads((project.workspace / ".generation-state/summary.json").read_text())
+    assert summary["ok"] is False and summary["failed"] == ["data-validator"]
+
+
+def test_a_failure_before_any_checkpoint_still_fails_the_summary(project):
+    shutil.rmtree(project.workspace / ".git")
+    project.git("init", "--quiet", "--initial-branch=main")  # a repo with no commit yet: no branch to start from
+
+    result = project.doit("generate:data-validator")
+
+    assert result.returncode != 0
+    summary = json.loads((project.workspace / ".generation-state/summary.json").read_text())
+    assert summary["ok"] is False and summary["failed"] == ["data-validator"], result.stdout
+    assert summary["plans"][0]["state"] == "failed" and "no commits yet" in summary["plans"][0]["reason"]
 
 
 def test_changes_generation_did_not_make_are_never_overwritten(project):

@@ -3,6 +3,7 @@ which print their own progress), a closing table of build/test/publish outcomes,
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from doit.exceptions import UnmetDependency
 from doit.reporter import ConsoleReporter
@@ -103,8 +104,12 @@ def reporter_for(project: LoadedProject) -> type:
                 return  # the plans folder's own error is what the run already reported
             statuses = [plan_status(workspace, paths[plan], project.phases_of)
                         for plan in sorted(self.generation_seconds) if plan in paths]
+            statuses = [replace(status, state="failed", reason=self.not_generated[status.plan])
+                        if status.plan in self.not_generated and status.state != "failed" else status
+                        for status in statuses]  # failed before its checkpoint could say so
             for line in summary_table(statuses, self.generation_seconds):
                 self.write(line + "\n")
-            self.write(f"summary: {write_generation_summary(workspace, statuses, self.generation_seconds)}\n")
+            path = write_generation_summary(workspace, statuses, self.generation_seconds, set(self.not_generated))
+            self.write(f"summary: {path}\n")
 
     return Reporter

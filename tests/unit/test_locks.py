@@ -64,3 +64,23 @@ def test_only_a_live_git_process_counts_as_a_git_command_still_running(tmp_path)
         git.communicate(b"")
     assert not _running(git.pid), "ended"
     assert not _running(os.getpid()), "a live process that is not git (a reused pid)"
+
+
+def test_a_checkpoints_process_is_running_only_while_that_very_process_lives(tmp_path):
+    import os
+    import subprocess
+
+    from package_builder.locks import process_identity
+    from package_builder.state import GenerationState
+
+    child = subprocess.Popen(["sleep", "30"])
+    state = GenerationState(tmp_path / "gen-1.json", {"status": "in-progress"})
+    state.data.update(runningPid=child.pid, runningProcess=process_identity(child.pid))
+    assert state.running
+    state.data["runningProcess"] = f"other-host:{child.pid}:1"
+    assert not state.running, "same pid, another process (or machine)"
+    child.kill()
+    child.wait()
+    state.data["runningProcess"] = None
+    assert not state.running
+    assert GenerationState(tmp_path / "x.json", {"status": "in-progress", "runningPid": os.getpid()}).running is False
