@@ -25,8 +25,8 @@ HOSTILE = {
 }
 
 
-# Every kind is refused at the answer level in tests/unit; through `doit`, two run in the fast tier, all in the slow.
-FAST_KINDS = ("parent-escape", "git-dir")
+# Every kind is refused at the answer level in tests/unit; through `doit`, one runs in the fast tier, all in the slow.
+FAST_KINDS = ("parent-escape",)
 
 
 @pytest.mark.parametrize("kind", [kind if kind in FAST_KINDS else pytest.param(kind, marks=pytest.mark.slow)
@@ -179,6 +179,7 @@ def test_a_failure_before_any_checkpoint_still_fails_the_summary(project):
     assert summary["plans"][0]["state"] == "failed" and "no commits yet" in summary["plans"][0]["reason"]
 
 
+@pytest.mark.slow  # a doit-level story of 3 s: the fast tier keeps one per kind of harm
 def test_changes_generation_did_not_make_are_never_overwritten(project):
     project.doit("generate:data-validator:02-foundation", check=True)
     manifest = project.package_dir / "package.json"

@@ -1,7 +1,8 @@
 """A new user typing the tool's name starts nothing dangerous, and what goes wrong outside the tool (a git lock left
 by a kill, a stranger's git lock, a corrupt artifact) is cleaned up or reported by path, never a traceback, and never
 silently paid for again. Each story runs `doit` as a subprocess against a real git workspace and stops at PLANNING or
-FOUNDATION, before any npm work."""
+FOUNDATION, before any npm work. The fast tier keeps the bare `doit` and the half-done status; the 3-second
+recovery stories run in the slow tier."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,8 @@ import os
 import re
 import signal
 import time
+
+import pytest
 
 from test_generation import phase_commits
 
@@ -25,6 +28,7 @@ def test_a_bare_doit_only_shows_status_and_starts_nothing(project):
     assert not list(project.workspace.glob(".generation-state/**/*.json")), "no checkpoint, no artifact"
 
 
+@pytest.mark.slow
 def test_status_after_a_failure_names_the_phase_and_the_reason(project):
     project.doit(PLANNING, check=True)
     (project.workspace / ".git" / "index.lock").write_text("")  # a git command of someone else's
@@ -50,6 +54,7 @@ def test_status_of_a_half_done_generation_names_the_next_phase(project):
     assert project.api.hits and len(project.api.hits) == 1, "status itself asked nothing"
 
 
+@pytest.mark.slow
 def test_a_stranger_git_lock_fails_the_phase_with_its_path_and_the_checkpoint_records_it(project):
     lock = project.workspace / ".git" / "index.lock"
     lock.write_text("")
@@ -69,6 +74,7 @@ def test_a_stranger_git_lock_fails_the_phase_with_its_path_and_the_checkpoint_re
     assert project.state()["failureRecovery"] is None
 
 
+@pytest.mark.slow
 def test_a_kill_during_git_add_is_cleaned_up_by_the_next_plain_rerun(project, tmp_path):
     started, hold = tmp_path / "git-add-started", tmp_path / "hold"
     hold.touch()
@@ -95,6 +101,7 @@ def test_a_kill_during_git_add_is_cleaned_up_by_the_next_plain_rerun(project, tm
     assert phase_commits(project, project.state()["branch"]) == ["01-planning"]
 
 
+@pytest.mark.slow
 def test_a_corrupt_artifact_is_moved_aside_and_reported_not_silently_paid_again(project):
     project.doit("generate:data-validator:02-foundation", check=True)
     folder = project.workspace / ".generation-state" / "data-validator"
