@@ -38,11 +38,15 @@ def run(command: list[str], cwd: Path, env: dict) -> float:
     return seconds
 
 
-def monorepo(folder: Path) -> Path:
+def monorepo(folder: Path, extra_files: int = 0) -> Path:
     workspace = folder / "workspace"
     workspace.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=workspace, check=True)
     write_monorepo(workspace)
+    for package in sorted((workspace / "packages").iterdir()):  # a bigger package: more to hash, copy and restore
+        for number in range(extra_files):
+            (package / "src" / f"module-{number:04d}.js").write_text(
+                f"export const value{number} = {number};\n" + "// filler\n" * 40)
     manifest = json.loads((workspace / "package.json").read_text())
     npm_version = subprocess.run(["npm", "--version"], capture_output=True, text=True, check=True).stdout.strip()
     manifest["packageManager"] = f"npm@{npm_version}"  # turbo 2 wants it; doit ignores it
@@ -73,6 +77,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--extra-files", type=int, default=0,
+                        help="source files added to each package (each built into dist/): a bigger repo")
     args = parser.parse_args()
     if not TURBO.exists():
         subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=TURBO_DIR, check=True, capture_output=True)
@@ -81,9 +87,9 @@ def main() -> int:
     times: dict[str, list[float]] = {f"{tool} {stage}": [] for tool in ("doit", "turbo") for stage in stages}
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory() as tmp:
-            ours = monorepo(Path(tmp) / "doit")
+            ours = monorepo(Path(tmp) / "doit", args.extra_files)
             project = doit_project(Path(tmp) / "doit", ours, args.concurrency)
-            theirs = monorepo(Path(tmp) / "turbo")
+            theirs = monorepo(Path(tmp) / "turbo", args.extra_files)
             commands = {
                 "doit": ([sys.executable, "-m", "doit", "build", "test"], project, ours),
                 "turbo": ([str(TURBO), "run", "build", "test", f"--concurrency={args.concurrency}",
@@ -98,7 +104,8 @@ def main() -> int:
                 source.write_text(original)
                 times[f"{tool} after revert"].append(run(command, cwd, env))
     median = {name: statistics.median(values) for name, values in times.items()}
-    print(f"six packages, concurrency {args.concurrency}, median of {args.rounds} round(s); install not timed")
+    print(f"six packages (+{args.extra_files} source files each), concurrency {args.concurrency}, median of "
+          f"{args.rounds} round(s); install not timed")
     goals = {"cold": 1.1, "no-op": 1.0, "after edit": 1.1, "after revert": 1.0}
     print(f"  {'stage':<13} {'doit':>7} {'turbo':>7}  ratio (goal)")
     for stage in stages:

@@ -6,6 +6,7 @@ reuses the server it already runs. A cache that fails never fails a step: it is 
 """
 from __future__ import annotations
 
+import hashlib
 import http.client
 import io
 import json
@@ -73,9 +74,15 @@ class StepCache:
                 clash = sorted(m.name for m in files if os.path.normpath(m.name) in protected)
                 if clash:
                     raise ValueError(f"it would overwrite {clash[0]}, which git tracks")
+                stored = {os.path.normpath(m.name) for m in files}
                 for output in current_outputs:
-                    output.unlink(missing_ok=True)
-                archive.extractall(package_dir, members=files, filter="data")
+                    if str(output.relative_to(package_dir)) not in stored:
+                        output.unlink(missing_ok=True)  # left by another build: not part of this one
+                digests = meta.get("files") or {}
+                changed = [m for m in files if _digest_of(package_dir / m.name) != digests.get(m.name, "?")]
+                for member in changed:
+                    (package_dir / member.name).unlink(missing_ok=True)  # replaced, never written through
+                archive.extractall(package_dir, members=changed, filter="data")  # an unchanged file stays as it is
         except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
             self.say(f"cache: {path.name} is unreadable ({exc}); running the step instead")
             path.unlink(missing_ok=True)
@@ -87,12 +94,17 @@ class StepCache:
         """Keep what a step that passed wrote (plain files only); a failure to keep it costs a rerun next time,
         never the step."""
         try:
-            buffer = io.BytesIO()
-            with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            buffer, digests = io.BytesIO(), {}
+            with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as archive:  # speed over size
                 for output in outputs:
                     if output.is_file() and not output.is_symlink():
-                        archive.add(output, arcname=str(output.relative_to(package_dir)), recursive=False)
-                meta = json.dumps({"log": log[-20000:], "seconds": seconds}).encode()
+                        name = str(output.relative_to(package_dir))
+                        content = output.read_bytes()
+                        info = archive.gettarinfo(str(output), arcname=name)
+                        info.size = len(content)
+                        archive.addfile(info, io.BytesIO(content))
+                        digests[name] = hashlib.sha256(content).hexdigest()
+                meta = json.dumps({"log": log[-20000:], "seconds": seconds, "files": digests}).encode()
                 info = tarfile.TarInfo(META)
                 info.size, info.mtime = len(meta), int(time.time())
                 archive.addfile(info, io.BytesIO(meta))
@@ -184,6 +196,13 @@ class _SameHostAuthorization(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_SameHostAuthorization)
+
+
+def _digest_of(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() and not path.is_symlink() else None
+    except OSError:
+        return None
 
 
 def _inside(name: str) -> bool:

@@ -193,3 +193,16 @@ def test_a_packages_own_turbo_json_overrides_the_roots_for_that_package(tmp_path
     assert pipeline.definition("@a/web", "build").outputs == (".next/**",)
     assert pipeline.definition("@a/web", "build").depends_on == ("^build",), "the root's fields it does not set"
     assert pipeline.definition("@a/api", "build").outputs == ("dist/**",)
+
+
+def test_a_restore_rewrites_only_the_files_that_differ(tmp_path):
+    package = package_with(tmp_path, {"dist/a.js": "one", "dist/b.js": "b"})
+    cache = StepCache(tmp_path / "ws", 10, say=lambda line: None)
+    cache.store("sha256:ee55", package, [package / "dist/a.js", package / "dist/b.js"], "", 1)
+    (package / "dist/a.js").write_text("edited")
+    untouched = (package / "dist/b.js").stat().st_ino, (package / "dist/b.js").stat().st_mtime_ns
+
+    cache.restore("sha256:ee55", package, [package / "dist/a.js", package / "dist/b.js"])
+
+    assert (package / "dist/a.js").read_text() == "one"
+    assert ((package / "dist/b.js").stat().st_ino, (package / "dist/b.js").stat().st_mtime_ns) == untouched
