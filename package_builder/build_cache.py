@@ -13,6 +13,7 @@ import json
 import os
 import tarfile
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -24,7 +25,8 @@ from typing import Callable
 from .config import RemoteCacheSettings
 from .paths import builds_dir
 
-META = ".package-builder-step.json"  # the archive member that holds the log and the original run's time
+META = ".package-builder-step.json"
+_PENDING: dict[str, threading.Thread] = {}  # key → the thread still storing it (see `store_later`)  # the archive member that holds the log and the original run's time
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class StepCache:
                 protected: set[str] = frozenset()) -> CachedStep | None:
         """Put the cached outputs of `key` in place of `current_outputs`; None when nothing is cached. An archive
         that would write a `protected` path (package-relative: the files git tracks) is refused whole."""
+        pending = _PENDING.get(key)
+        if pending is not None:
+            pending.join()  # this process is still storing it
         path, source = self.archive(key), "local"
         if not path.exists():
             data = self.remote.get(key) if self.remote else None
@@ -90,20 +95,30 @@ class StepCache:
         os.utime(path)  # recently used: evicted last
         return CachedStep(str(meta.get("log", "")), float(meta.get("seconds", 0.0)), source)
 
-    def store(self, key: str, package_dir: Path, outputs: list[Path], log: str, seconds: float) -> None:
-        """Keep what a step that passed wrote (plain files only); a failure to keep it costs a rerun next time,
-        never the step."""
+    def store_later(self, key: str, package_dir: Path, outputs: list[Path], log: str, seconds: float) -> None:
+        """`store` in a thread of its own, off the build's critical path: its dependents start while it packs. The
+        interpreter waits for it at exit (not a daemon); a kill only costs the entry."""
+        contents = {path: path.read_bytes() for path in outputs if path.is_file() and not path.is_symlink()}
+        thread = threading.Thread(target=self.store, args=(key, package_dir, outputs, log, seconds, contents),
+                                  name=f"cache-store-{key[-8:]}")
+        _PENDING[key] = thread
+        thread.start()
+
+    def store(self, key: str, package_dir: Path, outputs: list[Path], log: str, seconds: float,
+              contents: dict[Path, bytes] | None = None) -> None:
+        """Keep what a step that passed wrote (plain files only, as read now or given in `contents`); a failure to
+        keep it costs a rerun next time, never the step."""
         try:
+            if contents is None:
+                contents = {path: path.read_bytes() for path in outputs if path.is_file() and not path.is_symlink()}
             buffer, digests = io.BytesIO(), {}
-            with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as archive:  # speed over size
-                for output in outputs:
-                    if output.is_file() and not output.is_symlink():
-                        name = str(output.relative_to(package_dir))
-                        content = output.read_bytes()
-                        info = archive.gettarinfo(str(output), arcname=name)
-                        info.size = len(content)
-                        archive.addfile(info, io.BytesIO(content))
-                        digests[name] = hashlib.sha256(content).hexdigest()
+            with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1, format=tarfile.GNU_FORMAT) as archive:
+                for output, content in contents.items():  # speed over size: level 1, and no pax headers
+                    name = str(output.relative_to(package_dir))
+                    info, stat = tarfile.TarInfo(name), output.stat()
+                    info.size, info.mtime, info.mode = len(content), int(stat.st_mtime), stat.st_mode & 0o777
+                    archive.addfile(info, io.BytesIO(content))
+                    digests[name] = hashlib.sha256(content).hexdigest()
                 meta = json.dumps({"log": log[-20000:], "seconds": seconds, "files": digests}).encode()
                 info = tarfile.TarInfo(META)
                 info.size, info.mtime = len(meta), int(time.time())
@@ -114,6 +129,8 @@ class StepCache:
         except (OSError, tarfile.TarError) as exc:
             self.say(f"cache: could not store this step ({exc}); it will run again next time")
             return
+        finally:
+            _PENDING.pop(key, None)
         if self.remote:
             self.remote.put(key, data, seconds)
 

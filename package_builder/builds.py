@@ -157,7 +157,10 @@ def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[W
     tracks are never stored nor restored: they are sources, even in an output folder."""
     if not package.has_script(step):
         return Outcome(step, package.name, "skipped", f"no {step} script")
-    git = versioned_files(config.workspace_root)
+    root = config.workspace_root
+    git = versioned_files(root, [str(package.directory.relative_to(root)), ":(glob)*",
+                                 *(f":(glob){pattern.strip().removeprefix('./')}" for pattern in
+                                   config.global_build_inputs)])
     pipeline = _pipeline(config, packages)
     definition = pipeline.definition(package.name, step)
     inputs = step_inputs_of(config, package, packages, step, pipeline, git)
@@ -190,7 +193,7 @@ def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[W
         logs.append(log)
         seconds += outcome.seconds
     if cache:
-        cache.store(key, package.directory, outputs(), "\n".join(logs), seconds)
+        cache.store_later(key, package.directory, outputs(), "\n".join(logs), seconds)
     write_json_atomic(record, inputs)
     return Outcome(step, package.name, done, "", round(seconds, 2))
 

@@ -164,11 +164,13 @@ class GitFiles:
         return path in self.versioned
 
 
-def versioned_files(root: Path) -> GitFiles | None:
-    """The monorepo's `GitFiles` (one `git ls-files`); None when `root` is not a git work tree."""
+def versioned_files(root: Path, within: list[str] | None = None) -> GitFiles | None:
+    """The monorepo's `GitFiles` (one `git ls-files`), or only those `within` some git pathspecs (a package's
+    folder and the root's own files: what one step reads, in a big monorepo); None outside a git work tree."""
     try:
-        done = subprocess.run(["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard"],
-                              cwd=root, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        done = subprocess.run(["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard",
+                               "--", *(within or [])], cwd=root, capture_output=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
@@ -223,14 +225,37 @@ def matching_files(directory: Path, globs: tuple[str, ...]) -> list[Path]:
     from .pipeline import matcher
 
     wanted, found = matcher(tuple(globs)), []
-    for folder, subfolders, files in os.walk(directory):
-        subfolders[:] = sorted(d for d in subfolders if d not in NEVER_SOURCES)
-        relative = os.path.relpath(folder, directory)
-        for name in sorted(files):
-            path = name if relative == "." else os.path.join(relative, name)
-            if wanted(path):
-                found.append(Path(folder) / name)
-    return found
+    for start in _glob_roots(directory, globs):
+        if start.is_file():
+            if wanted(str(start.relative_to(directory))):
+                found.append(start)
+            continue
+        for folder, subfolders, files in os.walk(start):
+            subfolders[:] = sorted(d for d in subfolders if d not in NEVER_SOURCES)
+            relative = os.path.relpath(folder, directory)
+            for name in sorted(files):
+                if wanted(name if relative == "." else os.path.join(relative, name)):
+                    found.append(Path(folder) / name)
+    return sorted(set(found))
+
+
+def _glob_roots(directory: Path, globs: tuple[str, ...]) -> list[Path]:
+    """Where the files `globs` can match live: the fixed folders in front of their first wildcard (`dist/**` →
+    dist/), so a step's outputs are found without walking its sources; the package itself when one starts with a
+    wildcard. Exclusions (`!`) only narrow, so they add no root."""
+    roots: set[Path] = set()
+    for glob in globs:
+        if glob.startswith("!"):
+            continue
+        fixed = []
+        for part in glob.removeprefix("./").split("/"):
+            if any(char in part for char in "*?["):
+                break
+            fixed.append(part)
+        if not fixed:
+            return [directory]
+        roots.add(directory.joinpath(*fixed))
+    return sorted(root for root in roots if root.exists() and not any(other in root.parents for other in roots))
 
 
 def global_inputs(root: Path, globs: list[str], git: GitFiles | None = None) -> list[str]:

@@ -17,6 +17,7 @@ Read at task-load time for every package: stdlib and `pathspec` only, no network
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -209,8 +210,15 @@ def _strip_comments(text: str) -> str:
     return re.sub(r",(\s*[}\]])", r"\1", "".join(out))
 
 
+@functools.lru_cache(maxsize=256)  # the same few globs for every package: compiled once
 def matcher(globs: tuple[str, ...]):
-    """A test for package-relative paths: Turborepo's globs (relative to the package; `!` excludes), anchored."""
+    """A test for package-relative paths: Turborepo's globs (relative to the package; `!` excludes), anchored.
+    Plain folders and files (`dist/**`, `dist`, `index.js`: most outputs) need no pattern engine at task-load time."""
+    plain = [g.removeprefix("./").removesuffix("/**").rstrip("/") for g in globs]
+    if all(p and not p.startswith("!") and not any(c in p for c in "*?[{") for p in plain):
+        prefixes = tuple(p + "/" for p in plain)
+        names = frozenset(plain)
+        return lambda path: path in names or path.startswith(prefixes)
     import pathspec
 
     lines = [("!/" if g.startswith("!") else "/") + g.removeprefix("!").removeprefix("./") for g in globs]

@@ -4,9 +4,6 @@ the step's cache key, and the dictionary stored after a run tells the next run w
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from .config import BuildConfig
 from .digest import digest_bytes
 from .monorepo import GitFiles, WorkspacePackage, global_inputs
@@ -21,11 +18,14 @@ def step_inputs_of(config: BuildConfig, package: WorkspacePackage, packages: lis
     definition = pipeline.definition(package.name, step)
     by_name = {p.name: p for p in packages}
 
+    prefix = len(str(root)) + 1
+
     def digests(paths) -> dict[str, str]:
         found = {}
-        for path in paths:
+        for path in paths:  # absolute paths under the root
             try:
-                found[os.path.relpath(path, root)] = digest_bytes(Path(path).read_bytes())
+                with open(path, "rb") as handle:
+                    found[path[prefix:]] = digest_bytes(handle.read())
             except OSError:
                 continue  # deleted since it was listed: not an input any more
         return found
