@@ -74,7 +74,7 @@ def plan_status(workspace_root: Path | None, plan_path: Path,
     failure = state.data.get("failureRecovery") or {}
     label = {"completed": "done", "failed": "failed"}.get(state.data.get("status"),
                                                           "running" if state.running else "in progress")
-    reason = str(failure.get("error", "")).splitlines()[0][:200] if label == "failed" and failure else ""
+    reason = str(failure.get("error", "")).splitlines()[0][:400] if label == "failed" and failure else ""
     artifacts = {phase.name: facts for phase in phases if (facts := store.peek_facts(phase.slug)) is not None}
     finished = {name for name, (status, _) in artifacts.items() if status in (COMMITTED, SKIPPED)}
     done = len(finished)
