@@ -105,15 +105,16 @@ class ProgressBoard:
 
     def _run_live(self) -> None:
         from rich.console import Group
+        from rich.errors import LiveError
         from rich.live import Live
         from rich.text import Text
 
-        from rich.errors import LiveError
-
-        lines: list[str] | None = self._running() or []
+        lines: list[str] | None = self._running()
+        if lines is None:
+            return
         try:
             display = Live(Group(*map(Text, lines)), refresh_per_second=4, transient=True, redirect_stdout=True,
-                  redirect_stderr=True)
+                           redirect_stderr=True)
             display.start()
         except LiveError:  # another display is still closing: the next call starts a display of its own
             with self._lock:

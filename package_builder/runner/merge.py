@@ -54,7 +54,7 @@ def merge(ctx: PhaseContext, state: GenerationState, workspace: Workspace) -> di
 
 
 def write_pull_request(ctx: PhaseContext, title: str, body: str):
-    """`.generation-state/<plan>/PR.md`: the title as its first heading, then the body (`gh pr create -F` reads it)."""
+    """`.generation-state/<plan>/PR.md`: the title as its first line (a heading), then the body."""
     path = state_dir(ctx.config.workspace_root) / ctx.plan.task_name / "PR.md"
     write_text_atomic(path, f"# {title}\n\n{body}")
     return path
