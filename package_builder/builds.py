@@ -10,36 +10,22 @@ import fcntl
 import functools
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from .config import BuildConfig
 from .digest import digest_bytes, digest_of
-from .errors import PackageBuilderError
 from .build_cache import StepCache
+from .config import BuildConfig
+from .errors import PackageBuilderError
 from .monorepo import WorkspacePackage, discover_packages, lockfile, matching_files, versioned_files
+from .outcomes import Outcome, record_outcome
+from .paths import build_record, builds_dir, ensure_private_dir
 from .pipeline import Pipeline, load_pipeline, output_globs
 from .step_inputs import step_inputs_of, why_again
-from .paths import build_record, builds_dir
 from .storage import read_json, write_json_atomic
 from .toolchain import Toolchain
 
-STEP_NAMES = ("build", "test", "publish")
-
-
 class StepFailed(PackageBuilderError):
     """A build, test or publish of one package failed; the message names the package and carries the output."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one step of one package ended in this run: what the closing table and the JSON summary show."""
-
-    step: str
-    package: str
-    status: str  # built, tested, published, skipped, failed
-    detail: str = ""
-    seconds: float = 0.0
 
 
 def find_package(config: BuildConfig, name: str, packages: list[WorkspacePackage] | None = None) -> WorkspacePackage:
@@ -67,7 +53,7 @@ def install_workspace(config: BuildConfig) -> dict:
     Every build calls this first (under a lock, so the first one installs and the others find it done) rather than
     waiting on a separate doit task: the install is usually current, and a shared prerequisite task would hold back
     the critical path of a cold build. `doit install` runs it on its own."""
-    _ensure_builds_dir(config)
+    ensure_private_dir(builds_dir(config.workspace_root))
     toolchain = toolchain_for(config, config.workspace_root)
     stamp = builds_dir(config.workspace_root) / "install.json"
     with open(builds_dir(config.workspace_root) / "install.lock", "w") as handle:
@@ -134,16 +120,16 @@ def build_package(config: BuildConfig, name: str) -> dict:
                for path in matching_files(package.directory, globs)}
     write_json_atomic(build_record(config.workspace_root, "build", name),
                       {"package": name, "version": package.version, "outputs": digest_of(outputs)})
-    return record_outcome(config, outcome)
+    return record_outcome(config.workspace_root, outcome)
 
 
 def test_package(config: BuildConfig, name: str) -> dict:
     packages = discover_packages(config.workspace_root)
     package = find_package(config, name, packages)
-    _ensure_builds_dir(config)
+    ensure_private_dir(builds_dir(config.workspace_root))
     outcome = _run_cached(config, package, packages, "test", done="tested")
     write_json_atomic(build_record(config.workspace_root, "test", name), {"package": name, "passed": True})
-    return record_outcome(config, outcome)
+    return record_outcome(config.workspace_root, outcome)
 
 
 def _pipeline(config: BuildConfig, packages: list[WorkspacePackage]) -> Pipeline:
@@ -206,45 +192,9 @@ def _run_script(config: BuildConfig, package: WorkspacePackage, script: str, ste
     result = toolchain.run(script, [toolchain.manager, "run", script])
     if not result.ok:
         which = "" if script == step else f"{script}: "
-        record_outcome(config, Outcome(step, package.name, "failed", f"{which}exit {result.exit_code}",
+        record_outcome(config.workspace_root, Outcome(step, package.name, "failed", f"{which}exit {result.exit_code}",
                                        result.seconds))
         raise StepFailed(f"{script} of {package.name} failed (exit {result.exit_code}) in {package.directory}:\n"
                          f"{result.output}")
     return Outcome(step, package.name, done, "", result.seconds), result.output
 
-
-def record_outcome(config: BuildConfig, outcome: Outcome) -> dict:
-    data = {"step": outcome.step, "package": outcome.package, "status": outcome.status, "detail": outcome.detail,
-            "seconds": outcome.seconds}
-    write_json_atomic(build_record(config.workspace_root, f"outcomes/{outcome.step}", outcome.package), data)
-    return data
-
-
-def read_outcome(workspace_root, step: str, name: str) -> dict | None:
-    try:
-        return json.loads(build_record(workspace_root, f"outcomes/{step}", name).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def outcome_label(workspace_root, step: str, name: str) -> str:
-    """How a step that doit counts as a success ended, for the closing table: `built`, `skipped (no build script)`..."""
-    outcome = read_outcome(workspace_root, step, name) or {}
-    return outcome.get("status", "done") + (f" ({outcome['detail']})" if outcome.get("detail") else "")
-
-
-def write_run_summary(workspace_root, outcomes: dict[str, dict[str, str]]):
-    """`.package-builder/summary.json` for CI: `{"ok", "failed", "packages"}`; returns its path."""
-    failed = sorted(name for name, steps in outcomes.items()
-                    if any(status.startswith(("failed", "not run")) for status in steps.values()))
-    path = builds_dir(workspace_root) / "summary.json"
-    write_json_atomic(path, {"ok": not failed, "failed": failed, "packages": outcomes})
-    return path
-
-
-def _ensure_builds_dir(config: BuildConfig) -> None:
-    directory = builds_dir(config.workspace_root)
-    directory.mkdir(parents=True, exist_ok=True)
-    ignore = directory / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# package-builder's build stamps and outcomes: never committed\n*\n")

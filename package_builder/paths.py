@@ -46,6 +46,16 @@ def builds_dir(workspace_root: Path) -> Path:
     return workspace_root / BUILDS_DIR
 
 
+def ensure_private_dir(directory: Path) -> Path:
+    """Create `directory` with a `.gitignore` of `*` inside, so nothing package-builder keeps there is ever committed
+    or dirties the working tree that publishing requires clean."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# package-builder's own state: never committed\n*\n")
+    return directory
+
+
 def build_record(workspace_root: Path, kind: str, package_name: str) -> Path:
     return builds_dir(workspace_root) / kind / (package_name.replace("/", "+") + ".json")
 

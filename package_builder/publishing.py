@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from .builds import Outcome, StepFailed, find_package, record_outcome, toolchain_for
+from .builds import StepFailed, find_package, toolchain_for
+from .outcomes import Outcome, record_outcome
 from .config import BuildConfig
 from .locks import process_alive
 from .monorepo import DEPENDENCY_SECTIONS, WorkspacePackage
@@ -70,7 +71,7 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
     started = time.monotonic()
 
     def done(status: str, detail: str) -> dict:
-        return record_outcome(config, Outcome("publish", name, status, detail, round(time.monotonic() - started, 2)))
+        return record_outcome(config.workspace_root, Outcome("publish", name, status, detail, round(time.monotonic() - started, 2)))
 
     def failed(message: str) -> StepFailed:
         done("failed", message.splitlines()[0][:300])

@@ -8,7 +8,7 @@ from dataclasses import replace
 from doit.exceptions import UnmetDependency
 from doit.reporter import ConsoleReporter
 
-from ..builds import STEP_NAMES, outcome_label, write_run_summary
+from ..outcomes import STEP_NAMES, outcome_label, write_run_summary
 from ..errors import PackageBuilderError
 from ..plan import discover_plans
 from ..status import plan_status, summary_table, write_generation_summary
