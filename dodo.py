@@ -10,7 +10,7 @@
     estimate:<plan>                   what generating a plan should cost (no model call, no key)
     install                           the monorepo's dependencies (again only when a manifest or lockfile changes)
     build:<npm name>  test:<npm name>  publish:<npm name>     dependencies first, maxConcurrentBuilds at once
-Load time stays light (stdlib, doit, pydantic): the SDK, Jinja2 and GitPython are imported inside the actions.
+Load time stays light (stdlib, doit, the config's validated snapshot): pydantic, the SDK, Jinja2, GitPython load later.
 """
 from pathlib import Path
 

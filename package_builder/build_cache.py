@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .config import RemoteCacheSettings
+from .config_snapshot import remote_cache_token
 from .paths import builds_dir
 
 META = ".package-builder-step.json"
@@ -39,7 +39,7 @@ class CachedStep:
 
 
 class StepCache:
-    def __init__(self, workspace_root: Path, max_megabytes: float, remote: RemoteCacheSettings | None = None,
+    def __init__(self, workspace_root: Path, max_megabytes: float, remote=None,  # builds.remoteCache, if any
                  say: Callable[[str], None] = print):
         self.folder = builds_dir(workspace_root) / "cache"
         self.max_bytes = int(max_megabytes * 1024 * 1024)
@@ -160,14 +160,14 @@ class StepCache:
 class RemoteCache:
     """Turborepo's remote-cache API. Errors are reported once and the remote is then left alone for the run."""
 
-    def __init__(self, settings: RemoteCacheSettings, say: Callable[[str], None]):
-        self.settings = settings
+    def __init__(self, settings, say: Callable[[str], None]):
+        self.settings = settings  # builds.remoteCache: the validated model or its snapshot
         self.say = say
         self.broken = False
 
     def _request(self, method: str, key: str, data: bytes | None = None, headers: dict | None = None):
         url = f"{self.settings.url.rstrip('/')}/v8/artifacts/{key.removeprefix('sha256:')}?slug={self.settings.team}"
-        token = self.settings.token_value()
+        token = remote_cache_token(self.settings)
         request = urllib.request.Request(url, data=data, method=method, headers={
             **({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})})
         return _OPENER.open(request, timeout=self.settings.timeout_seconds)

@@ -11,10 +11,10 @@ import functools
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .digest import digest_bytes, digest_of
 from .build_cache import StepCache
-from .config import BuildConfig
 from .errors import PackageBuilderError
 from .monorepo import WorkspacePackage, discover_packages, lockfile, matching_files, versioned_files
 from .outcomes import Outcome, record_outcome
@@ -23,6 +23,9 @@ from .pipeline import Pipeline, load_pipeline, output_globs
 from .step_inputs import step_inputs_of, why_again
 from .storage import read_json, write_json_atomic
 from .toolchain import Toolchain
+
+if TYPE_CHECKING:  # the validated model or its snapshot (config_snapshot.py): no pydantic at run time
+    from .config import BuildConfig
 
 class StepFailed(PackageBuilderError):
     """A build, test or publish of one package failed; the message names the package and carries the output."""

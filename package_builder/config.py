@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic.alias_generators import to_camel
 
+from .config_snapshot import npm_token
 from .errors import ConfigError
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -117,10 +118,6 @@ class RemoteCacheSettings(_Section):
     token: SecretStr | None = None
     timeout_seconds: float = Field(default=30, gt=0)
 
-    def token_value(self) -> str | None:
-        return (os.environ.get("PACKAGE_BUILDER_REMOTE_CACHE_TOKEN") or os.environ.get("TURBO_TOKEN")
-                or (self.token.get_secret_value() if self.token else None))
-
 
 class BuildsSettings(_Section):
     """`doit build/test/publish`: how long one workspace command (install, build, test, publish) may run, and the
@@ -183,8 +180,7 @@ class BuildConfig(_Section):
     package_builder: PackageBuilderSection = PackageBuilderSection()
 
     def npm_token_value(self) -> str | None:
-        """`NPM_TOKEN`, else `npmToken`: it only ever goes into a temporary userconfig file (see publishing.py)."""
-        return os.environ.get("NPM_TOKEN") or (self.npm_token.get_secret_value() if self.npm_token else None)
+        return npm_token(self)
 
     def api_key(self, config_path: Path) -> str:
         """`ANTHROPIC_API_KEY`, else `anthropicApiKey`; a clear error when neither is set."""
@@ -193,6 +189,22 @@ class BuildConfig(_Section):
             raise ConfigError(f"ANTHROPIC_API_KEY is not set (nor anthropicApiKey in {config_path}); "
                               "export it, or set model.provider to \"replay\" with a cassette")
         return key
+
+
+def leaf_kinds(model: type[BaseModel] = BuildConfig, prefix: str = "") -> dict[str, str]:
+    """Which fields (by dotted alias) are sections, paths or secrets: what a `ConfigSnapshot` gives back as such."""
+    kinds: dict[str, str] = {}
+    for field in model.model_fields.values():
+        where = prefix + field.alias
+        for annotation in [arg for arg in get_args(field.annotation) if arg is not type(None)] or [field.annotation]:
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                kinds[where] = "section"
+                kinds.update(leaf_kinds(annotation, where + "."))
+            elif annotation is Path:
+                kinds[where] = "path"
+            elif annotation is SecretStr:
+                kinds[where] = "secret"
+    return kinds
 
 
 def load_config(config_path: Path, phase_names: tuple[str, ...] = ()) -> BuildConfig:

@@ -15,14 +15,16 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 from urllib.parse import urlsplit
 
 from .builds import StepFailed, find_package, toolchain_for
 from .outcomes import Outcome, record_outcome
-from .config import BuildConfig
 from .locks import process_alive
 from .monorepo import DEPENDENCY_SECTIONS, WorkspacePackage
+
+if TYPE_CHECKING:
+    from .config import BuildConfig
 
 _CREDENTIAL = re.compile(r"((?:_authToken|_auth|_password)\s*=\s*)\S+|\bnpm_[A-Za-z0-9]{36}\b")
 

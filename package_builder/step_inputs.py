@@ -4,11 +4,15 @@ the step's cache key, and the dictionary stored after a run tells the next run w
 """
 from __future__ import annotations
 
-from .config import BuildConfig
+from typing import TYPE_CHECKING
+
 from .digest import digest_bytes
 from .monorepo import GitFiles, WorkspacePackage, global_inputs
 from .paths import build_record
 from .pipeline import Pipeline, dependency_stamps, output_globs, step_inputs
+
+if TYPE_CHECKING:  # the validated model or its snapshot (config_snapshot.py): no pydantic at run time
+    from .config import BuildConfig
 
 
 def step_inputs_of(config: BuildConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,

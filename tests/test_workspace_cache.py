@@ -4,6 +4,7 @@ outputs and same-package steps (generate) are honoured, and a team's Turborepo r
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -23,6 +24,11 @@ def summary(project) -> dict:
     return json.loads((project.workspace / ".package-builder/summary.json").read_text())["packages"]
 
 
+def imported(module: str, importtime_log: str) -> bool:
+    """Whether Python's `-X importtime` log (PYTHONPROFILEIMPORTTIME) shows `module` imported."""
+    return re.search(rf"\|\s+{re.escape(module)}$", importtime_log, re.MULTILINE) is not None
+
+
 def builds_started(project) -> list[str]:
     return sorted(name for event, name, _ in build_log(project.build_log) if event == "start")
 
@@ -31,7 +37,8 @@ def test_an_edit_reverted_is_restored_from_the_cache_not_rebuilt_and_every_rebui
     core, math, app = names(monorepo, "core", "math", "app")
     source = monorepo.workspace / "packages/core/src/index.js"
     original = source.read_text()
-    monorepo.doit("build", "test", check=True)
+    first = monorepo.doit("build", "test", check=True, PYTHONPROFILEIMPORTTIME="1")
+    assert imported("pydantic", first.stderr), "the first run validates the config"
     built_before = (monorepo.workspace / "packages/app/dist/index.js").read_text()
 
     source.write_text(original.replace("'core'", "'CORE'"))
@@ -44,9 +51,11 @@ def test_an_edit_reverted_is_restored_from_the_cache_not_rebuilt_and_every_rebui
 
     monorepo.build_log.unlink()
     source.write_text(original)
-    reverted = monorepo.doit("build", "test", check=True, BUILD_LOG=str(monorepo.build_log))
+    reverted = monorepo.doit("build", "test", check=True, BUILD_LOG=str(monorepo.build_log),
+                             PYTHONPROFILEIMPORTTIME="1")  # every import, on stderr
 
     assert builds_started(monorepo) == [], "nothing was built again"
+    assert not imported("pydantic", reverted.stderr), "a restore reads the validated config's snapshot, not the validator"
     table = summary(monorepo)
     for name in (core, math):
         assert table[name]["build"].startswith("built (from the local cache"), reverted.stdout

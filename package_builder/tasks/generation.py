@@ -46,12 +46,13 @@ def fail(message: str):
 
 def estimate(project: LoadedProject, plan_path: str):
     """doit action: what generating the plan should cost, printed as a table; no model call, no key needed."""
-    from ..config import BuildConfig
+    from ..config import BuildConfig, load_config
     from ..estimate import estimate_plan, report
 
     try:
         plan = parse_plan(Path(plan_path))
-        config = project.config or BuildConfig.model_validate({"workspaceRoot": "."})
+        config = (load_config(project.paths.config) if project.config is not None
+                  else BuildConfig.model_validate({"workspaceRoot": "."}))
         if project.config is None:
             print(f"(no usable config: {project.config_error.splitlines()[0]}; estimating with the defaults)")
         print(report(plan, estimate_plan(project.paths, config, project.paths.config, plan, project.phases_of(plan))))

@@ -1,6 +1,7 @@
 """The package-builder checkout a `doit` run loads: its paths, its plans and its config, each read once.
 
-The config goes through the same pydantic model the actions use, so the task graph and the work agree on every value.
+The config is the one the actions validate with pydantic, read back from its snapshot (`config_snapshot`) when the
+file has not changed since, so the task graph and the work agree on every value and loading imports no pydantic.
 A missing or invalid config does not stop `doit list`: the tasks that need it fail with the config's own error.
 """
 from __future__ import annotations
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ..config import BuildConfig, load_config
+from ..config_snapshot import ConfigSnapshot, load_config_snapshot
 from ..errors import PackageBuilderError
 from ..graph import phases_for
 from ..paths import ProjectPaths
@@ -28,15 +29,15 @@ class LoadedProject:
         return phases_for(plan, self.config, self.phases, self.single_shot)
 
     @cached_property
-    def _loaded(self) -> tuple[BuildConfig | None, str]:
+    def _loaded(self) -> tuple[ConfigSnapshot | None, str]:
         try:
             names = tuple(dict.fromkeys(p.name for p in (*self.phases, *self.single_shot)))
-            return load_config(self.paths.config, names), ""
+            return load_config_snapshot(self.paths.config, names, self.paths.root), ""
         except PackageBuilderError as exc:
             return None, str(exc)
 
     @property
-    def config(self) -> BuildConfig | None:
+    def config(self) -> ConfigSnapshot | None:
         return self._loaded[0]
 
     @property

@@ -21,26 +21,27 @@ DRY_RUN = {"name": "dry_run", "long": "dry-run", "type": bool, "default": False,
            "help": "show what would be published, publish nothing"}
 
 
-def workspace_step(config_path: str, step: str, name: str | None, dry_run: bool = False):
+def workspace_step(project: LoadedProject, step: str, name: str | None, dry_run: bool = False):
     """doit action for install and build:/test:/publish:<name>; a failure becomes a clean TaskFailed naming the
-    package, with any secret redacted."""
-    from pathlib import Path
-
+    package, with any secret redacted. Install, build and test read the config doit loaded the tasks with (its
+    snapshot: no pydantic, so a step restored from the cache costs little); publish validates the file again."""
     from .. import builds, publishing
-    from ..config import load_config
+    from ..config_snapshot import npm_token
 
-    config = None
+    config = project.config
     try:
-        config = load_config(Path(config_path))
         if step == "install":
             return builds.install_workspace(config)
         if step == "build":
             return builds.build_package(config, name)
         if step == "test":
             return builds.test_package(config, name)
-        return publishing.publish_package(config, name, dry_run=dry_run, config_path=Path(config_path))
+        from ..config import load_config
+
+        config = load_config(project.paths.config)
+        return publishing.publish_package(config, name, dry_run=dry_run, config_path=project.paths.config)
     except PackageBuilderError as exc:
-        return TaskFailed(publishing.redact(str(exc), config.npm_token_value() if config else None))
+        return TaskFailed(publishing.redact(str(exc), npm_token(config)))
 
 
 class WorkspaceTasks:
@@ -91,7 +92,7 @@ class WorkspaceTasks:
             return {"actions": None, "doc": "install the monorepo's dependencies (no workspace packages found)"}
         workspace = self.project.workspace
         lock = lockfile(workspace)
-        return {"actions": [(workspace_step, [str(self.project.paths.config), "install", None])],
+        return {"actions": [(workspace_step, [self.project, "install", None])],
                 "file_dep": [str(workspace / "package.json"), *(str(p.directory / "package.json") for p in packages),
                              *([str(lock)] if lock else [])],
                 "targets": [str(builds_dir(workspace) / "install.json")], "clean": True}
@@ -112,7 +113,7 @@ class WorkspaceTasks:
         by_name = {p.name: p for p in packages}
         for package in packages:
             task = {"basename": step, "name": package.name, "doc": f"{step} {package.name} {package.version}",
-                    "actions": [(workspace_step, [str(self.project.paths.config), step, package.name])]}
+                    "actions": [(workspace_step, [self.project, step, package.name])]}
             if step in ("build", "test"):
                 waits_for = dependency_stamps(package, pipeline.definition(package.name, step), by_name)
                 task.update(file_dep=[*self.inputs(package, step), *shared,

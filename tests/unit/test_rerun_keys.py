@@ -11,7 +11,7 @@ import pytest
 
 import phases
 from package_builder.artifacts import COMMITTED, ArtifactStore, PhaseArtifact
-from package_builder.config import BuildConfig
+from package_builder.config import BuildConfig, load_config
 from package_builder.digest import digest_of
 from package_builder.errors import ConfigError
 from package_builder.graph import rerun_key, upstream
@@ -191,7 +191,7 @@ def test_doit_watches_the_runners_key_and_the_graphs_upstream(workspace, tmp_pat
     project = LoadedProject(ProjectPaths(root), phases.PHASES)
     tasks = {f"{t['basename']}:{t.get('name')}": t for t in generation_tasks(project) if "name" in t}
 
-    config = project.config
+    config = load_config(config_file)  # what the runner validates; doit's load reads the snapshot of it
     for phase in phases.PHASES:
         task = tasks[f"generate:data-validator:{phase.slug}"]
         assert task["uptodate"][0].config == rerun_key(config, phases.PHASES, phase)
@@ -201,3 +201,31 @@ def test_doit_watches_the_runners_key_and_the_graphs_upstream(workspace, tmp_pat
     assert tasks["generate:data-validator:08-testing"]["uptodate"][0].config["max_tokens"] == 9000
     # The type-check edge: ENTRY_POINT depends on CORE_IMPLEMENTATION's artifact even if it did not read it.
     assert "CORE_IMPLEMENTATION" in upstream(phases.PHASES, phases.BY_NAME["ENTRY_POINT"])
+
+
+@pytest.mark.parametrize("field", sorted(MUTATIONS))
+def test_the_snapshot_doit_loads_gives_the_keys_the_validated_config_gives(field, workspace, tmp_path, monkeypatch):
+    """doit's task load reads the config's JSON snapshot, not the pydantic model: every field, changed, must still
+    give each phase (turn-based and single-shot) the key the runner computes from the model."""
+    config_file = tmp_path / "build-env.json"
+    monkeypatch.setenv("PACKAGE_BUILDER_CONFIG", str(config_file))
+    for phase in (phases.BY_NAME["TESTING"], phases.BY_NAME["BUILD_VALIDATION"], phases.BY_NAME["MERGE"]):
+        config_file.write_text(json.dumps(set_path({**BASE_CONFIG, "workspaceRoot": str(workspace)}, field,
+                                                   MUTATIONS[field](phase, workspace))))
+        try:
+            model = load_config(config_file)
+        except ConfigError:
+            continue  # refused alike: the task load reports the same error
+        LoadedProject(ProjectPaths(tmp_path), phases.PHASES).config  # validates and writes the snapshot
+        snapshot = LoadedProject(ProjectPaths(tmp_path), phases.PHASES).config  # reads it back
+        assert snapshot is not None
+        for phase_list in (phases.PHASES, phases.SINGLE_SHOT_PHASES):
+            for each in phase_list:
+                assert rerun_key(snapshot, phase_list, each) == rerun_key(model, phase_list, each), (field, each.name)
+        assert snapshot.max_concurrent_builds == model.max_concurrent_builds
+        assert Path(snapshot.workspace_root) == model.workspace_root
+        assert (Path(snapshot.plans_dir) if snapshot.plans_dir else None) == model.plans_dir
+        assert snapshot.package_builder.tasks == model.package_builder.tasks
+        assert snapshot.global_build_inputs == model.global_build_inputs
+        assert snapshot.publishing.require_tests == model.publishing.require_tests
+        assert snapshot.turn_based_generation.enabled == model.turn_based_generation.enabled

@@ -1,0 +1,131 @@
+"""The validated config, remembered as plain JSON, so that loading doit's tasks and running a build step need no
+pydantic.
+
+doit loads every task on every command (`doit list`, a no-op build, a build that only restores from the cache), and
+importing pydantic and validating the config cost about 0.1 s of each. So the first load after the config file (or
+`config.py`, the schema) changes validates it with `config.load_config`, the one validator, and stores the result,
+camelCase like the file and with every default filled in, in the project's `.package-builder/validated-config.json`
+under a digest of what it was computed from. Later loads read it back as a `ConfigSnapshot`, which answers in the
+models' own attribute names and types (a `Path` is a `Path`), so the task graph and the install/build/test steps read
+it the way they read a `BuildConfig`. The keys doit watches and the keys the runner computes from the model cannot
+drift apart (tests/unit/test_rerun_keys.py checks every field).
+
+Secrets are never copied: pydantic dumps a `SecretStr` as stars, and the snapshot hands out a `FileSecret` that reads
+the config file itself when asked. Generation and publishing validate the file again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from .errors import ConfigError
+from .paths import BUILDS_DIR, ensure_private_dir
+from .storage import read_json, write_json_atomic
+
+SNAPSHOT_FILE = "validated-config.json"
+_SCHEMA = Path(__file__).with_name("config.py")
+
+
+class ConfigSnapshot:
+    """One validated section: `snapshot.max_concurrent_builds` reads `maxConcurrentBuilds`; a nested section is a
+    snapshot too, a path is a `Path`, a secret a `FileSecret`, anything else the JSON value itself."""
+
+    def __init__(self, values: dict, kinds: dict[str, str], config_path: Path, prefix: tuple[str, ...] = ()):
+        self._values, self._kinds, self._config_path, self._prefix = values, kinds, config_path, prefix
+
+    def __getattr__(self, name: str):
+        key = camel_case(name)
+        if name.startswith("_") or key not in self._values:
+            raise AttributeError(name)
+        value, where = self._values[key], (*self._prefix, key)
+        kind = self._kinds.get(".".join(where))
+        if value is None or kind is None:
+            return value
+        if kind == "section":
+            return ConfigSnapshot(value, self._kinds, self._config_path, where)
+        return Path(value) if kind == "path" else FileSecret(self._config_path, where)
+
+    def model_dump(self, mode: str = "json", by_alias: bool = True) -> dict:
+        """What `BaseModel.model_dump(mode="json", by_alias=True)` gives for the same section (the only form used)."""
+        if mode != "json" or not by_alias:
+            raise ValueError("a config snapshot holds the JSON form with camelCase names only")
+        return json.loads(json.dumps(self._values))
+
+    def __repr__(self) -> str:
+        return f"ConfigSnapshot({'.'.join(self._prefix) or self._config_path})"
+
+
+class FileSecret:
+    """A secret the snapshot does not hold (it holds stars): read from the config file when it is used."""
+
+    def __init__(self, config_path: Path, where: tuple[str, ...]):
+        self._config_path, self._where = config_path, where
+
+    def get_secret_value(self) -> str:
+        try:
+            value = json.loads(self._config_path.read_text(encoding="utf-8"))
+            for key in self._where:
+                value = value[key]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise ConfigError(f"{self._config_path}: field {'.'.join(self._where)}: cannot be read any more") from None
+        return value
+
+    def __repr__(self) -> str:
+        return "FileSecret('**********')"
+
+
+def npm_token(config) -> str | None:
+    """`NPM_TOKEN`, else `npmToken` (a `BuildConfig` or a snapshot): it only ever goes into a temporary userconfig
+    file (see publishing.py), and output that might show it is redacted."""
+    return os.environ.get("NPM_TOKEN") or (config.npm_token.get_secret_value() if config.npm_token else None)
+
+
+def remote_cache_token(settings) -> str | None:
+    """`PACKAGE_BUILDER_REMOTE_CACHE_TOKEN`, else `TURBO_TOKEN`, else `builds.remoteCache.token`."""
+    return (os.environ.get("PACKAGE_BUILDER_REMOTE_CACHE_TOKEN") or os.environ.get("TURBO_TOKEN")
+            or (settings.token.get_secret_value() if settings.token else None))
+
+
+def camel_case(name: str) -> str:
+    """`max_concurrent_builds` → `maxConcurrentBuilds`, as the models' alias generator names the fields."""
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def snapshot_path(project_root: Path) -> Path:
+    return project_root / BUILDS_DIR / SNAPSHOT_FILE
+
+
+def load_config_snapshot(config_path: Path, phase_names: tuple[str, ...], project_root: Path) -> ConfigSnapshot:
+    """The validated config: from the snapshot when it was made from these very bytes, else validated now (raising
+    the validator's `ConfigError`, which names the file and the field) and stored for the next load."""
+    try:
+        key = _key(config_path, phase_names)
+    except OSError:
+        key = None  # missing or unreadable: the validator says so in its own words
+    store = snapshot_path(project_root)
+    stored = read_json(store) if key else None
+    if stored and stored.get("key") == key and isinstance(stored.get("config"), dict):
+        return ConfigSnapshot(stored["config"], stored.get("kinds") or {}, config_path)
+    from .config import leaf_kinds, load_config
+
+    values = load_config(config_path, phase_names).model_dump(mode="json", by_alias=True)
+    kinds = leaf_kinds()
+    if key:
+        try:
+            ensure_private_dir(store.parent)
+            write_json_atomic(store, {"key": key, "kinds": kinds, "config": values})
+        except OSError:
+            pass  # a read-only checkout validates on every load: slower, never wrong
+    return ConfigSnapshot(values, kinds, config_path)
+
+
+def _key(config_path: Path, phase_names: tuple[str, ...]) -> str:
+    """What the validated config is computed from: the file's bytes and where it is (relative paths resolve against
+    its folder), the phase names it may mention, and the schema's own file (a new default invalidates)."""
+    schema = _SCHEMA.stat()
+    parts = [str(config_path.resolve()), hashlib.sha256(config_path.read_bytes()).hexdigest(), list(phase_names),
+             schema.st_mtime_ns, schema.st_size]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
