@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .paths import build_record, builds_dir
-from .storage import read_json, write_json_atomic
+from .storage import read_json, write_record
 
 STEP_NAMES = ("build", "test", "publish")
 
@@ -28,7 +28,7 @@ class Outcome:
 def record_outcome(workspace_root: Path, outcome: Outcome) -> dict:
     data = {"step": outcome.step, "package": outcome.package, "status": outcome.status, "detail": outcome.detail,
             "seconds": outcome.seconds}
-    write_json_atomic(build_record(workspace_root, f"outcomes/{outcome.step}", outcome.package), data)
+    write_record(build_record(workspace_root, f"outcomes/{outcome.step}", outcome.package), data)
     return data
 
 
@@ -43,5 +43,5 @@ def write_run_summary(workspace_root: Path, outcomes: dict[str, dict[str, str]])
     failed = sorted(name for name, steps in outcomes.items()
                     if any(status.startswith(("failed", "not run")) for status in steps.values()))
     path = builds_dir(workspace_root) / "summary.json"
-    write_json_atomic(path, {"ok": not failed, "failed": failed, "packages": outcomes})
+    write_record(path, {"ok": not failed, "failed": failed, "packages": outcomes})
     return path
