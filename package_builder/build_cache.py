@@ -1,13 +1,12 @@
 """A content-addressed cache of workspace steps: a build's outputs and log (or a test's log) stored under the digest
 of everything the step read, and restored instead of running it again (an edit reverted costs a restore, not a
 build). Local archives live in `.package-builder/cache/`, bounded by `builds.cacheMaxMegabytes` (least recently used
-out first); an optional remote cache speaks Turborepo's HTTP API (`GET`/`PUT /v8/artifacts/<hash>`), so a team
-reuses the server it already runs. A cache that fails never fails a step: it is only slower.
+out first); an optional remote cache (remote_cache.py) shares them with a team. A cache that fails never fails a
+step: it is only slower.
 """
 from __future__ import annotations
 
 import hashlib
-import http.client
 import io
 import json
 import os
@@ -15,18 +14,14 @@ import tarfile
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .config_snapshot import remote_cache_token
 from .paths import builds_dir
 
-META = ".package-builder-step.json"
-_PENDING: dict[str, threading.Thread] = {}  # key → the thread still storing it (see `store_later`)  # the archive member that holds the log and the original run's time
+META = ".package-builder-step.json"  # the archive member that holds the log and the original run's time
+_PENDING: dict[str, threading.Thread] = {}  # key → the thread still storing it (see `store_later`)
 
 
 @dataclass(frozen=True)
@@ -43,7 +38,11 @@ class StepCache:
                  say: Callable[[str], None] = print):
         self.folder = builds_dir(workspace_root) / "cache"
         self.max_bytes = int(max_megabytes * 1024 * 1024)
-        self.remote = RemoteCache(remote, say) if remote else None
+        self.remote = None
+        if remote:
+            from .remote_cache import RemoteCache  # HTTP, only for the teams that have one
+
+            self.remote = RemoteCache(remote, say)
         self.say = say
 
     def archive(self, key: str) -> Path:
@@ -155,64 +154,6 @@ class StepCache:
                 break
             path.unlink(missing_ok=True)
             total -= size
-
-
-class RemoteCache:
-    """Turborepo's remote-cache API. Errors are reported once and the remote is then left alone for the run."""
-
-    def __init__(self, settings, say: Callable[[str], None]):
-        self.settings = settings  # builds.remoteCache: the validated model or its snapshot
-        self.say = say
-        self.broken = False
-
-    def _request(self, method: str, key: str, data: bytes | None = None, headers: dict | None = None):
-        url = f"{self.settings.url.rstrip('/')}/v8/artifacts/{key.removeprefix('sha256:')}?slug={self.settings.team}"
-        token = remote_cache_token(self.settings)
-        request = urllib.request.Request(url, data=data, method=method, headers={
-            **({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})})
-        return _OPENER.open(request, timeout=self.settings.timeout_seconds)
-
-    def get(self, key: str) -> bytes | None:
-        if self.broken:
-            return None
-        try:
-            with self._request("GET", key) as response:
-                return response.read()
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:
-                self._broken(f"answered {exc.code} {exc.reason}")
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            self._broken(f"{exc.__class__.__name__}: {exc}")
-        return None
-
-    def put(self, key: str, data: bytes, seconds: float) -> None:
-        if self.broken:
-            return
-        try:
-            with self._request("PUT", key, data, {"Content-Type": "application/octet-stream",
-                                                  "x-artifact-duration": str(int(seconds * 1000))}):
-                pass
-        except urllib.error.HTTPError as exc:
-            self._broken(f"refused an upload: {exc.code} {exc.reason}")
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            self._broken(f"{exc.__class__.__name__}: {exc}")
-
-    def _broken(self, why: str) -> None:
-        self.broken = True
-        self.say(f"remote cache {self.settings.url}: {why}; going on without it (builds.remoteCache)")
-
-
-class _SameHostAuthorization(urllib.request.HTTPRedirectHandler):
-    """A redirect to another host (a storage bucket's signed URL) goes without our bearer token."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
-            new.remove_header("Authorization")
-        return new
-
-
-_OPENER = urllib.request.build_opener(_SameHostAuthorization)
 
 
 def _digest_of(path: Path) -> str | None:

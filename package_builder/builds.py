@@ -21,8 +21,8 @@ from .outcomes import Outcome, record_outcome
 from .paths import build_record, builds_dir, ensure_private_dir
 from .pipeline import Pipeline, load_pipeline, output_globs
 from .step_inputs import step_inputs_of, why_again
-from .storage import read_json, write_json_atomic
-from .toolchain import Toolchain
+from .storage import read_json, write_record
+from .toolchain.commands import Toolchain
 
 if TYPE_CHECKING:  # the validated model or its snapshot (config_snapshot.py): no pydantic at run time
     from .config import BuildConfig
@@ -69,7 +69,7 @@ def install_workspace(config: BuildConfig) -> dict:
         installed = (config.workspace_root / "node_modules").is_dir()
         if installed and (read_json(stamp) == wanted
                           or (toolchain.manager == "npm" and _npm_tree_is_current(config, manifests, lock))):
-            write_json_atomic(stamp, wanted)
+            write_record(stamp, wanted)
             print("install: already current (no dependency, workspace or lockfile change)", flush=True)
             return {"manager": toolchain.manager, "installed": "already current"}
         # The lockfile is the user's: installed exactly as written (never rewritten), and none is created (but by
@@ -85,7 +85,7 @@ def install_workspace(config: BuildConfig) -> dict:
         if not result.ok:
             raise StepFailed(f"install of the workspace {config.workspace_root} failed (exit {result.exit_code}):\n"
                              f"{result.output}")
-        write_json_atomic(stamp, wanted)
+        write_record(stamp, wanted)
         return {"manager": toolchain.manager, "installed": f"in {result.seconds} s"}
 
 
@@ -121,7 +121,7 @@ def build_package(config: BuildConfig, name: str) -> dict:
     globs = output_globs(package, _pipeline(config, packages).definition(name, "build"))
     outputs = {str(path.relative_to(package.directory)): digest_bytes(path.read_bytes())
                for path in matching_files(package.directory, globs)}
-    write_json_atomic(build_record(config.workspace_root, "build", name),
+    write_record(build_record(config.workspace_root, "build", name),
                       {"package": name, "version": package.version, "outputs": digest_of(outputs)})
     return record_outcome(config.workspace_root, outcome)
 
@@ -131,7 +131,7 @@ def test_package(config: BuildConfig, name: str) -> dict:
     package = find_package(config, name, packages)
     ensure_private_dir(builds_dir(config.workspace_root))
     outcome = _run_cached(config, package, packages, "test", done="tested")
-    write_json_atomic(build_record(config.workspace_root, "test", name), {"package": name, "passed": True})
+    write_record(build_record(config.workspace_root, "test", name), {"package": name, "passed": True})
     return record_outcome(config.workspace_root, outcome)
 
 
@@ -171,7 +171,7 @@ def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[W
         cached = cache.restore(key, package.directory, outputs(), protected)
         if cached:
             say(cached.log)
-            write_json_atomic(record, inputs)
+            write_record(record, inputs)
             return Outcome(step, package.name, done, f"from the {cached.source} cache, saved {cached.seconds:.1f} s",
                            0.0)
     logs, seconds = [], 0.0
@@ -183,7 +183,7 @@ def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[W
         seconds += outcome.seconds
     if cache:
         cache.store_later(key, package.directory, outputs(), "\n".join(logs), seconds)
-    write_json_atomic(record, inputs)
+    write_record(record, inputs)
     return Outcome(step, package.name, done, "", round(seconds, 2))
 
 

@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -181,6 +180,8 @@ class Toolchain:
         def look_up(item: tuple[str, str]) -> tuple[str, str, StepResult]:
             name, spec = item
             return name, spec, self.run("dependency check", ["npm", "view", f"{name}@{spec}", "version", "--json"])
+
+        from concurrent.futures import ThreadPoolExecutor  # only generation's dependency check asks the registry
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             results = list(pool.map(look_up, wanted))
