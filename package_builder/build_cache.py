@@ -14,6 +14,7 @@ import tarfile
 import tempfile
 import threading
 import time
+from stat import S_ISREG
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -31,6 +32,7 @@ class CachedStep:
     log: str
     seconds: float
     source: str  # "local" or "remote"
+    files: dict[str, str]  # package-relative path → sha256 hex of the file now in place
 
 
 class StepCache:
@@ -49,7 +51,7 @@ class StepCache:
         digest = key.removeprefix("sha256:")
         return self.folder / digest[:2] / f"{digest}.tar.gz"
 
-    def restore(self, key: str, package_dir: Path, current_outputs: list[Path],
+    def restore(self, key: str, package_dir: Path, current_outputs: list[str],
                 protected: set[str] = frozenset()) -> CachedStep | None:
         """Put the cached outputs of `key` in place of `current_outputs`; None when nothing is cached. An archive
         that would write a `protected` path (package-relative: the files git tracks) is refused whole."""
@@ -78,43 +80,44 @@ class StepCache:
                 clash = sorted(m.name for m in files if os.path.normpath(m.name) in protected)
                 if clash:
                     raise ValueError(f"it would overwrite {clash[0]}, which git tracks")
-                stored = {os.path.normpath(m.name) for m in files}
+                base = str(package_dir)
+                stored = {os.path.join(base, os.path.normpath(m.name)) for m in files}
                 for output in current_outputs:
-                    if str(output.relative_to(package_dir)) not in stored:
-                        output.unlink(missing_ok=True)  # left by another build: not part of this one
+                    if output not in stored:
+                        _remove(output)  # left by another build: not part of this one
                 digests = meta.get("files") or {}
-                changed = [m for m in files if _digest_of(package_dir / m.name) != digests.get(m.name, "?")]
+                changed = [m for m in files if _digest_of(os.path.join(base, m.name)) != digests.get(m.name, "?")]
                 for member in changed:
-                    (package_dir / member.name).unlink(missing_ok=True)  # replaced, never written through
+                    _remove(os.path.join(base, member.name))  # replaced, never written through
                 archive.extractall(package_dir, members=changed, filter="data")  # an unchanged file stays as it is
         except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
             self.say(f"cache: {path.name} is unreadable ({exc}); running the step instead")
             path.unlink(missing_ok=True)
             return None
         os.utime(path)  # recently used: evicted last
-        return CachedStep(str(meta.get("log", "")), float(meta.get("seconds", 0.0)), source)
+        return CachedStep(str(meta.get("log", "")), float(meta.get("seconds", 0.0)), source, dict(digests))
 
-    def store_later(self, key: str, package_dir: Path, outputs: list[Path], log: str, seconds: float) -> None:
+    def store_later(self, key: str, package_dir: Path, outputs: list[str], log: str, seconds: float) -> None:
         """`store` in a thread of its own, off the build's critical path: its dependents start while it packs. The
         interpreter waits for it at exit (not a daemon); a kill only costs the entry."""
-        contents = {path: path.read_bytes() for path in outputs if path.is_file() and not path.is_symlink()}
+        contents = _contents(outputs)
         thread = threading.Thread(target=self.store, args=(key, package_dir, outputs, log, seconds, contents),
                                   name=f"cache-store-{key[-8:]}")
         _PENDING[key] = thread
         thread.start()
 
-    def store(self, key: str, package_dir: Path, outputs: list[Path], log: str, seconds: float,
-              contents: dict[Path, bytes] | None = None) -> None:
+    def store(self, key: str, package_dir: Path, outputs: list[str], log: str, seconds: float,
+              contents: dict[str, tuple[bytes, os.stat_result]] | None = None) -> None:
         """Keep what a step that passed wrote (plain files only, as read now or given in `contents`); a failure to
         keep it costs a rerun next time, never the step."""
         try:
             if contents is None:
-                contents = {path: path.read_bytes() for path in outputs if path.is_file() and not path.is_symlink()}
+                contents = _contents(outputs)
             buffer, digests = io.BytesIO(), {}
             with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1, format=tarfile.GNU_FORMAT) as archive:
-                for output, content in contents.items():  # speed over size: level 1, and no pax headers
-                    name = str(output.relative_to(package_dir))
-                    info, stat = tarfile.TarInfo(name), output.stat()
+                for output, (content, stat) in contents.items():  # speed over size: level 1, and no pax headers
+                    name = os.path.relpath(output, package_dir)
+                    info = tarfile.TarInfo(name)
                     info.size, info.mtime, info.mode = len(content), int(stat.st_mtime), stat.st_mode & 0o777
                     archive.addfile(info, io.BytesIO(content))
                     digests[name] = hashlib.sha256(content).hexdigest()
@@ -156,13 +159,38 @@ class StepCache:
             total -= size
 
 
-def _digest_of(path: Path) -> str | None:
+def _contents(paths: list[str]) -> dict[str, tuple[bytes, os.stat_result]]:
+    """The plain files among `paths` (never what a symlink points to), read now with their stat."""
+    found = {}
+    for path in paths:
+        try:
+            stat = os.lstat(path)
+            if S_ISREG(stat.st_mode):
+                with open(path, "rb") as handle:
+                    found[path] = handle.read(), stat
+        except OSError:
+            continue
+    return found
+
+
+def _digest_of(path: str) -> str | None:
+    """sha256 hex of the plain file at `path`; None when there is none (or a symlink)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() and not path.is_symlink() else None
+        if not S_ISREG(os.lstat(path).st_mode):
+            return None
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
     except OSError:
         return None
 
 
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 def _inside(name: str) -> bool:
-    parts = Path(name).parts
-    return bool(parts) and not Path(name).is_absolute() and ".." not in parts
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    return bool(parts) and not name.startswith("/") and ".." not in parts

@@ -10,7 +10,6 @@ import fcntl
 import functools
 import json
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .digest import digest_bytes, digest_of
@@ -116,13 +115,16 @@ def build_package(config: BuildConfig, name: str) -> dict:
     packages = discover_packages(config.workspace_root)
     package = find_package(config, name, packages)
     install_workspace(config)
-    outcome = _run_cached(config, package, packages, "build", done="built")
+    outcome, restored = _run_cached(config, package, packages, "build", done="built")
     # Dependents depend on this stamp: it changes only when the build's outputs do.
-    globs = output_globs(package, _pipeline(config, packages).definition(name, "build"))
-    outputs = {str(path.relative_to(package.directory)): digest_bytes(path.read_bytes())
-               for path in matching_files(package.directory, globs)}
+    if restored is not None:
+        outputs = restored
+    else:
+        globs = output_globs(package, _pipeline(config, packages).definition(name, "build"))
+        outputs = {os.path.relpath(path, package.directory): digest_bytes(_read(path))
+                   for path in matching_files(package.directory, globs)}
     write_record(build_record(config.workspace_root, "build", name),
-                      {"package": name, "version": package.version, "outputs": digest_of(outputs)})
+                 {"package": name, "version": package.version, "outputs": digest_of(outputs)})
     return record_outcome(config.workspace_root, outcome)
 
 
@@ -130,9 +132,14 @@ def test_package(config: BuildConfig, name: str) -> dict:
     packages = discover_packages(config.workspace_root)
     package = find_package(config, name, packages)
     ensure_private_dir(builds_dir(config.workspace_root))
-    outcome = _run_cached(config, package, packages, "test", done="tested")
+    outcome, _ = _run_cached(config, package, packages, "test", done="tested")
     write_record(build_record(config.workspace_root, "test", name), {"package": name, "passed": True})
     return record_outcome(config.workspace_root, outcome)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 def _pipeline(config: BuildConfig, packages: list[WorkspacePackage]) -> Pipeline:
@@ -140,12 +147,13 @@ def _pipeline(config: BuildConfig, packages: list[WorkspacePackage]) -> Pipeline
 
 
 def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
-                done: str) -> Outcome:
+                done: str) -> tuple[Outcome, dict[str, str] | None]:
     """Restore `step` from the cache when everything it reads is as it was for a run that passed; otherwise run
     it (after the same-package scripts it depends on) and store what it wrote. Says why it runs again. Files git
-    tracks are never stored nor restored: they are sources, even in an output folder."""
+    tracks are never stored nor restored: they are sources, even in an output folder. Returns the outcome and,
+    after a restore, the digests of the outputs it put in place."""
     if not package.has_script(step):
-        return Outcome(step, package.name, "skipped", f"no {step} script")
+        return Outcome(step, package.name, "skipped", f"no {step} script"), None
     root = config.workspace_root
     git = versioned_files(root, [str(package.directory.relative_to(root)), ":(glob)*",
                                  *(f":(glob){pattern.strip().removeprefix('./')}" for pattern in
@@ -160,20 +168,26 @@ def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[W
     globs = output_globs(package, definition)
     tracked = git.tracked if git is not None else frozenset()
 
-    def outputs() -> list[Path]:
-        return [path for path in matching_files(package.directory, globs) if str(path) not in tracked]
+    def outputs() -> list[str]:
+        return [path for path in matching_files(package.directory, globs) if path not in tracked]
 
     cache = None
     if config.builds.cache and definition.cache:
         cache = StepCache(config.workspace_root, config.builds.cache_max_megabytes, config.builds.remote_cache, say)
         protected = {os.path.relpath(path, package.directory) for path in tracked
                      if path.startswith(str(package.directory) + os.sep)}
-        cached = cache.restore(key, package.directory, outputs(), protected)
+        found = matching_files(package.directory, globs)
+        cached = cache.restore(key, package.directory, [path for path in found if path not in tracked], protected)
         if cached:
             say(cached.log)
             write_record(record, inputs)
+            # What the build stamp digests, without reading again what the restore put in place: the archive's
+            # files (it holds their digests) and the tracked files the globs match (never in an archive).
+            in_place = {name: f"sha256:{digest}" for name, digest in cached.files.items()}
+            in_place.update({os.path.relpath(path, package.directory): digest_bytes(_read(path))
+                             for path in found if path in tracked})
             return Outcome(step, package.name, done, f"from the {cached.source} cache, saved {cached.seconds:.1f} s",
-                           0.0)
+                           0.0), in_place
     logs, seconds = [], 0.0
     for script in (*definition.prerequisites, step):
         if script != step and not package.has_script(script):
@@ -184,7 +198,7 @@ def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[W
     if cache:
         cache.store_later(key, package.directory, outputs(), "\n".join(logs), seconds)
     write_record(record, inputs)
-    return Outcome(step, package.name, done, "", round(seconds, 2))
+    return Outcome(step, package.name, done, "", round(seconds, 2)), None
 
 
 def _run_script(config: BuildConfig, package: WorkspacePackage, script: str, step: str,

@@ -217,26 +217,27 @@ def _walk(package: WorkspacePackage, skip_top: set[str]) -> list[str]:
     return found
 
 
-def matching_files(directory: Path, globs: tuple[str, ...]) -> list[Path]:
-    """The files under `directory` (never in installed modules or git) that package-relative `globs` match: a
-    step's outputs, what the build stamp digests and the cache stores."""
+def matching_files(directory: Path, globs: tuple[str, ...]) -> list[str]:
+    """The files under `directory` (never in installed modules or git) that package-relative `globs` match, as
+    sorted absolute paths: a step's outputs, what the build stamp digests and the cache stores. Plain strings: a
+    restore walks hundreds of them, and pathlib objects cost more than the work."""
     if not globs:
         return []
     from .pipeline import matcher
 
-    wanted, found = matcher(tuple(globs)), []
-    for start in _glob_roots(directory, globs):
-        if start.is_file():
-            if wanted(str(start.relative_to(directory))):
-                found.append(start)
+    wanted, found, base = matcher(tuple(globs)), set(), str(directory)
+    for start in map(str, _glob_roots(directory, globs)):
+        if os.path.isfile(start):
+            if wanted(os.path.relpath(start, base)):
+                found.add(start)
             continue
         for folder, subfolders, files in os.walk(start):
-            subfolders[:] = sorted(d for d in subfolders if d not in NEVER_SOURCES)
-            relative = os.path.relpath(folder, directory)
-            for name in sorted(files):
-                if wanted(name if relative == "." else os.path.join(relative, name)):
-                    found.append(Path(folder) / name)
-    return sorted(set(found))
+            subfolders[:] = [d for d in subfolders if d not in NEVER_SOURCES]
+            relative = folder[len(base) + 1:]
+            for name in files:
+                if wanted(os.path.join(relative, name) if relative else name):
+                    found.add(os.path.join(folder, name))
+    return sorted(found)
 
 
 def _glob_roots(directory: Path, globs: tuple[str, ...]) -> list[Path]:

@@ -55,12 +55,13 @@ def test_an_edit_reverted_is_restored_from_the_cache_not_rebuilt_and_every_rebui
                              PYTHONPROFILEIMPORTTIME="1")  # every import, on stderr
 
     assert builds_started(monorepo) == [], "nothing was built again"
-    assert not imported("pydantic", reverted.stderr), "a restore reads the validated config's snapshot, not the validator"
+    assert not imported("pydantic", reverted.stderr), "a restore reads the config's snapshot, not the validator"
     table = summary(monorepo)
     for name in (core, math):
         assert table[name]["build"].startswith("built (from the local cache"), reverted.stdout
     for name in (core, math, app):
         assert table[name]["test"].startswith("tested (from the local cache"), reverted.stdout
+    assert table[app]["build"] == "up to date", "math's stamp after its restore is the one its real build wrote"
     assert (monorepo.workspace / "packages/app/dist/index.js").read_text() == built_before
     assert "✔ app builds its value" in reverted.stdout or "app builds its value" in reverted.stdout, \
         "a restored test shows the log it had"

@@ -3,6 +3,8 @@ that stores its outputs: globs as Turborepo reads them, clear errors naming the 
 cannot write outside the package, and a size bound."""
 from __future__ import annotations
 
+import hashlib
+
 import io
 import json
 import os
@@ -64,13 +66,15 @@ def package_with(tmp_path: Path, files: dict[str, str]) -> Path:
 def test_a_restore_replaces_the_outputs_with_the_stored_ones(tmp_path):
     package = package_with(tmp_path, {"dist/a.js": "one", "dist/b.js": "b"})
     cache = StepCache(tmp_path / "ws", 10, say=lambda line: None)
-    cache.store("sha256:aa11", package, [package / "dist/a.js", package / "dist/b.js"], "built", 2.5)
+    cache.store("sha256:aa11", package, [str(package / "dist/a.js"), str(package / "dist/b.js")], "built", 2.5)
     (package / "dist/a.js").write_text("two")
     (package / "dist/stale.js").write_text("left by another build")
 
-    restored = cache.restore("sha256:aa11", package, [package / "dist/a.js", package / "dist/stale.js"])
+    restored = cache.restore("sha256:aa11", package, [str(package / "dist/a.js"), str(package / "dist/stale.js")])
 
     assert restored.log == "built" and restored.seconds == 2.5 and restored.source == "local"
+    assert restored.files == {"dist/a.js": hashlib.sha256(b"one").hexdigest(),
+                              "dist/b.js": hashlib.sha256(b"b").hexdigest()}  # what is in place now
     assert (package / "dist/a.js").read_text() == "one" and not (package / "dist/stale.js").exists()
     assert cache.restore("sha256:bb22", package, []) is None
 
@@ -89,7 +93,7 @@ def test_an_archive_that_would_write_outside_the_package_is_refused_and_removed(
     path.parent.mkdir(parents=True)
     path.write_bytes(buffer.getvalue())
 
-    assert cache.restore("sha256:cc33", package, [package / "dist/a.js"]) is None
+    assert cache.restore("sha256:cc33", package, [str(package / "dist/a.js")]) is None
 
     assert not (tmp_path / "escaped.js").exists() and (package / "dist/a.js").read_text() == "one"
     assert not path.exists() and "unreadable" in lines[0]
@@ -98,15 +102,15 @@ def test_an_archive_that_would_write_outside_the_package_is_refused_and_removed(
 def test_the_least_recently_used_archives_go_first_when_the_cache_is_full(tmp_path):
     package = package_with(tmp_path, {"dist/a.js": "x" * 2000})
     probe = StepCache(tmp_path / "probe", 10, say=lambda line: None)
-    probe.store("sha256:00", package, [package / "dist/a.js"], "", 1)
+    probe.store("sha256:00", package, [str(package / "dist/a.js")], "", 1)
     size = probe.archive("sha256:00").stat().st_size
     cache = StepCache(tmp_path / "ws", 2.5 * size / 1024 / 1024, say=lambda line: None)
     for number, key in enumerate(("sha256:01", "sha256:02")):
-        cache.store(key, package, [package / "dist/a.js"], "", 1)
+        cache.store(key, package, [str(package / "dist/a.js")], "", 1)
         os.utime(cache.archive(key), (1000 + number, 1000 + number))
     cache.restore("sha256:01", package, [])  # used again: now the most recent
 
-    cache.store("sha256:03", package, [package / "dist/a.js"], "", 1)
+    cache.store("sha256:03", package, [str(package / "dist/a.js")], "", 1)
 
     assert cache.archive("sha256:01").exists() and cache.archive("sha256:03").exists()
     assert not cache.archive("sha256:02").exists()
@@ -154,10 +158,10 @@ def test_an_archive_that_would_overwrite_a_tracked_file_is_refused(tmp_path):
     package = package_with(tmp_path, {"src/a.js": "mine", "dist/a.js": "built"})
     lines = []
     cache = StepCache(tmp_path / "ws", 10, say=lines.append)
-    cache.store("sha256:dd44", package, [package / "src/a.js", package / "dist/a.js"], "", 1)
+    cache.store("sha256:dd44", package, [str(package / "src/a.js"), str(package / "dist/a.js")], "", 1)
     (package / "src/a.js").write_text("edited")
 
-    assert cache.restore("sha256:dd44", package, [package / "dist/a.js"], protected={"src/a.js"}) is None
+    assert cache.restore("sha256:dd44", package, [str(package / "dist/a.js")], protected={"src/a.js"}) is None
     assert (package / "src/a.js").read_text() == "edited" and "which git tracks" in lines[0]
 
 
@@ -198,11 +202,11 @@ def test_a_packages_own_turbo_json_overrides_the_roots_for_that_package(tmp_path
 def test_a_restore_rewrites_only_the_files_that_differ(tmp_path):
     package = package_with(tmp_path, {"dist/a.js": "one", "dist/b.js": "b"})
     cache = StepCache(tmp_path / "ws", 10, say=lambda line: None)
-    cache.store("sha256:ee55", package, [package / "dist/a.js", package / "dist/b.js"], "", 1)
+    cache.store("sha256:ee55", package, [str(package / "dist/a.js"), str(package / "dist/b.js")], "", 1)
     (package / "dist/a.js").write_text("edited")
     untouched = (package / "dist/b.js").stat().st_ino, (package / "dist/b.js").stat().st_mtime_ns
 
-    cache.restore("sha256:ee55", package, [package / "dist/a.js", package / "dist/b.js"])
+    cache.restore("sha256:ee55", package, [str(package / "dist/a.js"), str(package / "dist/b.js")])
 
     assert (package / "dist/a.js").read_text() == "one"
     assert ((package / "dist/b.js").stat().st_ino, (package / "dist/b.js").stat().st_mtime_ns) == untouched
