@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Callable, Mapping
 
 from .errors import PhaseDeclarationError
@@ -33,12 +34,12 @@ class PhaseSpec:
     runs_checks: bool = False  # BUILD_VALIDATION: run the real toolchain and ask the model only to repair failures
     type_checks: bool = False  # a cheap `tsc --noEmit` after the phase; its errors go into the next phase's prompt
 
-    @property
+    @cached_property  # asked for every plan × phase on every task load
     def slug(self) -> str:
         """`08-testing`: used for task names, artifact files and the `Phase:` commit trailer."""
         return f"{self.number:02d}-{self.kebab}"
 
-    @property
+    @cached_property
     def kebab(self) -> str:
         return self.name.lower().replace("_", "-")
 

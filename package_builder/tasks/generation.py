@@ -6,6 +6,7 @@ task doit runs again after a kill costs nothing; these dependencies only let doi
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
@@ -13,7 +14,7 @@ from doit.tools import config_changed
 
 from ..errors import PackageBuilderError
 from ..graph import rerun_key, upstream
-from ..paths import artifact_path
+from ..paths import state_dir
 from ..phase import PhaseSpec
 from ..plan import discover_plans, parse_plan
 from ..templates import prompt_templates, template_sources
@@ -117,7 +118,9 @@ def _wiring(project: LoadedProject, phases: tuple) -> tuple[dict, dict]:
 def _phase_tasks(project: LoadedProject, phases: tuple, plan_path: Path, name: str, phase_files: dict,
                  settings: dict):
     workspace = project.workspace
-    artifacts = {p.name: str(artifact_path(workspace, name, p.slug)) for p in phases} if workspace else {}
+    # Plain strings (the same ones `paths.artifact_path` gives): fifteen per plan, for every plan on every load.
+    folder = os.path.join(state_dir(workspace), name) if workspace else ""
+    artifacts = {p.name: os.path.join(folder, f"{p.slug}.json") for p in phases} if workspace else {}
     common = [phases, str(project.paths.root), str(project.paths.config), str(plan_path)]
     previous = None
     for phase in phases:

@@ -11,7 +11,6 @@ from doit.reporter import ConsoleReporter
 from ..outcomes import STEP_NAMES, outcome_label, write_run_summary
 from ..errors import PackageBuilderError
 from ..plan import discover_plans
-from ..status import plan_status, summary_table, write_generation_summary
 from .project import LoadedProject
 from .workspace import spread_dry_run
 
@@ -98,6 +97,8 @@ def reporter_for(project: LoadedProject) -> type:
 
         def _generation_summary(self):
             """A table of the plans this run generated, and `.generation-state/summary.json`."""
+            from ..status import plan_status, summary_table, write_generation_summary
+
             try:
                 paths = {path.stem: path for path in discover_plans(project.plans)}
             except PackageBuilderError:

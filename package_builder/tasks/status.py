@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 
 from ..errors import PackageBuilderError
-from ..explain import VisibleInputs
 from ..plan import discover_plans
-from ..state import GenerationState
-from ..status import plan_status
 from .project import LoadedProject
 
 
@@ -18,6 +15,10 @@ JSON = {"name": "as_json", "long": "json", "type": bool, "default": False,
 
 def show_status(project: LoadedProject, as_json: bool = False):
     """doit action: print the status lines, or their JSON (never fails: a broken plan is a line of its own)."""
+    from ..explain import VisibleInputs
+    from ..state import GenerationState
+    from ..status import plan_status
+
     problems = [f"config: {project.config_error}"] if project.config_error else []
     try:
         plan_paths = discover_plans(project.plans)
