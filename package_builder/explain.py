@@ -8,22 +8,24 @@ from __future__ import annotations
 SETTINGS = (("model", "model"), ("maxTokens", "output budget"), ("temperature", "temperature"))
 
 
+def changed_entries(before: dict, now: dict) -> list[tuple[str, str]]:
+    """`(key, "added" | "removed" | "changed")` for every key whose digest differs, sorted: the one comparison
+    behind every "runs again" line, for phases (templates, upstream outputs) and workspace steps (files, stamps)."""
+    return [(key, "added" if key not in before else "removed" if key not in now else "changed")
+            for key in sorted(before.keys() | now.keys()) if before.get(key) != now.get(key)]
+
+
 def changed_inputs(before: dict, now: dict) -> list[str]:
     """The reasons, in a stable order; only the keys present in `now` are compared (status passes a few)."""
     reasons = []
     if "plan" in now and before.get("plan") != now["plan"]:
         reasons.append("the plan changed")
     if "templates" in now:
-        old, new = before.get("templates") or {}, now["templates"]
-        for name in sorted(old.keys() | new.keys()):
-            if old.get(name) != new.get(name):
-                state = "added" if name not in old else "removed" if name not in new else "changed"
-                reasons.append(f"template prompts/{name} {state}")
+        for name, state in changed_entries(before.get("templates") or {}, now["templates"]):
+            reasons.append(f"template prompts/{name} {state}")
     if "upstream" in now:
-        old, new = before.get("upstream") or {}, now["upstream"]
-        for phase in sorted(old.keys() | new.keys()):
-            if old.get(phase) != new.get(phase):
-                reasons.append(f"{phase}'s output changed")
+        for phase, _ in changed_entries(before.get("upstream") or {}, now["upstream"]):
+            reasons.append(f"{phase}'s output changed")
     for key, label in SETTINGS:
         if key in now and before.get(key) != now[key]:
             reasons.append(f"{label} {before.get(key)} → {now[key]}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .digest import digest_bytes
+from .explain import changed_entries
 from .monorepo import GitFiles, WorkspacePackage, global_inputs
 from .paths import build_record
 from .pipeline import Pipeline, dependency_stamps, output_globs, step_inputs
@@ -56,15 +57,13 @@ def why_again(previous: dict | None, current: dict) -> str:
     reasons = []
     labels = {"files": "", "root": "root file ", "dependencies": ""}
     for part, label in labels.items():
-        before, now = previous.get(part) or {}, current.get(part) or {}
-        changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
-        for key in changed[:3]:
+        changed = changed_entries(previous.get(part) or {}, current.get(part) or {})
+        for key, state in changed[:3]:
             if part == "dependencies":
                 kind, name = key.split(":", 1)
                 reasons.append(f"{name}'s {kind} output changed" if name != current.get("package") else
                                f"its own {kind} changed")
             else:
-                state = "added" if key not in before else "deleted" if key not in now else "changed"
                 reasons.append(f"{label}{key} {state}")
         if len(changed) > 3:
             reasons.append(f"and {len(changed) - 3} more")
