@@ -28,9 +28,10 @@ def test_build_and_test_run_in_dependency_order_two_at_a_time(monorepo):
 
     events = build_log(monorepo.build_log)
     when = {(event, name): ms for event, name, ms in events}
-    core, math, app, strings = names(monorepo, "core", "math", "app", "strings")
+    core, math, app, strings, dates = names(monorepo, "core", "math", "app", "strings", "dates")
     assert when[("start", math)] >= when[("end", core)]
     assert when[("start", app)] >= max(when[("end", math)], when[("end", strings)])
+    assert when[("start", math)] < when[("start", dates)], "the chain core ← math ← app goes on before the rest"
     assert most_at_once(events) == 2, "maxConcurrentBuilds is 2: never more, and independent packages overlap"
     table = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith("@")}
     assert table == {name: ["built", "tested", "-"] for name in names(monorepo, *PACKAGES)}

@@ -12,6 +12,7 @@ from ..outcomes import STEP_NAMES, outcome_label, write_run_summary
 from ..errors import PackageBuilderError
 from ..plan import discover_plans
 from .project import LoadedProject
+from .scheduling import continue_chains_first
 from .workspace import spread_dry_run
 
 
@@ -19,7 +20,9 @@ def doit_config(project: LoadedProject) -> dict:
     """DOIT_CONFIG: the sqlite3 backend in the project's own file, the reporter, and `maxConcurrentBuilds` as the
     default `-n`. Tasks run subprocesses (npm, git, the model over HTTP), so threads share one import of the core.
     Generation is bounded by `turnBasedGeneration.maxConcurrentPhases` inside the core, whatever `-n` says. A failure
-    stops only what depends on it (`continue`): one package's failed generation or build leaves the others going."""
+    stops only what depends on it (`continue`): one package's failed generation or build leaves the others going.
+    A task a finished one unblocks starts before independent ones (`scheduling`), so the longest chain is not last."""
+    continue_chains_first()
     return {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2, "continue": True,
             "reporter": reporter_for(project), "default_tasks": ["status"],
             "num_process": project.config.max_concurrent_builds if project.config else 1, "par_type": "thread"}
