@@ -90,12 +90,17 @@ class StepCache:
                 for member in changed:
                     _remove(os.path.join(base, member.name))  # replaced, never written through
                 archive.extractall(package_dir, members=changed, filter="data")  # an unchanged file stays as it is
+                # what is in place now: a file left alone matched its stored digest; one written is read back (an
+                # archive's word is not taken for what it wrote, and an older archive stored no digests at all)
+                written = {m.name for m in changed}
+                in_place = {m.name: _digest_of(os.path.join(base, m.name)) if m.name in written else digests[m.name]
+                            for m in files}
         except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
             self.say(f"cache: {path.name} is unreadable ({exc}); running the step instead")
             path.unlink(missing_ok=True)
             return None
         os.utime(path)  # recently used: evicted last
-        return CachedStep(str(meta.get("log", "")), float(meta.get("seconds", 0.0)), source, dict(digests))
+        return CachedStep(str(meta.get("log", "")), float(meta.get("seconds", 0.0)), source, in_place)
 
     def store_later(self, key: str, package_dir: Path, outputs: list[str], log: str, seconds: float) -> None:
         """`store` in a thread of its own, off the build's critical path: its dependents start while it packs. The
