@@ -65,12 +65,20 @@ class FileSecret:
 
     def get_secret_value(self) -> str:
         try:
-            value = json.loads(self._config_path.read_text(encoding="utf-8"))
-            for key in self._where:
-                value = value[key]
+            return file_value(json.loads(self._config_path.read_text(encoding="utf-8")), self._where)
         except (OSError, ValueError, KeyError, TypeError):
             raise ConfigError(f"{self._config_path}: field {'.'.join(self._where)}: cannot be read any more") from None
-        return value
+
+
+def file_value(raw: dict, where: tuple[str, ...]):
+    """The value at `where` (camelCase names) in the config file as written: the models accept a field's own
+    snake_case name too (`npm_token`), so each level is looked up both ways."""
+    value = raw
+    for key in where:
+        if not isinstance(value, dict):
+            raise KeyError(key)
+        value = value[key] if key in value else value[snake_case(key)]
+    return value
 
     def __repr__(self) -> str:
         return "FileSecret('**********')"
@@ -88,6 +96,11 @@ def remote_cache_token(settings) -> str | None:
             or (settings.token.get_secret_value() if settings.token else None))
 
 
+def snake_case(name: str) -> str:
+    """`maxConcurrentBuilds` → `max_concurrent_builds`: a field's own name, which the config file may use too."""
+    return "".join(f"_{char.lower()}" if char.isupper() else char for char in name)
+
+
 def camel_case(name: str) -> str:
     """`max_concurrent_builds` → `maxConcurrentBuilds`, as the models' alias generator names the fields."""
     first, *rest = name.split("_")
@@ -102,30 +115,47 @@ def load_config_snapshot(config_path: Path, phase_names: tuple[str, ...], projec
     """The validated config: from the snapshot when it was made from these very bytes, else validated now (raising
     the validator's `ConfigError`, which names the file and the field) and stored for the next load."""
     try:
-        key = _key(config_path, phase_names)
+        data = config_path.read_bytes()
+        key = _key(config_path, data, phase_names)
     except OSError:
-        key = None  # missing or unreadable: the validator says so in its own words
+        data = key = None  # missing or unreadable: the validator says so in its own words
     store = snapshot_path(project_root)
     stored = read_json(store) if key else None
-    if stored and stored.get("key") == key and isinstance(stored.get("config"), dict):
+    if (stored and stored.get("key") == key and isinstance(stored.get("config"), dict)
+            and _paths_resolve_as_before(config_path, data, stored.get("paths"))):
         return ConfigSnapshot(stored["config"], stored.get("kinds") or {}, config_path)
     from .config import leaf_kinds, load_config
 
     values = load_config(config_path, phase_names).model_dump(mode="json", by_alias=True)
     kinds = leaf_kinds()
     if key:
+        paths = {where: file_value(values, tuple(where.split("."))) for where, kind in kinds.items() if kind == "path"}
         try:
             ensure_private_dir(store.parent)
-            write_json_atomic(store, {"key": key, "kinds": kinds, "config": values})
+            write_json_atomic(store, {"key": key, "kinds": kinds, "config": values,
+                                      "paths": {where: path for where, path in paths.items() if path is not None}})
         except OSError:
             pass  # a read-only checkout validates on every load: slower, never wrong
     return ConfigSnapshot(values, kinds, config_path)
 
 
-def _key(config_path: Path, phase_names: tuple[str, ...]) -> str:
+def _key(config_path: Path, data: bytes, phase_names: tuple[str, ...]) -> str:
     """What the validated config is computed from: the file's bytes and where it is (relative paths resolve against
     its folder), the phase names it may mention, and the schema's own file (a new default invalidates)."""
     schema = _SCHEMA.stat()
-    parts = [str(config_path.resolve()), hashlib.sha256(config_path.read_bytes()).hexdigest(), list(phase_names),
+    parts = [str(config_path.resolve()), hashlib.sha256(data).hexdigest(), list(phase_names),
              schema.st_mtime_ns, schema.st_size]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _paths_resolve_as_before(config_path: Path, data: bytes, resolved: dict | None) -> bool:
+    """Whether each path the file names (`workspaceRoot`, `plansDir`, `model.cassette`) still resolves where it did:
+    the validator follows symlinks, and a re-pointed `current -> ws-b` changes no byte of the file."""
+    if not isinstance(resolved, dict):
+        return False
+    try:
+        raw = json.loads(data)
+        return all(os.path.realpath(config_path.parent / file_value(raw, tuple(where.split(".")))) == path
+                   for where, path in resolved.items())
+    except (ValueError, KeyError, TypeError):
+        return False

@@ -10,6 +10,10 @@ import urllib.request
 from typing import Callable
 
 from .config_snapshot import remote_cache_token
+from .errors import ConfigError
+
+# What a remote can do wrong, the token it needs included (no longer in the config file): each only slows the run.
+_FAILURES = (OSError, ValueError, http.client.HTTPException, ConfigError)
 
 
 class RemoteCache:
@@ -36,7 +40,7 @@ class RemoteCache:
         except urllib.error.HTTPError as exc:
             if exc.code != 404:
                 self._broken(f"answered {exc.code} {exc.reason}")
-        except (OSError, ValueError, http.client.HTTPException) as exc:
+        except _FAILURES as exc:
             self._broken(f"{exc.__class__.__name__}: {exc}")
         return None
 
@@ -49,7 +53,7 @@ class RemoteCache:
                 pass
         except urllib.error.HTTPError as exc:
             self._broken(f"refused an upload: {exc.code} {exc.reason}")
-        except (OSError, ValueError, http.client.HTTPException) as exc:
+        except _FAILURES as exc:
             self._broken(f"{exc.__class__.__name__}: {exc}")
 
     def _broken(self, why: str) -> None:

@@ -5,6 +5,7 @@ stamps (their outputs) change; `publish` always asks the registry.
 from __future__ import annotations
 
 import functools
+import os
 
 from doit.exceptions import TaskFailed
 from doit.loader import task_params
@@ -26,7 +27,6 @@ def workspace_step(project: LoadedProject, step: str, name: str | None, dry_run:
     package, with any secret redacted. Install, build and test read the config doit loaded the tasks with (its
     snapshot: no pydantic, so a step restored from the cache costs little); publish validates the file again."""
     from .. import builds, publishing
-    from ..config_snapshot import npm_token
 
     config = project.config
     try:
@@ -41,7 +41,18 @@ def workspace_step(project: LoadedProject, step: str, name: str | None, dry_run:
         config = load_config(project.paths.config)
         return publishing.publish_package(config, name, dry_run=dry_run, config_path=project.paths.config)
     except PackageBuilderError as exc:
-        return TaskFailed(publishing.redact(str(exc), npm_token(config)))
+        return TaskFailed(publishing.redact(str(exc), _token_to_hide(config)))
+
+
+def _token_to_hide(config) -> str | None:
+    """The npm token a failure's message must not show; none to hide when it cannot be read (then it never went
+    into a command either)."""
+    from ..config_snapshot import npm_token
+
+    try:
+        return npm_token(config)
+    except PackageBuilderError:
+        return os.environ.get("NPM_TOKEN")
 
 
 class WorkspaceTasks:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import package_builder.config_snapshot as config_snapshot
+from package_builder.build_cache import StepCache
 from package_builder.config import BuildConfig, _Section
 from package_builder.config_snapshot import (camel_case, load_config_snapshot, npm_token, remote_cache_token,
                                               snapshot_path)
@@ -144,3 +145,35 @@ def test_loading_the_task_graph_a_second_time_imports_no_pydantic(tmp_path):
     assert "pydantic" in loads[0].stdout  # the first load validates
     count, heavy = loads[1].stdout.split(" ", 1)
     assert int(count) > 25 and heavy.strip() == "[]"  # 15 phases and a summary, build:@s/a, ...
+
+
+def test_secrets_written_under_the_fields_own_names_are_found_and_a_lost_one_never_fails_a_build(tmp_path, monkeypatch):
+    for name in ("NPM_TOKEN", "TURBO_TOKEN", "PACKAGE_BUILDER_REMOTE_CACHE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    config_file = write(tmp_path, {"workspace_root": "ws", "npm_token": "npm_snake_1",
+                                   "builds": {"remote_cache": {"url": "http://127.0.0.1:9/", "token": "rc-snake-2"}}})
+    load_config_snapshot(config_file, NAMES, tmp_path)
+    snapshot = load_config_snapshot(config_file, NAMES, tmp_path)
+    assert npm_token(snapshot) == "npm_snake_1"
+    assert remote_cache_token(snapshot.builds.remote_cache) == "rc-snake-2"
+
+    write(tmp_path, {"workspace_root": "ws"})  # the token leaves the file while a run still holds the snapshot
+    lines = []
+    cache = StepCache(tmp_path / "ws", 10, snapshot.builds.remote_cache, say=lines.append)
+    assert cache.restore("sha256:0123", tmp_path / "ws", []) is None  # no archive, and no remote: slower, not failed
+    assert "builds.remoteCache.token" in lines[0] and "going on without it" in lines[0]
+    from package_builder.tasks.workspace import _token_to_hide
+    assert _token_to_hide(snapshot) is None, "a failed step still reports its own error, with nothing to hide"
+
+
+def test_a_path_behind_a_symlink_that_now_points_elsewhere_is_validated_again(tmp_path):
+    (tmp_path / "ws-a").mkdir()
+    (tmp_path / "ws-b").mkdir()
+    (tmp_path / "current").symlink_to(tmp_path / "ws-a")
+    config_file = write(tmp_path, {"workspaceRoot": "../current"})
+    assert load_config_snapshot(config_file, NAMES, tmp_path).workspace_root == tmp_path / "ws-a"
+    assert load_config_snapshot(config_file, NAMES, tmp_path).workspace_root == tmp_path / "ws-a"
+
+    (tmp_path / "current").unlink()
+    (tmp_path / "current").symlink_to(tmp_path / "ws-b")  # no byte of the config changed
+    assert load_config_snapshot(config_file, NAMES, tmp_path).workspace_root == tmp_path / "ws-b"
