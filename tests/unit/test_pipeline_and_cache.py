@@ -79,21 +79,27 @@ def test_a_restore_replaces_the_outputs_with_the_stored_ones(tmp_path):
     assert cache.restore("sha256:bb22", package, []) is None
 
 
+def hand_made_archive(cache: StepCache, key: str, entries: dict[str, bytes]) -> Path:
+    """An archive in the cache that package-builder did not write: an older version's, or a hostile remote's."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in entries.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    path = cache.archive(key)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
 def test_what_a_restore_reports_in_place_is_read_from_what_it_wrote_not_taken_from_the_archive(tmp_path):
     """An archive from an older version stores no digests, and one from a remote may not match what it holds: the
     build stamp (which dependents read) is made from the files as they now are."""
     package = package_with(tmp_path, {"dist/a.js": "edited", "dist/b.js": "b"})
     cache = StepCache(tmp_path / "ws", 10, say=lambda line: None)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in (("dist/a.js", b"one"), ("dist/b.js", b"b"),
-                           (".package-builder-step.json", b'{"log": "", "seconds": 1}')):  # no "files"
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    path = cache.archive("sha256:ff66")
-    path.parent.mkdir(parents=True)
-    path.write_bytes(buffer.getvalue())
+    hand_made_archive(cache, "sha256:ff66", {"dist/a.js": b"one", "dist/b.js": b"b",
+                                             ".package-builder-step.json": b'{"log": "", "seconds": 1}'})  # no "files"
 
     restored = cache.restore("sha256:ff66", package, [str(package / "dist/a.js"), str(package / "dist/b.js")])
 
@@ -106,15 +112,8 @@ def test_an_archive_that_would_write_outside_the_package_is_refused_and_removed(
     package = package_with(tmp_path, {"dist/a.js": "one"})
     lines = []
     cache = StepCache(tmp_path / "ws", 10, say=lines.append)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in (("../escaped.js", b"x"), (".package-builder-step.json", b'{"log": ""}')):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    path = cache.archive("sha256:cc33")
-    path.parent.mkdir(parents=True)
-    path.write_bytes(buffer.getvalue())
+    path = hand_made_archive(cache, "sha256:cc33", {"../escaped.js": b"x",
+                                                    ".package-builder-step.json": b'{"log": ""}'})
 
     assert cache.restore("sha256:cc33", package, [str(package / "dist/a.js")]) is None
 
