@@ -129,11 +129,9 @@ def load_config_snapshot(config_path: Path, phase_names: tuple[str, ...], projec
     values = load_config(config_path, phase_names).model_dump(mode="json", by_alias=True)
     kinds = leaf_kinds()
     if key:
-        paths = {where: file_value(values, tuple(where.split("."))) for where, kind in kinds.items() if kind == "path"}
         try:
             ensure_private_dir(store.parent)
-            write_json_atomic(store, {"key": key, "kinds": kinds, "config": values,
-                                      "paths": {where: path for where, path in paths.items() if path is not None}})
+            write_json_atomic(store, {"key": key, "kinds": kinds, "config": values, "paths": _paths_set(values, kinds)})
         except OSError:
             pass  # a read-only checkout validates on every load: slower, never wrong
     return ConfigSnapshot(values, kinds, config_path)
@@ -146,6 +144,19 @@ def _key(config_path: Path, data: bytes, phase_names: tuple[str, ...]) -> str:
     parts = [str(config_path.resolve()), hashlib.sha256(data).hexdigest(), list(phase_names),
              schema.st_mtime_ns, schema.st_size]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _paths_set(values: dict, kinds: dict[str, str]) -> dict[str, str]:
+    """Each path field the config sets, as the validator resolved it (a path in an absent section is not set)."""
+    paths = {}
+    for where, kind in kinds.items():
+        try:
+            value = file_value(values, tuple(where.split("."))) if kind == "path" else None
+        except KeyError:
+            continue
+        if value is not None:
+            paths[where] = value
+    return paths
 
 
 def _paths_resolve_as_before(config_path: Path, data: bytes, resolved: dict | None) -> bool:
