@@ -26,6 +26,7 @@ from .toolchain.commands import Toolchain
 if TYPE_CHECKING:  # the validated model or its snapshot (config_snapshot.py): no pydantic at run time
     from .config import BuildConfig
 
+
 class StepFailed(PackageBuilderError):
     """A build, test or publish of one package failed; the message names the package and carries the output."""
 
