@@ -69,6 +69,9 @@ class FileSecret:
         except (OSError, ValueError, KeyError, TypeError):
             raise ConfigError(f"{self._config_path}: field {'.'.join(self._where)}: cannot be read any more") from None
 
+    def __repr__(self) -> str:
+        return "FileSecret('**********')"
+
 
 def file_value(raw: dict, where: tuple[str, ...]):
     """The value at `where` (camelCase names) in the config file as written: the models accept a field's own
@@ -79,9 +82,6 @@ def file_value(raw: dict, where: tuple[str, ...]):
             raise KeyError(key)
         value = value[key] if key in value else value[snake_case(key)]
     return value
-
-    def __repr__(self) -> str:
-        return "FileSecret('**********')"
 
 
 def npm_token(config) -> str | None:
