@@ -5,7 +5,6 @@ Stdlib only: `doit list` reads this at task-load time for every package, so it m
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .layout import LOCKFILES, expand_workspace_glob, read_manifest, workspace_globs
 
 # npm's rules for a package name: lowercase, URL-safe, at most 214 characters, optionally scoped (@scope/name).
 NPM_PACKAGE_NAME = re.compile(r"^(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$")
@@ -21,7 +21,6 @@ DEPENDENCY_SECTIONS = ("dependencies", "devDependencies", "peerDependencies", "o
 NEVER_SOURCES = frozenset({"node_modules", ".git", ".turbo", ".cache"})
 # Output folders of the usual tools: not inputs at a package's top level (src/build/ is still source code).
 TOOL_OUTPUTS = frozenset({"dist", "build", "coverage", ".next", "out"})
-LOCKFILES = ("package-lock.json", "yarn.lock", "pnpm-lock.yaml")
 DEFAULT_OUTPUTS = ("dist", "build", "out")
 _ENTRY_FIELDS = ("main", "module", "types", "typings", "browser", "bin", "exports", "files")
 
@@ -52,29 +51,14 @@ def is_npm_package_name(name: str) -> bool:
     return len(name) <= 214 and NPM_PACKAGE_NAME.match(name) is not None
 
 
-def workspace_globs(root: Path) -> list[str]:
-    """The workspace patterns of the monorepo at `root`: package.json `workspaces` (array or {packages}), else
-    pnpm-workspace.yaml's `packages` list. An empty list means the root is not a monorepo."""
-    manifest = _read_manifest(root / "package.json") if (root / "package.json").exists() else {}
-    declared = manifest.get("workspaces")
-    if isinstance(declared, dict):
-        declared = declared.get("packages")
-    if isinstance(declared, list) and all(isinstance(p, str) for p in declared):
-        return declared
-    if declared is not None:
-        raise ConfigError(f"{root / 'package.json'}: field workspaces must be a list of globs or {{\"packages\": [...]}}")
-    pnpm = root / "pnpm-workspace.yaml"
-    return _pnpm_packages(pnpm) if pnpm.exists() else []
-
-
 def discover_packages(root: Path) -> list[WorkspacePackage]:
     """Every workspace package under `root`, in dependency order (dependencies first, then by name)."""
     patterns = workspace_globs(root)
-    excluded = {d for p in patterns if p.startswith("!") for d in _expand(root, p[1:])}
-    directories = sorted({d for p in patterns if not p.startswith("!") for d in _expand(root, p)} - excluded)
+    excluded = {d for p in patterns if p.startswith("!") for d in expand_workspace_glob(root, p[1:])}
+    directories = sorted({d for p in patterns if not p.startswith("!") for d in expand_workspace_glob(root, p)} - excluded)
     raw = []
     for directory in directories:
-        manifest = _read_manifest(directory / "package.json")
+        manifest = read_manifest(directory / "package.json")
         name = manifest.get("name")
         if not isinstance(name, str) or not is_npm_package_name(name):
             raise ConfigError(f"{directory / 'package.json'}: field name {name!r} is not a valid npm package name")
@@ -279,46 +263,3 @@ def _expand_files(root: Path, pattern: str) -> list[Path]:
 
 def lockfile(root: Path) -> Path | None:
     return next((root / name for name in LOCKFILES if (root / name).exists()), None)
-
-
-def _expand(root: Path, pattern: str) -> list[Path]:
-    pattern = pattern.strip().rstrip("/").removeprefix("./")
-    if not pattern or pattern.startswith(("/", "..")) or "/../" in f"/{pattern}/":
-        raise ConfigError(f"{root}: workspace glob {pattern!r} must stay inside the monorepo")
-    inside = root.resolve()
-    return [d for d in root.glob(pattern) if (d / "package.json").is_file()
-            and "node_modules" not in d.relative_to(root).parts and d.resolve().is_relative_to(inside)]
-
-
-def _read_manifest(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
-    except ValueError as exc:
-        raise ConfigError(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must hold a JSON object")
-    return data
-
-
-def _pnpm_packages(path: Path) -> list[str]:
-    """The `packages:` list of pnpm-workspace.yaml. Only that list is read, so a tiny reader does (no YAML library
-    at task-load time); anything it does not understand is an error, never a silent empty workspace."""
-    patterns: list[str] = []
-    inside = False
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        text = line.split(" #", 1)[0].rstrip()
-        if not text.strip() or text.lstrip().startswith("#"):
-            continue
-        if not line.startswith((" ", "\t", "-")):
-            inside = text.strip() == "packages:"
-            if not inside and text.strip().startswith("packages:"):
-                raise ConfigError(f"{path}:{number}: write `packages:` as a block list, one `- 'glob'` per line")
-            continue
-        if inside:
-            item = re.fullmatch(r"\s*-\s*(['\"]?)(.+?)\1", text)
-            if not item:
-                raise ConfigError(f"{path}:{number}: expected a list item like `- 'packages/*'`")
-            patterns.append(item.group(2))
-    return patterns

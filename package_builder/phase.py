@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Callable, Mapping
 
 from .errors import PhaseDeclarationError
+from .globs import glob_match
 
 
 EVERY_EARLIER_PHASE = ("*",)  # `reads=EVERY_EARLIER_PHASE`: the phase sees the whole package so far
@@ -82,37 +83,3 @@ def validate_phases(declared: tuple[PhaseSpec, ...]) -> tuple[PhaseSpec, ...]:
         seen[phase.name] = phase.number
         expanded.append(phase)
     return tuple(expanded)
-
-
-def glob_match(path: str, pattern: str) -> bool:
-    """Glob where `**` spans directories and `*` stays inside one path segment."""
-    return _compile(pattern)(path)
-
-
-_GLOB_CACHE: dict[str, Callable[[str], bool]] = {}
-
-
-def _compile(pattern: str) -> Callable[[str], bool]:
-    if pattern not in _GLOB_CACHE:
-        parts = []
-        i = 0
-        while i < len(pattern):
-            if pattern.startswith("**/", i):
-                parts.append("(?:.*/)?")
-                i += 3
-            elif pattern.startswith("**", i):
-                parts.append(".*")
-                i += 2
-            elif pattern[i] == "*":
-                parts.append("[^/]*")
-                i += 1
-            elif pattern[i] == "?":
-                parts.append("[^/]")
-                i += 1
-            else:
-                parts.append(re.escape(pattern[i]))
-                i += 1
-        regex = re.compile("".join(parts) + r"\Z")
-        _GLOB_CACHE[pattern] = lambda p, r=regex: r.match(p) is not None
-    return _GLOB_CACHE[pattern]
-

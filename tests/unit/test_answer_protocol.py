@@ -10,7 +10,7 @@ import pytest
 import phases
 from package_builder.answer import ModelAnswer, parse_answer, path_problems
 from package_builder.errors import ModelAnswerError
-from package_builder.phase import glob_match
+from package_builder.globs import glob_match
 
 TESTING = phases.BY_NAME["TESTING"]
 PLANNING = phases.BY_NAME["PLANNING"]
