@@ -2,7 +2,7 @@
 category's coverage threshold, .gitignore) from `prompts/files/`; the model writes package.json (and eslint.config.mjs
 when the plan asks for linting)."""
 from package_builder.phase import PhaseSpec
-from phases.checks import foundation
+from .checks import foundation
 
 PHASE = PhaseSpec(
     number=2,

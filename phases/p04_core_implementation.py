@@ -1,6 +1,6 @@
 """CORE_IMPLEMENTATION: Implements the package against the types, with input validation and JSDoc."""
 from package_builder.phase import PhaseSpec
-from phases.checks import no_tests_in_src
+from .checks import no_tests_in_src
 
 PHASE = PhaseSpec(
     number=4,

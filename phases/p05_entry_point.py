@@ -1,6 +1,6 @@
 """ENTRY_POINT: Writes the public surface: what `import ... from '<package>'` gives."""
 from package_builder.phase import PhaseSpec
-from phases.checks import entry_point
+from .checks import entry_point
 
 PHASE = PhaseSpec(
     number=5,

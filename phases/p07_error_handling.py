@@ -1,6 +1,6 @@
 """ERROR_HANDLING: Adds typed errors with codes and `cause` chaining, and updates the code that throws them."""
 from package_builder.phase import PhaseSpec
-from phases.checks import no_tests_in_src
+from .checks import no_tests_in_src
 
 PHASE = PhaseSpec(
     number=7,

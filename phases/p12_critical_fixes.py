@@ -1,6 +1,6 @@
 """CRITICAL_FIXES: Fixes the review's findings across code, tests and docs."""
 from package_builder.phase import EVERY_EARLIER_PHASE, PhaseSpec
-from phases.checks import no_weakened_checks
+from .checks import no_weakened_checks
 
 PHASE = PhaseSpec(
     number=12,

@@ -1,7 +1,7 @@
 """BUILD_VALIDATION: runs the real toolchain (dependency guard, install, type-check, build, tests with coverage) on
 the package and asks the model only to repair what fails; BUILD_VALIDATION.md is rendered from the real outcome."""
 from package_builder.phase import EVERY_EARLIER_PHASE, PhaseSpec
-from phases.checks import no_weakened_checks
+from .checks import no_weakened_checks
 
 PHASE = PhaseSpec(
     number=13,

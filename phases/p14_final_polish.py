@@ -1,6 +1,6 @@
 """FINAL_POLISH: A last pass on naming, docs and the changelog before merge."""
 from package_builder.phase import EVERY_EARLIER_PHASE, PhaseSpec
-from phases.checks import no_weakened_checks
+from .checks import no_weakened_checks
 
 PHASE = PhaseSpec(
     number=14,

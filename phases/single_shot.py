@@ -3,8 +3,8 @@ source files, quick prototypes"), then the same BUILD_VALIDATION and MERGE as tu
 `turnBasedGeneration.enabled: false`, or per plan by front matter `mode: single-shot`. Code renders the same config
 files FOUNDATION does; the answer is continued if it runs past its budget."""
 from package_builder.phase import PhaseSpec
-from phases.checks import foundation
-from phases.p02_foundation import PHASE as FOUNDATION
+from .checks import foundation
+from .p02_foundation import PHASE as FOUNDATION
 
 PHASE = PhaseSpec(
     number=1,
