@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: `doit list` imports every declaration, and none of these checks runs then
@@ -17,6 +18,14 @@ _WEAKENING = re.compile(r"@ts-ignore|@ts-nocheck|@ts-expect-error|\b(?:it|test|d
                         r"\bx(?:it|describe)\(|:\s*any\b|\bas any\b|<any>|\beslint-disable\b")
 _ASSERTION = re.compile(r"\bexpect(?:TypeOf)?\s*\(|\bassert(?:\.\w+)?\s*\(")
 _LINE_COMMENT = re.compile(r"(?m)^\s*//.*$|/\*.*?\*/", re.S)
+_CONSTANT = r"""(?:true|false|null|undefined|NaN|-?\d[\d_]*(?:\.\d+)?|'[^'\\\n]*'|"[^"\\\n]*"|`[^`$\\\n]*`)"""
+_NAME = r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*"
+_MATCHER = r"\)\s*(?:\.\s*not\s*)?\.\s*\w+\s*\(\s*"
+_TAUTOLOGY = re.compile(
+    rf"\bexpect\s*\(\s*{_CONSTANT}\s*{_MATCHER}(?:{_CONSTANT}\s*)?\)"  # expect(true).toBe(true), expect(1).toBeTruthy()
+    rf"|\bexpect\s*\(\s*(?P<name>{_NAME})\s*{_MATCHER}(?P=name)\s*\)"  # expect(x).toBe(x)
+    rf"|\bassert(?:\.\w+)?\s*\(\s*{_CONSTANT}\s*(?:,\s*{_CONSTANT}\s*)*\)"  # assert(true), assert.equal(1, 1)
+    rf"|\bassert\.\w+\s*\(\s*(?P<same>{_NAME})\s*,\s*(?P=same)\s*[,)]")  # assert.equal(x, x)
 _CODE_FILE = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 _TEST_FILE = tuple(f".{kind}{ext}" for kind in ("test", "spec") for ext in _CODE_FILE)
 
@@ -49,23 +58,32 @@ def no_tests_in_src(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str])
 
 
 def no_weakened_checks(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str]) -> list[str]:
-    """A fix must fix the code, not the checks: no deleted tests, no fewer assertions across the test files, no new
-    suppressions, skips or `any` in code. Only what the answer adds counts (an `any` an earlier phase left is not this
-    answer's doing), prose is not code, and assertions in comments do not count."""
+    """A fix must fix the code, not the checks: no deleted tests, no test file with fewer real assertions than before,
+    no assertion that holds whatever the code does, no new suppressions, skips or `any` in code. Counts are per file
+    (one more `any` in a file that had one is one more `any`). Only what the answer adds counts (an `any` an earlier
+    phase left is not this answer's doing), prose is not code, and assertions in comments do not count."""
     problems = [f"{path}: deleting tests is not a fix" for path in answer.deletes if _is_test(path)]
     for path, content in answer.files.items():
         if not path.endswith(_CODE_FILE):
             continue
-        added = _weakenings(content) - _weakenings(before.get(path, ""))
+        earlier = before.get(path, "")
+        added = _weakenings(content) - _weakenings(earlier)
         if added:
-            problems.append(f"{path}: {sorted(added)[0]!r} weakens the checks; fix the cause instead")
-        if _is_test(path) and not _assertions(content):
+            token = sorted(added)[0]
+            problems.append(f"{path}: {token!r} weakens the checks ({added[token]} more than before this answer); "
+                            "fix the cause instead")
+        if not _is_test(path):
+            continue
+        tautologies = _tautologies(content) - _tautologies(earlier)
+        if tautologies:
+            problems.append(f"{path}: {sorted(tautologies)[0]!r} asserts nothing about the code (it holds whatever "
+                            "the code does); assert on what the code returns or throws")
+        now, was = _assertions(content), _assertions(earlier)
+        if not now:
             problems.append(f"{path}: a test file without assertions is not a fix")
-    after = {path: content for path, content in {**before, **answer.files}.items() if path not in answer.deletes}
-    earlier, now = _assertion_total(before), _assertion_total(after)
-    if now < earlier:
-        problems.append(f"the test files hold {now} assertions, {earlier} before this answer; deleting assertions is "
-                        "not a fix: keep every assertion and fix the code (or a wrong expected value)")
+        elif now < was:
+            problems.append(f"{path} holds {now} assertions, {was} before this answer; deleting assertions is not a "
+                            "fix: keep every assertion and fix the code (or a wrong expected value)")
     return problems
 
 
@@ -73,13 +91,17 @@ def _is_test(path: str) -> bool:
     return path.startswith("tests/") or path.endswith(_TEST_FILE)
 
 
-def _weakenings(content: str) -> set[str]:
-    return {match.group(0) for match in _WEAKENING.finditer(content)}
+def _weakenings(content: str) -> Counter[str]:
+    return Counter(match.group(0) for match in _WEAKENING.finditer(content))
+
+
+def _tautologies(content: str) -> Counter[str]:
+    """Assertions whose outcome the code cannot change: a literal against a literal, a name against itself."""
+    code = _LINE_COMMENT.sub("", content)
+    return Counter(" ".join(match.group(0).split()) for match in _TAUTOLOGY.finditer(code))
 
 
 def _assertions(content: str) -> int:
-    return len(_ASSERTION.findall(_LINE_COMMENT.sub("", content)))
-
-
-def _assertion_total(files: dict[str, str]) -> int:
-    return sum(_assertions(content) for path, content in files.items() if _is_test(path) and path.endswith(_CODE_FILE))
+    """Real assertions: tautologies do not count, so trading an assertion for one is a deleted assertion."""
+    code = _LINE_COMMENT.sub("", content)
+    return len(_ASSERTION.findall(code)) - sum(_tautologies(content).values())
