@@ -24,7 +24,10 @@ _TYPE_LINE = re.compile(r"^\*\*Type:\*\*\s*`?([A-Za-z-]+)`?\s*$", re.M)
 _VERSION_BULLET = re.compile(r"^\s*[-*]\s*Version:\s*`?([0-9][^`\s]*)`?\s*$", re.M)
 _DESCRIPTION_BULLET = re.compile(r"^\s*[-*]\s*Description:\s*(.+?)\s*$", re.M)
 _SECTION = re.compile(r"^##\s+(.+?)\s*$", re.M)
-_DEPENDENCY_BULLET = re.compile(r"^\s*[-*]\s+`?(@?[a-z0-9][a-z0-9._~/@-]*)`?\s*(?:[:—–-]\s*(.*))?$")
+# A bullet of `## Dependencies` that names a package: its name in backticks (`` `zod` ``), or a bare scoped name
+# (`@acme/logger`), then optionally a separator and what it is for. Any other bullet is prose ("- none at runtime").
+_DEPENDENCY_BULLET = re.compile(r"^\s*[-*]\s+(?:\*\*)?(?:`([^`]*)`|(@[^\s`:*]*))(?:\*\*)?\s*(?:[:—–-]\s*(.*))?$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _FRONT_MATTER_KEYS = {"package", "type", "category", "dependencies", "path", "description", "version", "coverage",
                       "mode"}
@@ -92,7 +95,7 @@ def parse_plan(path: Path) -> PlanSpec:
                         "(lowercase, URL-safe, optionally @scope/name)")
 
     category = _category(path, front, body)
-    dependencies = _dependencies(path, front, body)
+    dependencies = _dependencies(path, front, body, first_line=text.count("\n", 0, len(text) - len(body)) + 1)
     package_path = str(front.get("path") or f"packages/{category}/{package_name.rsplit('/', 1)[-1]}")
     _check_package_path(path, package_path)
     coverage = front.get("coverage", COVERAGE_TARGETS[category])
@@ -157,7 +160,10 @@ def _category(path: Path, front: dict, body: str) -> str:
     return declared
 
 
-def _dependencies(path: Path, front: dict, body: str) -> tuple[Dependency, ...]:
+def _dependencies(path: Path, front: dict, body: str, first_line: int = 1) -> tuple[Dependency, ...]:
+    """Front matter `dependencies`, else the bullets of `## Dependencies`. A bullet that names a package with an
+    invalid name is refused (file, line, name) rather than dropped: a plan missing a dependency still pays for
+    every phase, and the model then writes code without it."""
     if "dependencies" in front:
         raw = front["dependencies"] or []
         if not isinstance(raw, list):
@@ -167,29 +173,42 @@ def _dependencies(path: Path, front: dict, body: str) -> tuple[Dependency, ...]:
             name, purpose = (item, "") if isinstance(item, str) else (str(item.get("name", "")), str(item.get("purpose", ""))) if isinstance(item, dict) else ("", "")
             found.append(_dependency(path, name, purpose))
         return tuple(found)
-    section = _section(body, "dependencies")
-    found = []
-    for line in section.splitlines():
-        match = _DEPENDENCY_BULLET.match(line)
-        if match and NPM_NAME.match(match.group(1)) and ("`" in line or match.group(1).startswith("@")):
-            found.append(_dependency(path, match.group(1), (match.group(2) or "").strip()))
+    start, section = _section_at(body, "dependencies")
+    line_number = first_line + body.count("\n", 0, start)
+    found, fenced = [], False
+    for number, line in enumerate(section.splitlines(), start=line_number):
+        if _FENCE.match(line):
+            fenced = not fenced  # a code block shows an example, it declares nothing
+            continue
+        match = None if fenced else _DEPENDENCY_BULLET.match(line)
+        if match:
+            name = match.group(1) if match.group(1) is not None else match.group(2)
+            found.append(_dependency(path, name.strip(), (match.group(3) or "").strip(), number))
     return tuple(found)
 
 
-def _dependency(path: Path, name: str, purpose: str) -> Dependency:
+def _dependency(path: Path, name: str, purpose: str, line: int | None = None) -> Dependency:
     if not NPM_NAME.match(name) or len(name) > 214:
-        raise PlanError(f"{path}: dependency {name!r} is not a valid npm package name")
+        where = f"{path}:{line}" if line else f"{path}"
+        raise PlanError(f"{where}: dependency {name!r} is not a valid npm package name (lowercase, URL-safe, "
+                        f"optionally @scope/name, no version); fix it in {'## Dependencies' if line else 'front matter'}"
+                        " or remove it before generating")
     return Dependency(name=name, purpose=purpose)
 
 
-def _section(body: str, title: str) -> str:
-    """The text under `## <title>` (case-insensitive prefix match) up to the next `##` heading."""
+def _section_at(body: str, title: str) -> tuple[int, str]:
+    """Where the text under `## <title>` starts in `body`, and that text (see `_section`)."""
     headings = list(_SECTION.finditer(body))
     for i, heading in enumerate(headings):
         if heading.group(1).strip().lower().startswith(title):
             end = headings[i + 1].start() if i + 1 < len(headings) else len(body)
-            return body[heading.end():end]
-    return ""
+            return heading.end(), body[heading.end():end]
+    return 0, ""
+
+
+def _section(body: str, title: str) -> str:
+    """The text under `## <title>` (case-insensitive prefix match) up to the next `##` heading."""
+    return _section_at(body, title)[1]
 
 
 def _description(body: str) -> str:

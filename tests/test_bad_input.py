@@ -142,6 +142,24 @@ def test_a_plan_without_a_package_name_names_the_file_and_what_to_add(project):
     assert project.api.hits == []
 
 
+
+@pytest.mark.parametrize("bullet, name", [("- `@Acme/Logger`: logging", "@Acme/Logger"),
+                                          ("- `lodash!`: utilities", "lodash!")])
+def test_an_invalid_name_in_the_plans_dependencies_list_is_refused_before_any_model_call(project, bullet, name):
+    plan = project.root / "plans" / "packages" / "core" / "data-validator.md"
+    lines = plan.read_text().splitlines(keepends=True)
+    line = lines.index("This package has no external dependencies.\n") + 1
+    lines[line - 1] = bullet + "\n"
+    plan.write_text("".join(lines))
+    project.write_config(turnBasedGeneration={"phasesToExecute": ["PLANNING"]})  # without the fix: one paid call
+
+    result = project.doit("generate:data-validator")
+
+    assert result.returncode != 0
+    assert f"data-validator.md:{line}: dependency {name!r} is not a valid npm package name" in result.stdout
+    assert project.api.hits == []
+    assert f"dependency {name!r} is not a valid npm package name" in project.doit().stdout, "status shows it too"
+
 @pytest.mark.parametrize("config_text, message", [
     ("{not json", "not valid JSON"),
     (json.dumps({"workspaceRoot": ".", "model": {"provider": "openai"}}), "field model.provider"),

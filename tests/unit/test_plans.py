@@ -199,6 +199,37 @@ def test_bad_front_matter_dependencies_are_refused_naming_the_entry(tmp_path, fr
     assert message in refused(write_plan(tmp_path, f"---\n{front}\n---\n**Package:** `@acme/thing`\n"))
 
 
+
+@pytest.mark.parametrize("bullet, name", [
+    ("- `@Acme/Logger`: logging", "@Acme/Logger"),
+    ("- @Acme/Logger: scoped, no backticks", "@Acme/Logger"),
+    ("- `lodash!`: utilities", "lodash!"),
+    ("* **`zod@^3.22`** — schemas, with a version", "zod@^3.22"),
+])
+def test_an_invalid_name_in_the_dependencies_list_is_refused_naming_the_line_not_dropped(tmp_path, bullet, name):
+    text = f"**Package:** `@acme/thing`\n\n## Overview\n\nHi.\n\n## Dependencies\n\n- `zod`: schemas\n{bullet}\n"
+    path = write_plan(tmp_path, text)
+    message = refused(path)
+    assert f"{path}:10: dependency {name!r} is not a valid npm package name" in message
+    assert "## Dependencies" in message
+
+
+def test_the_line_number_of_a_bad_dependency_counts_the_front_matter(tmp_path):
+    path = write_plan(tmp_path, "---\ncoverage: 95\n---\n**Package:** `@acme/thing`\n\n## Dependencies\n\n"
+                                "- `Bad`\n")
+    assert f"{path}:8: dependency 'Bad'" in refused(path)
+
+
+def test_bullets_inside_a_code_block_of_the_dependencies_section_declare_nothing(tmp_path):
+    plan = parse_plan(write_plan(tmp_path, "**Package:** `@acme/thing`\n\n## Dependencies\n\n- `zod`\n\n"
+                                           "```yaml\n- `Not/AName`: an example\n```\n"))
+    assert plan.dependencies == (Dependency("zod", ""),)
+
+
+def test_a_bold_dependency_name_counts(tmp_path):
+    plan = parse_plan(write_plan(tmp_path, "**Package:** `@acme/thing`\n\n## Dependencies\n\n- **`zod`**: schemas\n"))
+    assert plan.dependencies == (Dependency("zod", "schemas"),)
+
 # --- real plans written by others (../shared/fixtures/plans, read-only) ----------------------------------------------
 
 @needs_shared
