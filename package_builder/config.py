@@ -226,6 +226,8 @@ def load_config(config_path: Path, phase_names: tuple[str, ...] = ()) -> BuildCo
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        if first["type"] == "extra_forbidden":
+            raise ConfigError(f"{config_path}: field {field}: {_unknown_field(first['loc'])}") from None
         raise ConfigError(f"{config_path}: field {field}: {first['msg']}") from None
 
     base = config_path.parent
@@ -237,6 +239,26 @@ def load_config(config_path: Path, phase_names: tuple[str, ...] = ()) -> BuildCo
     config = config.model_copy(update=updates)
     _check_phase_names(config_path, config.turn_based_generation, phase_names)
     return config
+
+
+def _unknown_field(loc: tuple) -> str:
+    """What to say about a field no section has: the nearest known name (a typo is the usual cause), else the list."""
+    import difflib
+
+    section: type[BaseModel] = BuildConfig
+    for part in loc[:-1]:
+        field = next((f for name, f in section.model_fields.items() if part in (name, f.alias)), None)
+        nested = [arg for arg in (get_args(field.annotation) or [field.annotation]) if isinstance(arg, type)
+                  and issubclass(arg, BaseModel)] if field else []
+        if not nested:
+            return "unknown field; remove it"
+        section = nested[0]
+    known = [field.alias for field in section.model_fields.values()]
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    if close:
+        return f"unknown field; did you mean {close[0]}? (configs/build-env.example.json documents every field)"
+    where = f" of {'.'.join(str(part) for part in loc[:-1])}" if len(loc) > 1 else ""
+    return f"unknown field; the fields{where} are {', '.join(known)}"
 
 
 def _check_phase_names(config_path: Path, settings: TurnBasedGeneration, phase_names: tuple[str, ...]) -> None:

@@ -163,7 +163,7 @@ def test_an_invalid_name_in_the_plans_dependencies_list_is_refused_before_any_mo
 @pytest.mark.parametrize("config_text, message", [
     ("{not json", "not valid JSON"),
     (json.dumps({"workspaceRoot": ".", "model": {"provider": "openai"}}), "field model.provider"),
-    (json.dumps({"workspaceRoot": ".", "maxConcurentBuilds": 2}), "field maxConcurentBuilds: Extra inputs"),
+    (json.dumps({"workspaceRoot": ".", "maxConcurentBuilds": 2}), "field maxConcurentBuilds: unknown field; did you mean maxConcurrentBuilds?"),
     (json.dumps({"model": {}}), "field workspaceRoot: Field required"),
     (json.dumps({"workspaceRoot": ".", "turnBasedGeneration": {"phasesToSkip": ["TESTS"]}}), "unknown phase 'TESTS'"),
 ])

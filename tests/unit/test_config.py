@@ -97,12 +97,24 @@ def test_a_comment_field_is_allowed(tmp_path):
 
 
 @pytest.mark.parametrize("content, field", [
-    ({"workspaceRoot": "/ws", "colour": "red"}, "field colour: Extra inputs are not permitted"),
-    ({"workspaceRoot": "/ws", "model": {"temprature": 0.2}}, "field model.temprature: Extra inputs are not permitted"),
-    ({"workspaceRoot": "/ws", "git": {"author": "me"}}, "field git.author: Extra inputs are not permitted"),
+    ({"workspaceRoot": "/ws", "colour": "red"}, "field colour: unknown field; the fields are workspaceRoot, plansDir"),
+    ({"workspaceRoot": "/ws", "model": {"temprature": 0.2}}, "field model.temprature: unknown field"),
+    ({"workspaceRoot": "/ws", "git": {"colour": "me"}},
+     "field git.colour: unknown field; the fields of git are authorName, authorEmail, branchPrefix, onMerge"),
 ])
 def test_an_unknown_field_is_named_with_its_section(tmp_path, content, field):
     assert field in refused(write_config(tmp_path, content))
+
+
+@pytest.mark.parametrize("content, field, meant", [
+    ({"workspaceRoot": "/ws", "maxConcurentBuilds": 2}, "maxConcurentBuilds", "maxConcurrentBuilds"),
+    ({"workspaceRoot": "/ws", "plansdir": "plans"}, "plansdir", "plansDir"),
+    ({"workspaceRoot": "/ws", "git": {"author": "me"}}, "git.author", "authorName"),
+    ({"workspaceRoot": "/ws", "builds": {"remote_cache": {"url": "http://c", "tem": "x"}}}, "builds.remote_cache.tem",
+     "team"),
+])
+def test_a_misspelt_field_is_refused_with_the_name_it_was_meant_to_be(tmp_path, content, field, meant):
+    assert f"field {field}: unknown field; did you mean {meant}?" in refused(write_config(tmp_path, content))
 
 
 @pytest.mark.parametrize("content, field", [
