@@ -5,7 +5,8 @@ package simulated from what the earlier phases are expected to write: each phase
 its output budget (`EXPECTED_SHARE`; the range runs from `LOW_SHARE` to the whole budget). Input tokens are counted
 offline (characters / 3.5, the pacer's conservative rule), the prompt cache is applied with the API's rules (a prefix
 is read when an earlier request wrote it at one of its breakpoints, written when it reaches 1,024 tokens), and the
-cost uses the same prices as real calls. BUILD_VALIDATION asks the model only to repair a red package: its expected
+cost uses the same prices as real calls (a model the price table does not know, with no `model.prices`, is estimated
+at Sonnet's and the table says so). BUILD_VALIDATION asks the model only to repair a red package: its expected
 cost is nothing, its worst case one repair per allowed attempt.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .pacing import estimate_input_tokens
 from .paths import ProjectPaths
 from .phase import PhaseSpec
 from .plan import PlanSpec
+from .pricing import configured_prices
 
 EXPECTED_SHARE = 0.20  # of a phase's output budget, for a typical answer
 LOW_SHARE = 0.10
@@ -39,6 +41,7 @@ class PhaseEstimate:
     low_usd: float
     expected_usd: float
     high_usd: float
+    unpriced_model: str | None = None  # a model the price table does not know: the costs are Sonnet's, a guess
 
 
 def estimate_plan(project: ProjectPaths, config: BuildConfig, config_path: Path, plan: PlanSpec,
@@ -46,6 +49,7 @@ def estimate_plan(project: ProjectPaths, config: BuildConfig, config_path: Path,
     from .runner.context import PhaseContext
     from .runner.request import prepare
 
+    prices, known = configured_prices(config.model)
     with tempfile.TemporaryDirectory(prefix="package-builder-estimate-") as scratch:
         store = ArtifactStore(Path(scratch), plan.task_name)
         written: set[str] = set()  # prefix digests the simulated requests wrote to the cache
@@ -62,7 +66,6 @@ def estimate_plan(project: ProjectPaths, config: BuildConfig, config_path: Path,
             breakpoints = [0, *(1 + i for i, block in enumerate(request.user_content()[:-1])
                                 if "cache_control" in block)]
             sent, read, write = _cache_use(blocks, breakpoints, written)
-            prices = ctx.prices
             expected_out = 0 if phase.runs_checks else int(settings.max_tokens * EXPECTED_SHARE)
             low_out = 0 if phase.runs_checks else int(settings.max_tokens * LOW_SHARE)
             repairs = settings.max_repair_attempts if phase.runs_checks else 1
@@ -71,7 +74,8 @@ def estimate_plan(project: ProjectPaths, config: BuildConfig, config_path: Path,
                 phase=phase.name, input_tokens=sent, cached_tokens=read, output_budget=settings.max_tokens,
                 low_usd=called * prices.cost(sent - read - write, low_out, write, read),
                 expected_usd=called * prices.cost(sent - read - write, expected_out, write, read),
-                high_usd=repairs * prices.cost(sent - read - write, settings.max_tokens, write, read)))
+                high_usd=repairs * prices.cost(sent - read - write, settings.max_tokens, write, read),
+                unpriced_model=None if known else config.model.name))
             store.save(phase.slug, _simulated(phase, plan, expected_out, COMMITTED))
     return estimates
 
@@ -114,4 +118,8 @@ def report(plan: PlanSpec, estimates: list[PhaseEstimate]) -> str:
     lines.append(f"{'total':<22}{sum(e.input_tokens for e in estimates):>8}"
                  f"{sum(e.cached_tokens for e in estimates):>8}{sum(e.output_budget for e in estimates):>8}  "
                  f"${total[0]:.4f} / ${total[1]:.4f} / ${total[2]:.4f}")
+    unpriced = next((e.unpriced_model for e in estimates if e.unpriced_model), None)
+    if unpriced:
+        lines.append(f"model.name {unpriced!r} is not in the price table (opus, sonnet, haiku): these are Sonnet's "
+                     "prices, a guess; set model.prices to what you pay")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from ..graph import PhaseSettings, phase_settings
 from ..paths import ProjectPaths
 from ..phase import PhaseSpec
 from ..plan import PlanSpec, parse_plan
-from ..pricing import Prices, prices_for
+from ..pricing import Prices, prices_for_run
 from ..state import GenerationState, now_iso
 from ..toolchain import Toolchain
 from ..workspace import Workspace
@@ -60,12 +60,8 @@ class PhaseContext:
 
     @property
     def prices(self) -> Prices:
-        override = self.config.model.prices
-        if override is None:
-            return prices_for(self.settings.model)[0]
-        base = Prices.from_input_output(override.input, override.output)
-        return Prices(override.input, override.output, override.cache_write if override.cache_write is not None
-                      else base.cache_write, override.cache_read if override.cache_read is not None else base.cache_read)
+        """What calls cost; an unknown model fails under a money budget, else is said once to be priced as a guess."""
+        return prices_for_run(self.config.model, self.config.budget, self.config_path, self.progress)
 
     @property
     def package_dir(self) -> Path:

@@ -40,6 +40,7 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
         return build_validation(ctx, state, workspace, request, started)
     pending = (existing if existing and existing.inputs_digest == request.inputs_digest
                and existing.status != FAILED else None)
+    prices = ctx.prices  # an unknown model's price under a budget fails here, before anything is asked or committed
     model = None if pending else make_model(ctx.config, ctx.config_path, ctx.say)  # a missing key fails before git is touched
     state.start_step(ctx.phase.number, ctx.phase.name)
     with workspace.on_branch(state):
@@ -48,7 +49,7 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
     if pending is not None:
         artifact = pending  # the model already answered these exact inputs: a kill came before the commit
     else:
-        artifact = ask_model(ctx, model, request, Budget(ctx.config.budget, ctx.prices, state))
+        artifact = ask_model(ctx, model, request, Budget(ctx.config.budget, prices, state))
         if existing is not None:  # a file this phase wrote last time and not now must go, not linger in the package
             artifact = replace(artifact, deletes=sorted(set(artifact.deletes) | (set(existing.files) - set(artifact.files))))
         ctx.store.save(ctx.phase.slug, artifact)
