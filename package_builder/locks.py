@@ -4,7 +4,8 @@ held.
 - `exclusive(path)`: one holder at a time (the workspace's git lock).
 - `slot(directory, count)`: at most `count` holders at a time (phases running at once in one workspace), whatever
   engine, thread or process asks: `doit -n 4`, two terminals, a Temporal worker.
-- `process_alive(pid)`, `process_identity(pid)`: whether what a pid file or a checkpoint names still runs.
+- `process_alive(pid)`, `process_identity(pid)`, `process_gone(identity)`: whether what a pid file, a checkpoint or a
+  git-step marker names still runs.
 """
 from __future__ import annotations
 
@@ -80,15 +81,28 @@ def process_alive(pid: int) -> bool:
 
 
 def process_identity(pid: int) -> str | None:
-    """`host:pid:start` for a running process, None when there is none: unlike a bare pid, it does not match a
-    later process that reuses the number, nor one on another machine sharing the workspace."""
+    """`host:pid:start` for a running process, None when there is none (a zombie has ended): unlike a bare pid, it
+    does not match a later process that reuses the number, nor one on another machine sharing the workspace."""
     import socket
 
     if not process_alive(pid):
         return None
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        start = stat.rsplit(")", 1)[1].split()[19]  # field 22, after the command name (which may hold spaces)
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # after the command (may hold spaces)
+        if fields[0] == "Z":
+            return None
+        start = fields[19]  # field 22 of the whole line
     except (OSError, IndexError):
         start = "?"
     return f"{socket.gethostname()}:{pid}:{start}"
+
+
+def process_gone(identity: str) -> bool:
+    """Whether the process that `process_identity` named has ended. Only provable on its own machine: one on another
+    host (or an identity that does not parse) is never called gone."""
+    import socket
+
+    parts = identity.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or parts[0] != socket.gethostname():
+        return False
+    return process_identity(int(parts[1])) != identity

@@ -1,8 +1,9 @@
 """The user's monorepo as generation sees it: one lock, the feature branch, the package's files, and commits.
 
 Every git step of a phase runs under the workspace lock (`.generation-state/git.lock`), so two packages' phases can
-call the model at once (`turnBasedGeneration.maxConcurrentPhases`) while their checkouts and commits stay in order; the first holder of the lock
-after a killed run cleans up the git locks that run left. Only the package's own paths are ever staged.
+call the model at once (`turnBasedGeneration.maxConcurrentPhases`) while their checkouts and commits stay in order;
+the first holder of the lock after a killed run cleans up the git locks that run provably left (see `git`). Only the
+package's own paths are ever staged.
 """
 from __future__ import annotations
 
@@ -54,8 +55,12 @@ class Workspace:
         with exclusive(state_dir(self.root) / "git.lock"):
             self._depth = 1
             try:
-                for lock in self.git.recover_interrupted_step():
+                removed, kept = self.git.recover_interrupted_step()
+                for lock in removed:
                     self.notice(f"[package-builder] removed {lock}: a run was killed during a git command")
+                for lock in kept:
+                    self.notice(f"[package-builder] left {lock} alone: a run was killed during a git command, but "
+                                "this lock was taken since (another git command may be running)")
                 yield self
             finally:
                 self._depth = 0

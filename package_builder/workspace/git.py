@@ -2,14 +2,16 @@
 git's own message, so it reaches the user as one line and the checkpoint records it.
 
 A kill during a git command leaves git's lock files (`.git/index.lock`…) behind, and git refuses to run until someone
-removes them (even `git status` may take the index lock). Before each command, a marker
-(`.generation-state/git-step.json`) records the step and when it started; it is removed when the command ends. All our git commands run under the workspace lock,
-so a marker found by the next holder of that lock belongs to a run that died mid-command, and the git locks created
-since it started are ours to remove. Any other lock is reported with its path and what to do.
+removes them (even `git status` may take the index lock). So each command is bracketed by a marker
+(`.generation-state/git-step.json`) naming our process and the git process (`host:pid:start`, see `locks`), and, as
+they appear while the command runs, the git locks it took, each by its identity (device, inode, mtime, size); the
+marker is removed when the command ends. A lock is ours to remove only when a marker names that very file and the
+processes the marker names are gone. A lock that was there before our command started, one taken after our run died
+(the user's own `git commit` waiting in its editor), or one taken in the instant before the marker could name it is
+never removed: git's failure reports it with its path and what to do.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -17,11 +19,15 @@ import time
 from pathlib import Path
 
 from ..errors import WorkspaceError
+from ..locks import process_gone, process_identity
+from ..storage import read_json, write_record
 
 _LOCK_EXISTS = re.compile(r"Unable to create '([^']+\.lock)': File exists")
-_GIT_LOCKS = ("index.lock", "HEAD.lock", "ORIG_HEAD.lock", "config.lock", "packed-refs.lock")
-# A git lock whose mtime is this much older than the marker was not taken by the marked step.
-_CLOCK_SLACK_SECONDS = 2.0
+_GIT_LOCKS = ("index.lock", "HEAD.lock", "ORIG_HEAD.lock", "MERGE_HEAD.lock", "config.lock", "packed-refs.lock")
+# How often a running git command's new locks are looked for: soon after it starts, then every 0.1 s.
+_FIRST_LOOK_SECONDS, _LOOK_EVERY_SECONDS = 0.005, 0.1
+
+LockIdentity = tuple[int, int, int, int]
 
 
 class GitRepo:
@@ -48,8 +54,9 @@ class GitRepo:
         """`git <args>` → (exit code, stdout), bracketed by the marker; an exit code outside `ok_codes` raises
         `WorkspaceError` with git's message."""
         env = {**os.environ, **self._env, "LANGUAGE": "C", "LC_ALL": "C"}
+        before = self._lock_identities()  # someone else's: never named as ours, even if our git fails on them
         try:
-            self._mark(None)
+            self._mark(args, None, {})
             process = subprocess.Popen(["git", *args], cwd=self.root, env=env, stdin=subprocess.DEVNULL,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
                                        errors="replace")
@@ -57,10 +64,10 @@ class GitRepo:
             self.marker.unlink(missing_ok=True)
             raise WorkspaceError("git is not installed or not on PATH") from None
         except OSError as exc:
+            self.marker.unlink(missing_ok=True)
             raise WorkspaceError(f"cannot run git in {self.root}: {exc}") from None
         try:
-            self._mark(process.pid)
-            out, err = process.communicate()
+            out, err = self._wait(process, args, before)
         finally:
             if process.poll() is not None:  # a git still running (we are being interrupted) keeps its marker
                 self.marker.unlink(missing_ok=True)
@@ -68,11 +75,33 @@ class GitRepo:
             raise WorkspaceError(self._explain(args, process.returncode, err or out))
         return process.returncode, out.removesuffix("\n")
 
-    def _mark(self, git_pid: int | None) -> None:
-        """Record that a git command is running (its pid once started), before it can take a git lock."""
+    def _wait(self, process: subprocess.Popen, args: tuple[str, ...],
+              before: dict[Path, LockIdentity]) -> tuple[str, str]:
+        """Wait for git, naming in the marker each lock it takes while it runs (a lock whose identity differs from
+        what was there before it started), so that a kill at any later moment leaves a marker that proves them
+        ours. Most commands end before the first look."""
+        git = process_identity(process.pid)
+        self._mark(args, git, {})
+        taken: dict[Path, LockIdentity] = {}
+        wait = _FIRST_LOOK_SECONDS
+        while True:
+            try:
+                return process.communicate(timeout=wait)
+            except subprocess.TimeoutExpired:
+                pass  # retrying communicate() loses no output
+            now = {path: identity for path, identity in self._lock_identities().items()
+                   if before.get(path) != identity}
+            if now != taken:
+                taken = now
+                self._mark(args, git, taken)
+            wait = min(wait * 2, _LOOK_EVERY_SECONDS)
+
+    def _mark(self, args: tuple[str, ...], git: str | None, locks: dict[Path, LockIdentity]) -> None:
+        """Record that a git command is running: our process, git's (once started), the locks it has taken."""
         try:
-            self.marker.parent.mkdir(parents=True, exist_ok=True)
-            self.marker.write_text(json.dumps({"pid": os.getpid(), "gitPid": git_pid, "startedAt": time.time()}))
+            write_record(self.marker, {"process": process_identity(os.getpid()), "git": git, "command": args[0],
+                                       "startedAt": time.time(),
+                                       "locks": {str(path): list(identity) for path, identity in locks.items()}})
         except OSError as exc:
             raise WorkspaceError(f"cannot write {self.marker}: {exc}") from None
 
@@ -87,46 +116,54 @@ class GitRepo:
                      "(no message)")
         return f"git {' '.join(args[:2])} in {self.root} failed (exit {status}): {first.strip()[:400]}"
 
-    def recover_interrupted_step(self) -> list[Path]:
-        """Remove the git locks left by a marked command that died (call with the workspace lock held); returns them.
-        While that git process itself is still running (its parent was killed, it was not), nothing is removed."""
+    def recover_interrupted_step(self) -> tuple[list[Path], list[Path]]:
+        """After a run that died in a git command (call with the workspace lock held): remove the git locks its marker
+        names, when each is still that very file and the processes the marker names are gone. Returns (removed,
+        left alone: a file at a named path that is not the one our run left)."""
+        if not self.marker.exists():
+            return [], []
+        marker = read_json(self.marker)
+        writer = marker.get("process") if marker else None
+        git = marker.get("git") if marker else None
+        if isinstance(writer, str) and writer != process_identity(os.getpid()) and not process_gone(writer):
+            return [], []  # its run lives (or is on another machine): nothing here is provably ours to remove
+        if isinstance(git, str) and not process_gone(git):
+            raise WorkspaceError(f"a git command of a run that was killed is still running (host:pid:start {git}) "
+                                 f"in {self.root}: wait for it to end, then run again")
+        named = marker.get("locks") if marker else None
+        removed, kept = [], []
         try:
-            marker = json.loads(self.marker.read_text())
-            started, git_pid = float(marker["startedAt"]), marker.get("gitPid")
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError, KeyError, TypeError):
-            self.marker.unlink(missing_ok=True)
-            return []
-        if isinstance(git_pid, int) and _running(git_pid):
-            raise WorkspaceError(f"a git command of a run that was killed is still running (pid {git_pid}) in "
-                                 f"{self.root}: wait for it to end, then run again")
-        removed = []
-        try:
-            for lock in self._lock_files():
-                if lock.stat().st_mtime >= started - _CLOCK_SLACK_SECONDS:
+            for path, identity in (named.items() if isinstance(named, dict) and isinstance(writer, str) else ()):
+                lock = Path(path)
+                if lock.parent != self.git_dir and self.git_dir not in lock.parents:
+                    continue  # a marker only ever names locks of this repository
+                current = _identity(lock)
+                if current is None:
+                    continue
+                if list(current) == identity:
                     lock.unlink()
                     removed.append(lock)
+                else:
+                    kept.append(lock)
             self.marker.unlink(missing_ok=True)
-        except FileNotFoundError:
-            pass
         except OSError as exc:
             raise WorkspaceError(f"cannot remove a git lock left by a killed run in {self.git_dir}: {exc}") from None
-        return removed
+        return removed, kept
 
-    def _lock_files(self) -> list[Path]:
-        found = [self.git_dir / name for name in _GIT_LOCKS if (self.git_dir / name).exists()]
-        refs = self.git_dir / "refs"
-        if refs.is_dir():
-            found.extend(refs.rglob("*.lock"))
-        return found
+    def _lock_identities(self) -> dict[Path, LockIdentity]:
+        """The git locks there now (the repository's own, and those of its branches), by identity."""
+        found = [self.git_dir / name for name in _GIT_LOCKS]
+        heads = self.git_dir / "refs" / "heads"
+        if heads.is_dir():
+            found.extend(heads.rglob("*.lock"))
+        return {path: identity for path in found if (identity := _identity(path)) is not None}
 
 
-def _running(pid: int) -> bool:
-    """Whether `pid` is a live git process (a zombie, or a pid reused by another program, is not)."""
+def _identity(path: Path) -> LockIdentity | None:
+    """What tells this file from another later created at the same path (inode numbers are reused; mtime in ns and
+    size are not, together)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+        stat = path.lstat()
     except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"] and os.path.basename(command) == b"git"
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size

@@ -1,8 +1,7 @@
 """Phase slots bound how many phases run at once in a workspace, across threads and processes alike, and a holder
-that dies gives its slot back."""
+that dies gives its slot back; a process is running only while that very process lives."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -54,16 +53,22 @@ def test_a_waiter_is_told_once_and_a_killed_holder_frees_its_slot(tmp_path):
     assert told == ["waiting"] and waited >= 0.4
 
 
-def test_only_a_live_git_process_counts_as_a_git_command_still_running(tmp_path):
-    from package_builder.workspace.git import _running
+def test_a_process_is_gone_once_it_ends_even_before_it_is_reaped(tmp_path):
+    from package_builder.locks import process_gone, process_identity
 
-    git = subprocess.Popen(["git", "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    try:
-        assert _running(git.pid)
-    finally:
-        git.communicate(b"")
-    assert not _running(git.pid), "ended"
-    assert not _running(os.getpid()), "a live process that is not git (a reused pid)"
+    child = subprocess.Popen(["sleep", "30"])
+    identity = process_identity(child.pid)
+    assert identity and not process_gone(identity)
+    child.kill()
+    deadline = time.monotonic() + 10
+    while process_identity(child.pid) is not None:  # a zombie until waited for: it is not running
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert process_gone(identity)
+    child.wait()
+    assert process_gone(identity)
+    assert not process_gone(f"another-host:{child.pid}:1"), "a process on another machine is never proved gone"
+    assert not process_gone("not an identity")
 
 
 def test_a_checkpoints_process_is_running_only_while_that_very_process_lives(tmp_path):
