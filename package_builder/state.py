@@ -3,6 +3,9 @@
 One file per session (one package's generation). It is rewritten atomically at the start and end of every phase and on
 failure, so `jq '.currentPhase, .currentStepNumber'` always reads a whole file. A rerun finds the package's newest
 session and continues it: same session id, same branch.
+
+`requirements.strictTypeScript`, `noAnyTypes` and `jsdocRequired` record what the package as written satisfies, checked
+after every phase (quality.py): null until there is something to check, then true or false.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 from .locks import process_identity
 from .paths import state_dir
 from .plan import PlanSpec
+from .quality import package_checks
 from .storage import read_json, write_json_atomic
 
 
@@ -79,9 +83,9 @@ class GenerationState:
             "completedSteps": [],
             "requirements": {
                 "testCoverageTarget": plan.coverage_target,
-                "strictTypeScript": True,
-                "noAnyTypes": True,
-                "jsdocRequired": True,
+                "strictTypeScript": None,  # not checked yet: see quality.py
+                "noAnyTypes": None,
+                "jsdocRequired": None,
                 "testRunner": "vitest",
             },
             "lastSuccessfulCommit": None,
@@ -123,8 +127,9 @@ class GenerationState:
         return (isinstance(pid, int) and bool(identity) and self.data.get("status") == "in-progress"
                 and process_identity(pid) == identity)
 
-    def complete_step(self, step: dict) -> None:
-        """Record a finished phase, replacing an earlier record of the same step (a rerun after an edit)."""
+    def complete_step(self, step: dict, package_files: dict[str, str] | None = None) -> None:
+        """Record a finished phase, replacing an earlier record of the same step (a rerun after an edit), and what the
+        package as it now stands (`package_files`, path → content) satisfies of the requirements."""
         self.data.pop("runningPid", None)
         self.data.pop("runningProcess", None)
         steps = [s for s in self.data["completedSteps"] if s["stepNumber"] != step["stepNumber"]]
@@ -139,6 +144,8 @@ class GenerationState:
         }
         if step.get("commit"):
             self.data["lastSuccessfulCommit"] = step["commit"]
+        if package_files is not None:
+            self.data["requirements"] = {**(self.data.get("requirements") or {}), **package_checks(package_files)}
         failure = self.data.get("failureRecovery")
         if failure and failure.get("failedStep") == step["stepNumber"]:
             self.data["failureRecovery"] = None

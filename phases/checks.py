@@ -10,12 +10,14 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from package_builder.quality import ANY_TYPE
+
 if TYPE_CHECKING:  # annotations only: `doit list` imports every declaration, and none of these checks runs then
     from package_builder.answer import ModelAnswer
     from package_builder.plan import PlanSpec
 
 _WEAKENING = re.compile(r"@ts-ignore|@ts-nocheck|@ts-expect-error|\b(?:it|test|describe)\.(?:skip|skipIf|todo)\b|"
-                        r"\bx(?:it|describe)\(|:\s*any\b|\bas any\b|<any>|\beslint-disable\b")
+                        rf"\bx(?:it|describe)\(|{ANY_TYPE}|\beslint-disable\b")  # `any`: the checkpoint's scan too
 _ASSERTION = re.compile(r"\bexpect(?:TypeOf)?\s*\(|\bassert(?:\.\w+)?\s*\(")
 _LINE_COMMENT = re.compile(r"(?m)^\s*//.*$|/\*.*?\*/", re.S)
 _CONSTANT = r"""(?:true|false|null|undefined|NaN|-?\d[\d_]*(?:\.\d+)?|'[^'\\\n]*'|"[^"\\\n]*"|`[^`$\\\n]*`)"""

@@ -138,7 +138,7 @@ class PhaseContext:
             "costUsd": artifact.cost_usd,
             "modelCalls": len(artifact.calls),
             "status": artifact.status,
-        })
+        }, package_files=self.package_tree()[0])
 
 
 def usage_line(artifact: PhaseArtifact) -> str:
