@@ -14,46 +14,11 @@ Load time stays light (stdlib, doit, the config's validated snapshot): pydantic,
 """
 from pathlib import Path
 
-from package_builder.tasks.generation import estimate_tasks, generation_tasks
+from package_builder.tasks.catalog import doit_namespace
 from package_builder.tasks.project import load_project
-from package_builder.tasks.reporter import doit_config
-from package_builder.tasks.status import status_task
-from package_builder.tasks.workspace import WorkspaceTasks, publish_creator
 from phases import PHASES, SINGLE_SHOT_PHASES
 
 PROJECT = load_project(Path(__file__).resolve().parent, PHASES, SINGLE_SHOT_PHASES)
-DOIT_CONFIG = doit_config(PROJECT)
-WORKSPACE = WorkspaceTasks(PROJECT)
-
-
-def task_status():
-    """Where each plan's generation stands (the default task: no model call, no git write)."""
-    return status_task(PROJECT)
-
-
-def task_generate():
-    """Generate packages from plans/packages/<category>/<name>.md."""
-    return generation_tasks(PROJECT)
-
-
-def task_estimate():
-    """Estimate what generating a plan costs, per phase, before spending anything."""
-    return estimate_tasks(PROJECT)
-
-
-def task_install():
-    """Install the monorepo's dependencies (again only when a package.json or the lockfile changes)."""
-    return WORKSPACE.install()
-
-
-def task_build():
-    """Build workspace packages, dependencies first."""
-    return WORKSPACE.steps("build")
-
-
-def task_test():
-    """Test workspace packages (each after its build)."""
-    return WORKSPACE.steps("test")
-
-
-task_publish = publish_creator(WORKSPACE)
+# DOIT_CONFIG and task_status, task_generate, task_estimate, task_install, task_build, task_test, task_publish: one
+# table (package_builder/tasks/catalog.py) that the installed `package-builder` command loads too.
+globals().update(doit_namespace(PROJECT))
