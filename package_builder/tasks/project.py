@@ -24,6 +24,7 @@ class LoadedProject:
     paths: ProjectPaths
     phases: tuple[PhaseSpec, ...]  # turn-based generation
     single_shot: tuple[PhaseSpec, ...] = ()  # single-shot mode
+    state_home: Path | None = None  # whose `.package-builder/` keeps the validated config: default `paths.root`
 
     def phases_of(self, plan) -> tuple[PhaseSpec, ...]:
         return phases_for(plan, self.config, self.phases, self.single_shot)
@@ -32,7 +33,7 @@ class LoadedProject:
     def _loaded(self) -> tuple[ConfigSnapshot | None, str]:
         try:
             names = tuple(dict.fromkeys(p.name for p in (*self.phases, *self.single_shot)))
-            return load_config_snapshot(self.paths.config, names, self.paths.root), ""
+            return load_config_snapshot(self.paths.config, names, self.state_home or self.paths.root), ""
         except PackageBuilderError as exc:
             return None, str(exc)
 
