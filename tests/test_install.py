@@ -45,6 +45,7 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
     return source, wheel
 
 
+@pytest.mark.slow  # building a wheel sets up an isolated build environment: 3 s on an idle machine, 13 s on a busy one
 def test_the_wheel_holds_every_subpackage_every_phase_and_every_prompt_and_the_command(built):
     source, wheel = built
     with zipfile.ZipFile(wheel) as archive:
@@ -110,6 +111,46 @@ def example_project(tmp_path: Path) -> tuple[Path, Path]:
                  ("-c", "user.name=example", "-c", "user.email=example@localhost", "commit", "--quiet", "-m", "init")):
         subprocess.run(["git", *args], cwd=workspace, check=True, env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1"})
     return config, workspace
+
+
+def command_line(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """`package-builder` as the checkout's own (editable) install runs it: its phases and prompts are the checkout's
+    folders, mapped by pyproject.toml's package-dir, whatever folder it is run from."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("PACKAGE_BUILDER_", "ANTHROPIC_"))}
+    return subprocess.run([sys.executable, "-m", "package_builder.cli", *args], cwd=cwd, env={**clean, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_command_lists_a_configs_plans_from_another_folder_and_keeps_doits_record_beside_the_config(tmp_path):
+    config, workspace = example_project(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    listing = command_line("--config", str(config), "list", "--all", cwd=elsewhere)
+    from_env = command_line("list", cwd=elsewhere, PACKAGE_BUILDER_CONFIG=str(config))
+    status = command_line(f"--config={config}", cwd=elsewhere)  # a bare run: the default task, status
+
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert "generate:data-validator:15-merge" in listing.stdout and "estimate:data-validator" in listing.stdout
+    assert from_env.returncode == 0 and "generate:data-validator " in from_env.stdout, from_env.stderr
+    assert status.returncode == 0 and "not started" in status.stdout, status.stdout + status.stderr
+    assert (config.parent / ".package-builder" / "build-env.doit.db").is_file()
+    assert (config.parent / ".package-builder" / ".gitignore").read_text().endswith("*\n")  # never committed
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_the_command_without_a_usable_config_says_what_to_pass(tmp_path):
+    missing = command_line("list", cwd=tmp_path)
+    absent = command_line("--config", str(tmp_path / "nowhere.json"), "list", cwd=tmp_path)
+    dangling = command_line("list", "--config", cwd=tmp_path)
+
+    assert missing.returncode == 2 and "pass --config path/to/build-env.json" in missing.stderr
+    assert "PACKAGE_BUILDER_CONFIG" in missing.stderr
+    assert absent.returncode == 2 and f"config file {tmp_path / 'nowhere.json'} (from --config) does not exist" \
+        in absent.stderr
+    assert dangling.returncode == 2 and "--config needs a path" in dangling.stderr
+    assert "Traceback" not in missing.stderr + absent.stderr + dangling.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow  # a venv with every dependency, then the whole example through the real npm toolchain
