@@ -84,8 +84,8 @@ def install_non_editable(wheel: Path, venv: Path) -> None:
     """A fresh venv with the wheel and its dependencies, at the versions the checkout's venv runs (found in pip's
     cache, so no resolving against the index)."""
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    frozen = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
-                            capture_output=True, text=True, check=True).stdout
+    frozen = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable",
+                             "--disable-pip-version-check"], capture_output=True, text=True, check=True).stdout
     constraints = venv / "constraints.txt"
     constraints.write_text("\n".join(line for line in frozen.splitlines() if "==" in line) + "\n")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
