@@ -170,7 +170,10 @@ def _dependencies(path: Path, front: dict, body: str, first_line: int = 1) -> tu
             raise PlanError(f"{path}: front matter 'dependencies' must be a list")
         found = []
         for item in raw:
-            name, purpose = (item, "") if isinstance(item, str) else (str(item.get("name", "")), str(item.get("purpose", ""))) if isinstance(item, dict) else ("", "")
+            if isinstance(item, dict):
+                name, purpose = str(item.get("name", "")), str(item.get("purpose", ""))
+            else:
+                name, purpose = (item, "") if isinstance(item, str) else ("", "")
             found.append(_dependency(path, name, purpose))
         return tuple(found)
     start, section = _section_at(body, "dependencies")
@@ -189,10 +192,9 @@ def _dependencies(path: Path, front: dict, body: str, first_line: int = 1) -> tu
 
 def _dependency(path: Path, name: str, purpose: str, line: int | None = None) -> Dependency:
     if not NPM_NAME.match(name) or len(name) > 214:
-        where = f"{path}:{line}" if line else f"{path}"
+        where, part = (f"{path}:{line}", "## Dependencies") if line else (f"{path}", "front matter")
         raise PlanError(f"{where}: dependency {name!r} is not a valid npm package name (lowercase, URL-safe, "
-                        f"optionally @scope/name, no version); fix it in {'## Dependencies' if line else 'front matter'}"
-                        " or remove it before generating")
+                        f"optionally @scope/name, no version); fix it in {part} or remove it before generating")
     return Dependency(name=name, purpose=purpose)
 
 
