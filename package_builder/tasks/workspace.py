@@ -100,7 +100,8 @@ class WorkspaceTasks:
         if error:
             return {"actions": [(fail, [error])], "doc": f"(workspace has an error) {error}"}
         if not packages:
-            return {"actions": None, "doc": "install the monorepo's dependencies (no workspace packages found)"}
+            why = no_packages(self.project, "install")
+            return {"actions": [(fail, [why])], "doc": f"(no workspace packages in {self.project.workspace})"}
         workspace = self.project.workspace
         lock = lockfile(workspace)
         return {"actions": [(workspace_step, [self.project, "install", None])],
@@ -120,6 +121,11 @@ class WorkspaceTasks:
         except PackageBuilderError as exc:
             yield {"basename": step, "doc": f"(config has an error) {exc}", "actions": [(fail, [str(exc)])]}
             return
+        if not packages:  # asked to build and found nothing: say so, and fail, so a wrong workspaceRoot is not green
+            why = no_packages(self.project, step)
+            yield {"basename": step, "doc": f"(no workspace packages in {self.project.workspace})",
+                   "actions": [(fail, [why])]}
+            return
         yield {"basename": step, "name": None, "doc": f"{step} every workspace package"}
         by_name = {p.name: p for p in packages}
         for package in packages:
@@ -138,6 +144,27 @@ class WorkspaceTasks:
                             uptodate=[False], verbosity=2,
                             params=[{**DRY_RUN, "default": dry_run}])  # `doit publish:<name> --dry-run`
             yield task
+
+
+def no_packages(project: LoadedProject, step: str) -> str:
+    """Why `doit <step>` has nothing to work on: the workspace root (and the config that names it), and where its
+    packages are looked for. `doit build test` on a wrong workspaceRoot must not pass CI in silence."""
+    from ..layout import read_manifest, workspace_globs
+
+    root = project.workspace
+    start = f"nothing to {step}: no workspace packages in {root} (workspaceRoot in {project.paths.config})"
+    try:
+        globs = workspace_globs(root)
+        declared = (root / "package.json").exists() and "workspaces" in read_manifest(root / "package.json")
+    except PackageBuilderError as exc:
+        return f"{start}: {exc}"
+    if not globs:
+        return (f"{start}: packages are found through the \"workspaces\" globs of its package.json or the "
+                "\"packages\" of its pnpm-workspace.yaml, and it has neither. Point workspaceRoot at your monorepo's "
+                "root, or declare its workspaces")
+    source = (f"the \"workspaces\" of {root / 'package.json'}" if declared
+              else f"the \"packages\" of {root / 'pnpm-workspace.yaml'}")
+    return f"{start}: {source} ({', '.join(globs)}) match no folder with a package.json"
 
 
 def spread_dry_run(tasks: dict) -> None:

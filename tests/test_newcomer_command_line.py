@@ -1,0 +1,61 @@
+"""What a newcomer meets on the `doit` command line, trying every command the README shows: a workspace with nothing
+to build, a package or plan that does not exist, the status line, the closing line of a replayed run, `doit list |
+head`, the README's rerun story with the replay provider, a broken config under a bare `doit`, and a run with no API
+key. Each story runs `doit` as a subprocess against a real git workspace; none reaches npm (only PLANNING calls the
+model, the other phases are skipped by `turnBasedGeneration.phasesToExecute`, BUILD_VALIDATION is off). The stories
+that run a generation are in the slow tier; the status line and the model time also have fast unit tests."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+ONLY_PLANNING = {"phasesToExecute": ["PLANNING"]}  # PLANNING calls the model; every other phase is skipped
+NO_CHECKS = {"enabled": False}
+
+
+def write_packages(workspace, *names: str) -> None:
+    """An npm-workspaces monorepo root with one folder per package (no install: nothing here runs npm)."""
+    (workspace / "package.json").write_text(json.dumps({"name": "root", "private": True, "workspaces": ["packages/*"]}))
+    for name in names:
+        folder = workspace / "packages" / name.split("/")[-1]
+        folder.mkdir(parents=True)
+        (folder / "package.json").write_text(json.dumps({"name": name, "version": "1.0.0"}))
+
+
+def test_build_test_and_publish_on_a_workspace_without_packages_fail_saying_where_packages_are_looked_for(project):
+    for args in (("build", "test"), ("publish", "--dry-run"), ("install",)):
+        result = project.doit(*args)
+
+        assert result.returncode != 0, (args, "asked to build, found nothing: CI must not pass")
+        assert f"nothing to {args[0]}: no workspace packages in {project.workspace}" in result.stdout, result.stdout
+        assert str(project.config_path) in result.stdout, "names the config whose workspaceRoot it read"
+        assert '"workspaces"' in result.stdout and "pnpm-workspace.yaml" in result.stdout, result.stdout
+
+
+def test_workspace_globs_that_match_nothing_are_named_when_there_is_nothing_to_build(project):
+    (project.workspace / "package.json").write_text(json.dumps({"name": "root", "workspaces": ["libs/*"]}))
+
+    result = project.doit("build")
+
+    assert result.returncode != 0
+    assert f'the "workspaces" of {project.workspace / "package.json"} (libs/*) match no folder with a package.json' \
+        in result.stdout, result.stdout
+
+
+def record_then_replay(project, tmp_path):
+    """Generate the example once recording PLANNING's answer into a cassette (the real SDK against the test API),
+    then point the config at that cassette with the replay provider, in a fresh workspace: the README's example."""
+    cassette = tmp_path / "cassette.json"
+    project.write_config(model={"provider": "record", "cassette": str(cassette)},
+                         turnBasedGeneration=ONLY_PLANNING, buildValidation=NO_CHECKS)
+    recorded = project.doit("generate:data-validator", check=True)
+    workspace = tmp_path / "replayed-workspace"
+    workspace.mkdir()
+    for args in (("init", "-q", "-b", "main"), ("commit", "-q", "--allow-empty", "-m", "initial")):
+        subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b.test", *args], cwd=workspace, check=True)
+    project.workspace = workspace
+    project.write_config(model={"provider": "replay", "cassette": str(cassette)},
+                         turnBasedGeneration=ONLY_PLANNING, buildValidation=NO_CHECKS)
+    return recorded
