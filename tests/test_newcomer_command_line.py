@@ -44,6 +44,39 @@ def test_workspace_globs_that_match_nothing_are_named_when_there_is_nothing_to_b
         in result.stdout, result.stdout
 
 
+def test_testing_a_package_the_workspace_does_not_have_names_it_the_workspace_and_the_packages_it_has(project):
+    write_packages(project.workspace, "@acme/logger", "@acme/config")
+
+    result = project.doit("test:@example/data-validator")
+
+    assert result.returncode != 0
+    assert "Invalid parameter" not in result.stderr, result.stderr
+    assert f"no package @example/data-validator in the workspace {project.workspace}" in result.stderr
+    assert "its packages: @acme/config, @acme/logger" in result.stderr and "doit list --all" in result.stderr
+
+
+def test_a_package_asked_for_in_a_workspace_without_packages_points_at_why(project):
+    result = project.doit("build:@example/data-validator")
+
+    assert result.returncode != 0
+    assert f"no task build:@example/data-validator: (no workspace packages in {project.workspace})" in result.stderr
+    assert "`doit build` says why" in result.stderr
+
+
+def test_generating_a_plan_that_does_not_exist_lists_the_plans_there_are(project):
+    result = project.doit("generate:data-validater")
+
+    assert result.returncode != 0
+    assert f"no plan data-validater in {project.root / 'plans' / 'packages'}" in result.stderr, result.stderr
+    assert "the plans there: data-validator" in result.stderr
+
+
+def test_a_typo_that_is_no_task_of_ours_keeps_doits_own_message(project):
+    result = project.doit("frobnicate")
+
+    assert result.returncode != 0 and 'Invalid parameter: "frobnicate"' in result.stderr
+
+
 def record_then_replay(project, tmp_path):
     """Generate the example once recording PLANNING's answer into a cassette (the real SDK against the test API),
     then point the config at that cassette with the replay provider, in a fresh workspace: the README's example."""
@@ -59,3 +92,21 @@ def record_then_replay(project, tmp_path):
     project.write_config(model={"provider": "replay", "cassette": str(cassette)},
                          turnBasedGeneration=ONLY_PLANNING, buildValidation=NO_CHECKS)
     return recorded
+
+
+def test_doit_list_into_a_pipe_closed_after_one_line_exits_quietly(project):
+    plans = project.root / "plans" / "packages" / "core"
+    example = (plans / "data-validator.md").read_text()
+    for number in range(60):  # `doit list --all` then writes more than a pipe holds (64 KiB): it meets the close
+        (plans / f"validator-{number}.md").write_text(example.replace("@example/data-validator",
+                                                                      f"@example/validator-{number}"))
+    process = subprocess.Popen([sys.executable, "-m", "doit", "list", "--all"], cwd=project.root, env=project.env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = process.stdout.readline()
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    code = process.wait(timeout=60)
+
+    assert first.startswith(b"build")
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
+    assert code == 0

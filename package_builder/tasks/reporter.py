@@ -2,6 +2,9 @@
 which print their own progress), a closing table of build/test/publish outcomes, and `summary.json` for CI."""
 from __future__ import annotations
 
+import functools
+import os
+import sys
 import time
 from dataclasses import replace
 
@@ -23,9 +26,104 @@ def doit_config(project: LoadedProject) -> dict:
     stops only what depends on it (`continue`): one package's failed generation or build leaves the others going.
     A task a finished one unblocks starts before independent ones (`scheduling`), so the longest chain is not last."""
     continue_chains_first()
+    explain_unknown_tasks(project)
+    exit_quietly_on_a_closed_pipe()
     return {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2, "continue": True,
             "reporter": reporter_for(project), "default_tasks": ["status"],
             "num_process": project.config.max_concurrent_builds if project.config else 1, "par_type": "thread"}
+
+
+def explain_unknown_tasks(project: LoadedProject) -> bool:
+    """Make doit's `Invalid parameter: "test:@scope/name"` say what is wrong: no such package in the workspace (and
+    which ones it has), no such plan in the plans folder (and which ones there are). doit raises it while selecting
+    the tasks asked for, before the reporter exists, so this wraps that one method of doit's TaskControl (as
+    `scheduling` wraps its dispatcher); any other unknown name keeps doit's own message. Idempotent; the newest
+    load's project answers. False when doit's TaskControl is not the shape it expects."""
+    from doit.control import TaskControl
+    from doit.exceptions import InvalidCommand
+
+    current = TaskControl.__dict__.get("_filter_tasks")
+    if current is None:
+        return False
+    original = getattr(current, "explains_unknown_tasks", current)
+
+    def _filter_tasks(self, task_selection):
+        try:
+            return original(self, task_selection)
+        except InvalidCommand as exc:
+            message = unknown_task(project, exc.not_found, self.tasks) if exc.not_found else None
+            if message is None:
+                raise
+            raise InvalidCommand(message) from None
+
+    _filter_tasks.explains_unknown_tasks = original
+    TaskControl._filter_tasks = _filter_tasks
+    return True
+
+
+def unknown_task(project: LoadedProject, name: str, tasks: dict) -> str | None:
+    """What to tell a user who asked for task `name` that the load did not create, or None for doit's own words."""
+    kind, _, rest = str(name).partition(":")
+    if not rest:
+        return None
+    if kind in STEP_NAMES or kind == "install":
+        group = tasks.get(kind)
+        doc = (group.doc or "") if group is not None else ""
+        if doc.startswith("("):  # the workspace (or config) has an error, or no packages: that is the story
+            return f"no task {name}: {doc}; `doit {kind}` says why"
+        known = sorted(task[len(kind) + 1:] for task in tasks if task.startswith(f"{kind}:"))
+        where = f"the workspace {project.workspace}" + (f" (workspaceRoot in {project.paths.config})"
+                                                       if project.workspace else "")
+        has = f"its packages: {', '.join(known)}" if known else "it has none"
+        return (f"no package {rest} in {where}, so no task {name}; {has} (`doit list --all` lists every task; a "
+                "package is found through the \"workspaces\" of the root package.json or pnpm-workspace.yaml)")
+    if kind in ("generate", "estimate"):
+        plan, _, phase = rest.partition(":")
+        if f"{kind}:{plan}" in tasks and phase:
+            phases = sorted(task.split(":")[2] for task in tasks if task.startswith(f"{kind}:{plan}:"))
+            return f"no task {name}: {kind}:{plan} has {', '.join(phases)} (`doit list --all` lists every task)"
+        plans = sorted({task.split(":")[1] for task in tasks if task.startswith(f"{kind}:")})
+        has = f"the plans there: {', '.join(plans)}" if plans else "there are none"
+        return (f"no plan {plan} in {project.plans}, so no task {name}: a plan is <category>/{plan}.md there; {has}"
+                " (`doit list` lists them)")
+    return None
+
+
+def exit_quietly_on_a_closed_pipe() -> bool:
+    """`doit list | head`: once the reader has gone, `doit list` stops writing and exits 0 instead of printing a
+    BrokenPipeError traceback. doit builds the command before loading this file, so its `_execute` is wrapped (as
+    `explain_unknown_tasks` wraps task selection); `status` handles its own (tasks/status.py). Idempotent."""
+    from doit.cmd_list import List
+
+    current = List.__dict__.get("_execute")
+    if current is None or getattr(current, "quiet_on_a_closed_pipe", False):
+        return current is not None
+
+    @functools.wraps(current)  # doit passes `_execute` the options its signature names
+    def _execute(self, *args, **kwargs):
+        try:
+            result = current(self, *args, **kwargs)
+            self.outstream.flush()
+            return result
+        except BrokenPipeError:
+            stop_writing_stdout()
+            return 0
+
+    _execute.quiet_on_a_closed_pipe = True
+    List._execute = _execute
+    return True
+
+
+def stop_writing_stdout() -> None:
+    """The reader of our stdout has gone (`doit list | head`): point stdout at /dev/null, so what is still buffered
+    and written goes nowhere instead of raising BrokenPipeError again at exit (Python's documented remedy)."""
+    try:
+        target = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (a test's capture): nothing buffered will reach a closed pipe
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, target)
+    os.close(devnull)
 
 
 def reporter_for(project: LoadedProject) -> type:
@@ -117,3 +215,4 @@ def reporter_for(project: LoadedProject) -> type:
             self.write(f"summary: {path}\n")
 
     return Reporter
+
