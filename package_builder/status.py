@@ -38,10 +38,23 @@ class PlanStatus:
                   if self.tokens.get("output") else "")
         where = f" on {self.branch}" if self.branch else ""
         when = f", updated {self.updated[:16].replace('T', ' ')} UTC" if self.updated else ""
-        at = f" {self.phase}" if self.phase and self.state != "done" else ""
         why = f": {self.reason}" if self.reason else ""
-        return (f"{self.plan:<24} {self.package:<32} {self.phases_done:>2}/{self.phase_count}{at} "
-                f"{self.state}{spent}{tokens}{where}{when}{why}")
+        return f"{self.plan:<24} {self.package:<32} {self.progress()}{spent}{tokens}{where}{when}{why}"
+
+    def progress(self) -> str:
+        """How far it got, then where it stands: `15/15 phases done, out of date from PLANNING`, `1/15 phases done,
+        failed at FOUNDATION`, `1/15 phases done, in progress, next FOUNDATION`, `3/15 phases done, running TYPES`.
+        The count is of finished phases and the phase is named by its relation to the state, so neither reads as
+        the other."""
+        if self.state == "invalid plan":
+            return self.state
+        done = f"{self.phases_done:>2}/{self.phase_count} phases done"
+        where = {"out of date": " from", "failed": " at", "running": "", "in progress": ", next"}.get(self.state)
+        if self.state == "done":
+            return done
+        if where is None or not self.phase:
+            return f"{done}, {self.state}"
+        return f"{done}, {self.state}{where} {self.phase}"
 
     def as_json(self) -> dict:
         """The same facts for scripts (`doit status --json`)."""

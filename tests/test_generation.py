@@ -118,7 +118,8 @@ def test_editing_a_template_reruns_only_the_phases_that_depend_on_it(project):
     template = project.root / "prompts" / "testing.md.j2"
     template.write_text(template.read_text() + "\nPrefer table-driven tests.\n")
     status = project.doit("status", check=True).stdout
-    assert re.search(r"15/15 TESTING out of date, .*: template prompts/testing\.md\.j2 changed$", status, re.M), status
+    assert re.search(r"15/15 phases done, out of date from TESTING, .*: template prompts/testing\.md\.j2 changed$",
+                     status, re.M), status
     first = project.doit("generate:data-validator", check=True)
     assert project.api.phases_called()[before:] == ["TESTING"], "same answer → nothing downstream changes"
     assert re.search(r"TESTING +runs again: template prompts/testing\.md\.j2 changed", first.stdout), first.stdout
@@ -263,10 +264,11 @@ def test_status_shows_a_done_a_failed_a_half_done_and_an_out_of_date_plan_in_tex
     listed = {plan["plan"]: plan for plan in json.loads(project.doit("status", "--json", check=True).stdout)["plans"]}
 
     lines = {line.split()[0]: line for line in text.splitlines() if "@example/" in line}
-    assert re.search(r"15/15 done, \$\d+\.\d{4}, [\d,]+ in / [\d,]+ out tokens on feat/", lines["data-validator"])
-    assert re.search(r"1/15 FOUNDATION failed, .*index\.lock", lines["broken-validator"])
-    assert re.search(r"1/15 FOUNDATION in progress", lines["half-validator"])
-    assert re.search(r"1/15 PLANNING out of date, .*: the plan changed$", lines["stale-validator"])
+    assert re.search(r"15/15 phases done, \$\d+\.\d{4}, [\d,]+ in / [\d,]+ out tokens on feat/",
+                     lines["data-validator"])
+    assert re.search(r"1/15 phases done, failed at FOUNDATION, .*index\.lock", lines["broken-validator"])
+    assert re.search(r"1/15 phases done, in progress, next FOUNDATION", lines["half-validator"])
+    assert re.search(r"1/15 phases done, out of date from PLANNING, .*: the plan changed$", lines["stale-validator"])
     assert {name: (plan["state"], plan["phasesDone"], plan["phase"]) for name, plan in listed.items()} == {
         "data-validator": ("done", 15, "MERGE"), "broken-validator": ("failed", 1, "FOUNDATION"),
         "half-validator": ("in progress", 1, "FOUNDATION"), "stale-validator": ("out of date", 1, "PLANNING")}

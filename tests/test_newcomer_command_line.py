@@ -7,9 +7,13 @@ that run a generation are in the slow tier; the status line and the model time a
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
+import pytest
+
+from package_builder.status import PlanStatus
 
 ONLY_PLANNING = {"phasesToExecute": ["PLANNING"]}  # PLANNING calls the model; every other phase is skipped
 NO_CHECKS = {"enabled": False}
@@ -75,6 +79,32 @@ def test_a_typo_that_is_no_task_of_ours_keeps_doits_own_message(project):
     result = project.doit("frobnicate")
 
     assert result.returncode != 0 and 'Invalid parameter: "frobnicate"' in result.stderr
+
+
+@pytest.mark.slow  # a generation, replayed or through the test API (no npm)
+def test_the_status_line_puts_the_phases_done_apart_from_the_phase_that_is_stale(project):
+    project.doit("generate:data-validator:01-planning", check=True)
+    assert re.search(r"1/15 phases done, in progress, next FOUNDATION,", project.doit(check=True).stdout)
+
+    plan = project.root / "plans" / "packages" / "core" / "data-validator.md"
+    plan.write_text(plan.read_text() + "\n- Also accept ISO dates.\n")
+
+    status = project.doit(check=True).stdout
+    assert re.search(r"@example/data-validator +1/15 phases done, out of date from PLANNING, .*: the plan changed$",
+                     status, re.M), status
+
+
+def test_status_lines_read_as_phases_done_then_where_the_plan_stands():
+    def line(state: str, done: int, phase: str = "") -> str:
+        return PlanStatus("p", "@s/p", done, 15, state, phase=phase).progress()
+
+    assert line("out of date", 15, "PLANNING") == "15/15 phases done, out of date from PLANNING"
+    assert line("failed", 3, "CORE_IMPLEMENTATION") == " 3/15 phases done, failed at CORE_IMPLEMENTATION"
+    assert line("running", 3, "CORE_IMPLEMENTATION") == " 3/15 phases done, running CORE_IMPLEMENTATION"
+    assert line("in progress", 1, "FOUNDATION") == " 1/15 phases done, in progress, next FOUNDATION"
+    assert line("not started", 0, "PLANNING") == " 0/15 phases done, not started"
+    assert line("done", 15, "MERGE") == "15/15 phases done"
+    assert PlanStatus("p", "?", 0, 0, "invalid plan", reason="bad").line().endswith(" invalid plan: bad")
 
 
 def record_then_replay(project, tmp_path):

@@ -21,7 +21,7 @@ PLANNING = "generate:data-validator:01-planning"
 def test_a_bare_doit_only_shows_status_and_starts_nothing(project):
     result = project.doit(check=True)
 
-    assert "data-validator" in result.stdout and "0/15 PLANNING not started" in result.stdout
+    assert "data-validator" in result.stdout and "0/15 phases done, not started" in result.stdout
     assert project.api.hits == [], "no model call"
     assert project.git("branch", "--format=%(refname:short)").split() == ["main"], "no git write"
     assert not (project.workspace / ".package-builder").exists(), "no build, test or publish ran"
@@ -35,7 +35,7 @@ def test_status_after_a_failure_names_the_phase_and_the_reason(project):
     project.doit("generate:data-validator:02-foundation")
 
     status = project.doit(check=True).stdout
-    assert re.search(r"1/15 FOUNDATION failed, \$0\.\d{4}, [\d,]+ in / [\d,]+ out tokens "
+    assert re.search(r"1/15 phases done, failed at FOUNDATION, \$0\.\d{4}, [\d,]+ in / [\d,]+ out tokens "
                      r"on feat/package-generation-\d+, updated 20\d\d-\d\d-\d\d \d\d:\d\d UTC: .*index\.lock", status), \
         status
 
