@@ -67,10 +67,12 @@ class PlanStatus:
 def plan_status(workspace_root: Path | None, plan_path: Path,
                 phases_of: Callable[[PlanSpec], tuple[PhaseSpec, ...]],
                 inputs_now: Callable[[PlanSpec, tuple, PhaseSpec], dict] | None = None,
-                sessions: dict | None = None) -> PlanStatus:
+                sessions: dict | None = None, branches: set[str] | None = None) -> PlanStatus:
     """One plan's line; `phases_of` gives the phases its mode generates it with, `inputs_now` what a finished
     phase's stored inputs are compared with (an edited plan or template, another model: "out of date"),
-    `sessions` every plan's newest checkpoint (`GenerationState.newest_sessions`, read once for many plans)."""
+    `sessions` every plan's newest checkpoint (`GenerationState.newest_sessions`, read once for many plans),
+    `branches` the workspace's branches (`existing_branches`): a branch the checkpoint names but git does not have
+    (a run that failed before its first commit) is not shown."""
     try:
         plan = parse_plan(plan_path)
     except PackageBuilderError as exc:
@@ -101,9 +103,29 @@ def plan_status(workspace_root: Path | None, plan_path: Path,
     at = (state.data.get("currentPhase") if label in ("failed", "running") else
           phases[-1].name if label == "done" else
           stale[0][0] if stale else next((p.name for p in phases if p.name not in finished), ""))
-    return PlanStatus(plan.task_name, plan.package_name, done, len(phases), label, state.data.get("branch", ""), reason,
+    branch = state.data.get("branch", "")
+    if branches is not None and branch not in branches:
+        branch = ""
+    return PlanStatus(plan.task_name, plan.package_name, done, len(phases), label, branch, reason,
                       state.cost_usd, phase=at or "", tokens=dict(state.data.get("tokens") or {}),
                       updated=str(state.data.get("savedAt") or ""))
+
+
+def existing_branches(workspace_root: Path | None) -> set[str] | None:
+    """The workspace's local branches (one `git for-each-ref`, no write), or None when git cannot list them (then
+    every recorded branch is shown as recorded)."""
+    import subprocess
+
+    if workspace_root is None:
+        return None
+    try:
+        listed = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/heads/"], cwd=workspace_root,
+                                capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if listed.returncode != 0:
+        return None
+    return {ref.removeprefix("refs/heads/") for ref in listed.stdout.splitlines() if ref}
 
 
 def _stale_phases(plan, phases, artifacts: dict, inputs_now) -> list[tuple[str, list[str]]]:

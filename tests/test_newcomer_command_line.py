@@ -124,6 +124,41 @@ def record_then_replay(project, tmp_path):
     return recorded
 
 
+def test_a_bare_doit_on_a_broken_config_prints_the_problem_and_exits_non_zero(project):
+    project.config_path.write_text(json.dumps({"workspaceRoot": str(project.workspace), "maxConcurentBuilds": 2}))
+
+    result = project.doit()
+
+    assert result.returncode != 0
+    assert "field maxConcurentBuilds" in result.stdout
+    assert f"status: fix the config ({project.config_path})" in result.stdout
+
+
+def test_a_bare_doit_with_an_invalid_plan_shows_the_others_and_exits_non_zero(project):
+    (project.root / "plans" / "packages" / "core" / "broken-validator.md").write_text("# no package line\n")
+
+    result = project.doit()
+
+    assert result.returncode != 0
+    assert re.search(r"^broken-validator +\? +invalid plan: ", result.stdout, re.M), result.stdout
+    assert re.search(r"^data-validator +@example/data-validator +0/15 phases done, not started", result.stdout, re.M)
+    assert "status: fix plan broken-validator" in result.stdout
+
+
+def test_a_run_without_an_api_key_names_no_branch_it_never_created(project):
+    result = project.doit("generate:data-validator", ANTHROPIC_API_KEY=None)
+
+    assert result.returncode != 0
+    assert project.git("branch", "--format=%(refname:short)").split() == ["main"], "no branch was made"
+    (row,) = [line for line in result.stdout.splitlines() if line.startswith("data-validator ")]
+    assert row.split()[-1] == "-" and "feat/" not in row, result.stdout
+    (line,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
+    assert line["state"] == "failed" and line["branch"] == ""
+    assert " on feat/" not in project.doit(check=True).stdout
+    summary = json.loads((project.workspace / ".generation-state" / "summary.json").read_text())
+    assert summary["plans"][0]["branch"] == ""
+
+
 def test_doit_list_into_a_pipe_closed_after_one_line_exits_quietly(project):
     plans = project.root / "plans" / "packages" / "core"
     example = (plans / "data-validator.md").read_text()

@@ -198,13 +198,14 @@ def reporter_for(project: LoadedProject) -> type:
 
         def _generation_summary(self):
             """A table of the plans this run generated, and `.generation-state/summary.json`."""
-            from ..status import plan_status, summary_table, write_generation_summary
+            from ..status import existing_branches, plan_status, summary_table, write_generation_summary
 
             try:
                 paths = {path.stem: path for path in discover_plans(project.plans)}
             except PackageBuilderError:
                 return  # the plans folder's own error is what the run already reported
-            statuses = [plan_status(workspace, paths[plan], project.phases_of)
+            branches = existing_branches(workspace)  # a run that failed before its first commit made none
+            statuses = [plan_status(workspace, paths[plan], project.phases_of, branches=branches)
                         for plan in sorted(self.generation_seconds) if plan in paths]
             statuses = [replace(status, state="failed", reason=self.not_generated[status.plan])
                         if status.plan in self.not_generated and status.state != "failed" else status

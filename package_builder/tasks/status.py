@@ -3,10 +3,12 @@ call, writes no git and publishes nothing."""
 from __future__ import annotations
 
 import json
+import sys
 
 from ..errors import PackageBuilderError
 from ..plan import discover_plans
 from .project import LoadedProject
+from .reporter import stop_writing_stdout
 
 
 JSON = {"name": "as_json", "long": "json", "type": bool, "default": False,
@@ -14,29 +16,45 @@ JSON = {"name": "as_json", "long": "json", "type": bool, "default": False,
 
 
 def show_status(project: LoadedProject, as_json: bool = False):
-    """doit action: print the status lines, or their JSON (never fails: a broken plan is a line of its own)."""
+    """doit action: print the status lines, or their JSON, for every plan that can be read; then fail (a non-zero
+    exit, for CI and scripts) when the config, the plans folder or a plan is broken, naming each problem, since
+    nothing can be generated until it is fixed. A plan that failed to generate is a state, not a broken input."""
     from ..explain import VisibleInputs
     from ..state import GenerationState
-    from ..status import plan_status
+    from ..status import existing_branches, plan_status
 
     problems = [f"config: {project.config_error}"] if project.config_error else []
+    broken = [f"the config ({project.paths.config})"] if project.config_error else []
     try:
         plan_paths = discover_plans(project.plans)
     except PackageBuilderError as exc:
-        plan_paths, problems = [], [*problems, str(exc)]
+        plan_paths, problems, broken = [], [*problems, str(exc)], [*broken, f"the plans folder ({project.plans})"]
     inputs_now = VisibleInputs(project.paths.prompts, project.config)
     sessions = GenerationState.newest_sessions(project.workspace) if project.workspace else {}
-    plans = [plan_status(project.workspace, path, project.phases_of, inputs_now, sessions) for path in plan_paths]
-    if as_json:
-        print(json.dumps({"plans": [plan.as_json() for plan in plans], "problems": problems}, indent=2))
-        return
-    for problem in problems:
-        print(problem)
-    if not plan_paths and not problems:
-        print(f"no plans in {project.plans} (write <category>/<name>.md there)")
-    for plan in plans:
-        print(plan.line())
-    print("run `doit list` for the tasks, `doit generate:<plan>` to generate one package")
+    branches = existing_branches(project.workspace) if sessions else None
+    plans = [plan_status(project.workspace, path, project.phases_of, inputs_now, sessions, branches)
+             for path in plan_paths]
+    broken += [f"plan {plan.plan}" for plan in plans if plan.state == "invalid plan"]
+    try:
+        if as_json:
+            print(json.dumps({"plans": [plan.as_json() for plan in plans], "problems": problems}, indent=2))
+        else:
+            for problem in problems:
+                print(problem)
+            if not plan_paths and not problems:
+                print(f"no plans in {project.plans} (write <category>/<name>.md there)")
+            for plan in plans:
+                print(plan.line())
+            print("run `doit list` for the tasks, `doit generate:<plan>` to generate one package")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `doit | head -1`: the reader has what it wanted
+        stop_writing_stdout()
+        return None
+    if broken:
+        from doit.exceptions import TaskFailed
+
+        return TaskFailed(f"status: fix {', '.join(broken)} (the error is shown above), then run `doit` again")
+    return None
 
 
 def status_task(project: LoadedProject) -> dict:
