@@ -13,6 +13,8 @@ import sys
 
 import pytest
 
+from package_builder.artifacts import ModelCall
+from package_builder.runner import model_time
 from package_builder.status import PlanStatus
 
 ONLY_PLANNING = {"phasesToExecute": ["PLANNING"]}  # PLANNING calls the model; every other phase is skipped
@@ -122,6 +124,28 @@ def record_then_replay(project, tmp_path):
     project.write_config(model={"provider": "replay", "cassette": str(cassette)},
                          turnBasedGeneration=ONLY_PLANNING, buildValidation=NO_CHECKS)
     return recorded
+
+
+@pytest.mark.slow  # a generation, replayed or through the test API (no npm)
+def test_the_closing_line_of_a_replayed_run_says_replayed_and_a_real_run_its_model_time(project, tmp_path):
+    recorded = record_then_replay(project, tmp_path)
+    assert re.search(r"phases done, .* model time \d+\.\d s, branch feat/", recorded.stdout), recorded.stdout
+
+    replayed = project.doit("generate:data-validator", check=True)
+
+    assert "model time: replayed (no call went to a model)" in replayed.stdout, replayed.stdout
+    assert "model time 0.0 s" not in replayed.stdout
+
+
+def test_model_time_counts_real_calls_and_never_shows_a_false_zero():
+    def call(seconds: float) -> ModelCall:
+        return ModelCall(attempt=1, request_digest="sha256:x", stop_reason="end_turn", input_tokens=1,
+                         output_tokens=1, seconds=seconds)
+
+    assert model_time([call(1.25), call(2.0)]) == "model time 3.2 s"
+    assert model_time([call(1.25), call(0.0), call(0.0)]) == "model time 1.2 s (+ 2 call(s) replayed)"
+    assert model_time([call(0.0)]) == "model time: replayed (no call went to a model)"
+    assert model_time([]) == "no model call"
 
 
 def test_a_bare_doit_on_a_broken_config_prints_the_problem_and_exits_non_zero(project):

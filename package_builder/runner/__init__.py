@@ -47,6 +47,19 @@ def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress =
             raise PhaseFailed(f"{ctx.label()} failed: {exc}") from None
 
 
+def model_time(calls: list) -> str:
+    """What the phases' model calls took, never a false `0.0 s`: a replayed answer (`ReplayModel`) takes no time and
+    is recorded with 0 seconds, while a call over the network always takes some. So `model time 41.2 s`,
+    `model time 3.1 s (+ 12 call(s) replayed)`, `model time: replayed (no call went to a model)`, `no model call`."""
+    real = [call.seconds for call in calls if call.seconds > 0]
+    replayed = len(calls) - len(real)
+    if not calls:
+        return "no model call"
+    if not real:
+        return "model time: replayed (no call went to a model)"
+    return f"model time {sum(real):.1f} s" + (f" (+ {replayed} call(s) replayed)" if replayed else "")
+
+
 def summarize(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress = print_line) -> dict:
     """The closing line of `doit generate:<name>`: files, tokens, model time, branch."""
     config = load_config(job.config_path)
@@ -59,11 +72,11 @@ def summarize(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress =
     tokens_in = sum(a.prompt_tokens for a in artifacts)
     cached = sum(a.cache_read_tokens for a in artifacts)
     tokens_out = sum(a.output_tokens for a in artifacts)
-    seconds = sum(a.model_seconds for a in artifacts)
     spent = state.cost_usd if state else 0.0
     done = sum(1 for a in artifacts if a.status in (COMMITTED, SKIPPED))
     progress(f"[{plan.task_name}] {plan.package_name}: {done}/{len(phases)} phases done, {len(files)} files in "
              f"{plan.package_path}, tokens {tokens_in} in ({cached} from cache) / {tokens_out} out, "
-             f"cost ${spent:.4f}, model time {seconds:.1f} s, branch {branch}, state {state.path if state else 'none'}")
+             f"cost ${spent:.4f}, {model_time([c for a in artifacts for c in a.calls])}, branch {branch or '-'}, "
+             f"state {state.path if state else 'none'}")
     return {"phasesDone": done, "files": len(files), "inputTokens": tokens_in, "cacheReadTokens": cached,
             "outputTokens": tokens_out, "costUsd": spent, "branch": branch}
