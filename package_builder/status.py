@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .artifacts import COMMITTED, SKIPPED, ArtifactStore
+from .digest import digest_of
 from .errors import PackageBuilderError
 from .explain import changed_inputs
 from .phase import PhaseSpec
@@ -87,12 +88,15 @@ def plan_status(workspace_root: Path | None, plan_path: Path,
                           phase=phases[0].name if phases else "")
     store = ArtifactStore(workspace_root, plan.task_name)
     failure = state.data.get("failureRecovery") or {}
-    label = {"completed": "done", "failed": "failed"}.get(state.data.get("status"),
-                                                          "running" if state.running else "in progress")
-    reason = str(failure.get("error", "")).splitlines()[0][:400] if label == "failed" and failure else ""
     artifacts = {phase.name: facts for phase in phases if (facts := store.peek_facts(phase.slug)) is not None}
     finished = {name for name, (status, _) in artifacts.items() if status in (COMMITTED, SKIPPED)}
     done = len(finished)
+    recorded = state.data.get("status")
+    if recorded == "failed" and failure_superseded(failure, plan, phases, inputs_now):
+        recorded = "completed" if done == len(phases) else "in-progress"  # what the artifacts say now
+        failure = {}
+    label = {"completed": "done", "failed": "failed"}.get(recorded, "running" if state.running else "in progress")
+    reason = str(failure.get("error", "")).splitlines()[0][:400] if label == "failed" and failure else ""
     stale = (_stale_phases(plan, phases, artifacts, inputs_now)
              if inputs_now and label not in ("failed", "running") else [])
     if stale:
@@ -109,6 +113,24 @@ def plan_status(workspace_root: Path | None, plan_path: Path,
     return PlanStatus(plan.task_name, plan.package_name, done, len(phases), label, branch, reason,
                       state.cost_usd, phase=at or "", tokens=dict(state.data.get("tokens") or {}),
                       updated=str(state.data.get("savedAt") or ""))
+
+
+def failure_fingerprint(visible_inputs: dict) -> str:
+    """What a failed phase's checkpoint records of the inputs it failed with (its plan, templates and model
+    settings, as `explain.VisibleInputs` gives them), so status can tell when they are no longer the inputs."""
+    return digest_of(visible_inputs)
+
+
+def failure_superseded(failure: dict, plan: PlanSpec, phases: tuple[PhaseSpec, ...], inputs_now) -> bool:
+    """Whether a recorded failure no longer describes the plan: the phase failed with inputs that are not the ones
+    now (the edited plan or template that failed was put back, or edited again). Status then shows what the
+    artifacts say (done, in progress or out of date), not a failure the next run would not meet. A failure recorded
+    without its inputs (an older checkpoint) stands."""
+    recorded = failure.get("visibleInputs")
+    phase = next((p for p in phases if p.name == failure.get("phase")), None)
+    if not recorded or phase is None or inputs_now is None:
+        return False
+    return failure_fingerprint(inputs_now(plan, phases, phase)) != recorded
 
 
 def existing_branches(workspace_root: Path | None) -> set[str] | None:

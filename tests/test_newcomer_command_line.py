@@ -148,6 +148,34 @@ def test_model_time_counts_real_calls_and_never_shows_a_false_zero():
     assert model_time([]) == "no model call"
 
 
+@pytest.mark.slow  # a generation, replayed or through the test API (no npm)
+def test_an_edited_plan_that_misses_the_cassette_fails_once_and_status_recovers_when_the_edit_is_undone(
+        project, tmp_path):
+    record_then_replay(project, tmp_path)
+    project.doit("generate:data-validator", check=True)
+    plan = project.root / "plans" / "packages" / "core" / "data-validator.md"
+    original = plan.read_text()
+    plan.write_text(original + "\n- Also accept ISO dates.\n")
+
+    edited = project.doit("generate:data-validator")
+
+    assert edited.returncode != 0
+    output = edited.stdout + edited.stderr
+    assert "UnmetDependency" not in output, output
+    assert output.count("taskid:") == 1, "one failure, PLANNING's"
+    assert re.search(r"^\[data-validator\] not run: 14 later phase\(s\) and the summary, because "
+                     r"generate:data-validator:01-planning failed$", edited.stdout, re.M), edited.stdout
+    assert len(output.splitlines()) < 15, output
+    (line,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
+    assert (line["state"], line["phase"]) == ("failed", "PLANNING")
+
+    plan.write_text(original)
+
+    (line,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
+    assert (line["state"], line["phasesDone"], line["reason"]) == ("done", 15, ""), line
+    assert re.search(r"@example/data-validator +15/15 phases done, ", project.doit(check=True).stdout)
+
+
 def test_a_bare_doit_on_a_broken_config_prints_the_problem_and_exits_non_zero(project):
     project.config_path.write_text(json.dumps({"workspaceRoot": str(project.workspace), "maxConcurentBuilds": 2}))
 

@@ -44,6 +44,7 @@ def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress =
             return generate(ctx, state, workspace)
         except PackageBuilderError as exc:
             state.fail_step(ctx.phase.number, ctx.phase.name, str(exc))
+            _remember_failed_inputs(ctx, state)
             raise PhaseFailed(f"{ctx.label()} failed: {exc}") from None
 
 
@@ -58,6 +59,21 @@ def model_time(calls: list) -> str:
     if not real:
         return "model time: replayed (no call went to a model)"
     return f"model time {sum(real):.1f} s" + (f" (+ {replayed} call(s) replayed)" if replayed else "")
+
+
+def _remember_failed_inputs(ctx, state: GenerationState) -> None:
+    """Record in the checkpoint's failure which plan, templates and model settings the phase failed with, so that
+    `doit status` stops calling the plan failed once they change back (an edit that met a cassette miss, undone).
+    Best effort: a template that cannot be read leaves the failure standing as it was recorded."""
+    from ..explain import VisibleInputs
+    from ..status import failure_fingerprint
+
+    try:
+        visible = VisibleInputs(ctx.project.prompts, ctx.config)(ctx.plan, ctx.phases, ctx.phase)
+    except (OSError, PackageBuilderError):
+        return
+    state.data["failureRecovery"]["visibleInputs"] = failure_fingerprint(visible)
+    state.save()
 
 
 def summarize(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress = print_line) -> dict:

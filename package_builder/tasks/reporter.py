@@ -138,6 +138,7 @@ def reporter_for(project: LoadedProject) -> type:
             self.not_generated: dict[str, str] = {}  # plan → why its generation failed
             self.generation_seconds: dict[str, float] = {}  # plan → time its tasks ran in this run
             self.started: dict[str, float] = {}
+            self.held_back: dict[str, set[str]] = {}  # task not run → the failed tasks it waited for
 
         def initialize(self, tasks, selected_tasks):
             super().initialize(tasks, selected_tasks)
@@ -155,8 +156,12 @@ def reporter_for(project: LoadedProject) -> type:
                 self.generated.append(task.name.split(":")[1])
 
         def add_failure(self, task, fail):
-            super().add_failure(task, fail)
             held = isinstance(fail, UnmetDependency)
+            if held:  # one line per cause at the end, not doit's stanza per task held back
+                waited = str(fail.message).split()
+                self.held_back[task.name] = {root for name in waited for root in self.held_back.get(name, {name})}
+            else:
+                super().add_failure(task, fail)
             self._note(task, f"not run: {', '.join(str(fail.message).split())} failed" if held else "failed")
             if task.name.startswith("generate:") and not isinstance(fail, UnmetDependency):
                 plan = task.name.split(":")[1]
@@ -178,6 +183,8 @@ def reporter_for(project: LoadedProject) -> type:
 
         def complete_run(self):
             super().complete_run()
+            for line in held_back_lines(self.held_back):
+                self.write(line + "\n")
             if self.generation_seconds and workspace is not None:
                 self._generation_summary()
             if self.not_generated:
@@ -217,3 +224,24 @@ def reporter_for(project: LoadedProject) -> type:
 
     return Reporter
 
+
+def held_back_lines(held_back: dict[str, set[str]]) -> list[str]:
+    """One line per failure that held tasks back: `[data-validator] not run: 14 later phase(s) and its summary,
+    because generate:data-validator:01-planning failed`, or `not run: test:@s/b, publish:@s/b, because build:@s/b
+    failed`. Group tasks (`generate`, `generate:<plan>`) are not counted: they only gather the others."""
+    by_cause: dict[tuple[str, ...], list[str]] = {}
+    for name, roots in held_back.items():
+        by_cause.setdefault(tuple(sorted(roots)), []).append(name)
+    lines = []
+    for roots, names in by_cause.items():
+        generation = [name.split(":") for name in names if name.startswith("generate:") and name.count(":") == 2]
+        plans = {plan for _, plan, _ in generation}
+        phases = [step for _, _, step in generation if step != "summary"]
+        summary = " and the summary" if len(phases) < len(generation) else ""
+        others = [name for name in names if not name.startswith("generate:") and ":" in name]
+        parts = ([f"{len(phases)} later phase(s){summary}"] if phases else []) + others
+        if not parts:
+            continue
+        prefix = f"[{', '.join(sorted(plans))}] " if plans else ""
+        lines.append(f"{prefix}not run: {', '.join(parts)}, because {', '.join(roots)} failed")
+    return lines
