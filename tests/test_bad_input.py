@@ -163,7 +163,8 @@ def test_an_invalid_name_in_the_plans_dependencies_list_is_refused_before_any_mo
 @pytest.mark.parametrize("config_text, message", [
     ("{not json", "not valid JSON"),
     (json.dumps({"workspaceRoot": ".", "model": {"provider": "openai"}}), "field model.provider"),
-    (json.dumps({"workspaceRoot": ".", "maxConcurentBuilds": 2}), "field maxConcurentBuilds: unknown field; did you mean maxConcurrentBuilds?"),
+    (json.dumps({"workspaceRoot": ".", "maxConcurentBuilds": 2}),
+     "field maxConcurentBuilds: unknown field; did you mean maxConcurrentBuilds?"),
     (json.dumps({"model": {}}), "field workspaceRoot: Field required"),
     (json.dumps({"workspaceRoot": ".", "turnBasedGeneration": {"phasesToSkip": ["TESTS"]}}), "unknown phase 'TESTS'"),
 ])
@@ -217,6 +218,23 @@ def test_a_workspace_that_is_not_a_git_repository_is_refused(project, tmp_path):
     assert result.returncode != 0
     assert "is not a git repository" in result.stdout
     assert project.api.hits == []
+
+
+def test_a_config_with_an_unknown_field_fails_its_own_plans_never_the_checkouts(project):
+    own = project.root / "team-plans"
+    (own / "core").mkdir(parents=True)
+    (project.root / "plans" / "packages" / "core" / "data-validator.md").rename(own / "core" / "mine.md")
+    (project.root / "plans" / "packages" / "core" / "checkout-only.md").write_text("**Package:** `@x/checkout-only`\n")
+    project.write_config(plansDir="../team-plans", maxConcurentBuilds=2)  # relative to configs/
+
+    listed = project.doit("list").stdout
+    assert "generate:mine" in listed and "checkout-only" not in listed, listed
+    result = project.doit("generate:mine")
+    assert result.returncode != 0
+    assert "field maxConcurentBuilds: unknown field; did you mean maxConcurrentBuilds?" in result.stdout
+    assert project.api.hits == []
+    status = project.doit()
+    assert "maxConcurentBuilds" in status.stdout and "checkout-only" not in status.stdout
 
 
 def test_build_test_and_publish_with_a_bad_config_fail_naming_the_field(project):

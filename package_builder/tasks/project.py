@@ -6,15 +6,33 @@ A missing or invalid config does not stop `doit list`: the tasks that need it fa
 """
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from ..config_snapshot import ConfigSnapshot, load_config_snapshot
-from ..errors import PackageBuilderError
+from ..errors import PackageBuilderError, PlanError
 from ..graph import phases_for
 from ..paths import ProjectPaths
 from ..phase import PhaseSpec
+
+_PLANS_DIR_KEY = re.compile(r'"(?:plansDir|plans_dir)"\s*:')
+_PLANS_DIR = re.compile(_PLANS_DIR_KEY.pattern + r'\s*"([^"\\]*)"')
+
+
+def _plans_dirs_named(text: str) -> list | None:
+    """The values a config file gives `plansDir` (under either spelling), even when the file is not valid JSON (a
+    trailing comma must not make another folder's plans appear); None when it cannot be told."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        keys, values = _PLANS_DIR_KEY.findall(text), _PLANS_DIR.findall(text)
+        return values if len(values) == len(keys) else None
+    if not isinstance(raw, dict):
+        return None
+    return [raw[key] for key in ("plansDir", "plans_dir") if key in raw]
 
 
 @dataclass
@@ -47,8 +65,27 @@ class LoadedProject:
 
     @property
     def plans(self) -> Path:
-        """`plansDir` from the config, else the checkout's `plans/packages/`."""
-        return self.config.plans_dir if self.config and self.config.plans_dir else self.paths.plans
+        """`plansDir` from the config, else the checkout's `plans/packages/`. A config that cannot be used still
+        names its plans: the file's own `plansDir`, so the right plans' tasks fail with the config's error, and a
+        `PlanError` when it cannot be read, never another folder's plans."""
+        if self.config is not None:
+            return self.config.plans_dir or self.paths.plans
+        return self._plans_of_unusable_config
+
+    @cached_property
+    def _plans_of_unusable_config(self) -> Path:
+        path = self.paths.config
+        if not path.exists():
+            return self.paths.plans  # no config at all: where a config without plansDir points
+        try:
+            named = _plans_dirs_named(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            named = None
+        if named in ([], [None]):
+            return self.paths.plans
+        if named and len(named) == 1 and isinstance(named[0], str):
+            return (path.parent / named[0]).resolve()
+        raise PlanError(f"{path}: which plans folder it names (plansDir) cannot be read until the file is fixed")
 
     @property
     def workspace(self) -> Path | None:
