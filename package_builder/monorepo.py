@@ -152,9 +152,11 @@ def versioned_files(root: Path, within: list[str] | None = None) -> GitFiles | N
     """The monorepo's `GitFiles` (one `git ls-files`), or only those `within` some git pathspecs (a package's
     folder and the root's own files: what one step reads, in a big monorepo); None outside a git work tree."""
     try:
-        done = subprocess.run(["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard",
-                               "--", *(within or [])], cwd=root, capture_output=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
+        # Read-only: ls-files takes no git lock, and --no-optional-locks keeps it so (no marker needed, see
+        # workspace/git.py), whatever the user's git does meanwhile.
+        done = subprocess.run(["git", "--no-optional-locks", "ls-files", "-z", "-t", "--cached", "--others",
+                               "--exclude-standard", "--", *(within or [])], cwd=root, capture_output=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:

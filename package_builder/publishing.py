@@ -176,8 +176,10 @@ def _workspace_protocol_ranges(package: WorkspacePackage) -> list[str]:
 
 def _uncommitted_files(workspace_root: Path, directory: Path) -> list[str]:
     try:
-        done = subprocess.run(["git", "status", "--porcelain", "--", str(directory)], cwd=workspace_root,
-                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        # --no-optional-locks: status never takes .git/index.lock to refresh the index, so it cannot fail the user's
+        # own git command running meanwhile, nor leave a lock behind when killed (it needs no marker: workspace/git.py).
+        done = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--", str(directory)],
+                              cwd=workspace_root, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise StepFailed(f"cannot check {directory} for uncommitted changes: {exc}") from None
     if done.returncode != 0:

@@ -152,3 +152,22 @@ def test_a_lock_there_before_our_command_is_never_named_ours(workspace):
         repo(workspace).run("checkout", "--quiet", "-b", "feat/x")
 
     assert lock.exists() and not marker_of(workspace).exists()
+
+
+def test_the_builds_read_only_git_commands_never_write_the_index(workspace):
+    """A publish's check for uncommitted files and the build's file listing run outside the marker: they must never
+    take .git/index.lock (a plain `git status` does, to refresh a stale index), which would fail the user's own git
+    command meanwhile or, if killed, leave a lock nobody can prove whose."""
+    from package_builder.monorepo import versioned_files
+    from package_builder.publishing import _uncommitted_files
+
+    index = workspace / ".git" / "index"
+    for look in (lambda: _uncommitted_files(workspace, workspace),
+                 lambda: versioned_files(workspace)):
+        before = index.stat()
+        stale = before.st_mtime + 5  # the tracked file looks changed since the index last saw it
+        os.utime(workspace / "README.md", (stale, stale))
+
+        look()
+
+        assert (index.stat().st_ino, index.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
