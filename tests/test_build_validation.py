@@ -213,3 +213,18 @@ def test_a_package_in_a_pnpm_or_yarn_workspace_is_validated_with_that_manager(pr
     assert report["green"], report
     assert [step["command"][0] for step in report["steps"] if step["step"] in ("install", "build")] == [manager] * 2
     assert project.git("status", "--porcelain") == "", "no lockfile written, nothing left in git's way"
+
+
+def test_a_failing_test_that_mentions_the_network_is_repaired_not_blamed_on_the_machine(project):
+    """A test named for network errors fails on the code, not on the network: the model is asked to repair it."""
+    red = ("import { expect, it } from 'vitest';\n\n"
+           "it('retries on network errors (ECONNRESET, socket hang up)', () => {\n  expect(1 + 1).toBe(3);\n});\n")
+    project.api.script("CRITICAL_FIXES", critical_fixes_with("tests/network.test.ts", red))
+    project.api.script("BUILD_VALIDATION", answer({"tests/network.test.ts": red.replace("toBe(3)", "toBe(2)")}))
+
+    result = project.doit(BUILD_VALIDATION, check=True)
+
+    first = validation(project)["validation"]["attempts"][0]
+    assert first["failure"] == "test", first
+    assert len(project.api.hits_for("BUILD_VALIDATION")) == 1
+    assert "green after 1 repair attempt(s)" in result.stdout

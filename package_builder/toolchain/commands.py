@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..digest import digest_text
+from ..errors import ConfigError
+from ..layout import LOCKFILES, detect_package_manager, is_yarn_berry, workspace_globs, workspace_member
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ERROR_LINE = re.compile(r"error|fail|✗|×|expected|TS\d{4}|ERR!|not found|cannot", re.I)
@@ -41,6 +43,23 @@ NOT_FOUND = 127
 HEARTBEAT_SECONDS = 30.0
 
 
+@contextlib.contextmanager
+def lockfiles_kept(*folders: Path):
+    """Put every lockfile in `folders` back as it was when the block ends: the same bytes, or gone if it was not
+    there. Generation installs a package the lockfile does not know yet; updating the lockfile is the user's call."""
+    names = (*LOCKFILES, "npm-shrinkwrap.json")
+    before = {folder / name: (folder / name).read_bytes() if (folder / name).is_file() else None
+              for folder in dict.fromkeys(folders) for name in names}
+    try:
+        yield
+    finally:
+        for path, content in before.items():
+            if content is None:
+                path.unlink(missing_ok=True)
+            elif not path.is_file() or path.read_bytes() != content:
+                path.write_bytes(content)
+
+
 @dataclass
 class StepResult:
     """One command: what ran, how it ended, and the part of its output worth reading."""
@@ -52,6 +71,7 @@ class StepResult:
     output: str = ""
     timed_out: bool = False
     program_missing: bool = False
+    tool_missing: bool = False  # a tool the package should have installed itself: its own failure, not the machine's
 
     @property
     def ok(self) -> bool:
@@ -60,6 +80,8 @@ class StepResult:
     @property
     def machine_failed(self) -> bool:
         """The command never got to judge the code: it ran out of time, or a program it needs is missing."""
+        if self.tool_missing:
+            return False
         return self.timed_out or self.program_missing or self.exit_code in (TIMED_OUT, NOT_FOUND)
 
 
@@ -83,35 +105,6 @@ def trim_output(text: str, max_lines: int = 40, max_chars: int = 4000) -> str:
     return "\n".join(out)[-max_chars:]
 
 
-def detect_package_manager(workspace_root: Path) -> str:
-    """`packageManager` in the root package.json, else the lockfile present, else npm."""
-    try:
-        manifest = json.loads((workspace_root / "package.json").read_text(encoding="utf-8"))
-        declared = str(manifest.get("packageManager", "")).split("@", 1)[0]
-        if declared in ("npm", "yarn", "pnpm"):
-            return declared
-    except (OSError, ValueError, AttributeError):
-        pass
-    for lockfile, manager in (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("package-lock.json", "npm")):
-        if (workspace_root / lockfile).exists():
-            return manager
-    return "npm"
-
-
-def is_yarn_berry(workspace_root: Path) -> bool:
-    """Yarn 2+ ("berry"): declared as `packageManager: yarn@2..`, or found by its `.yarnrc.yml`. Its install flags
-    differ from yarn classic's, and it has the `workspace:` protocol, which `yarn pack` rewrites."""
-    try:
-        manifest = json.loads((workspace_root / "package.json").read_text(encoding="utf-8"))
-        declared = str(manifest.get("packageManager", ""))
-    except (OSError, ValueError, AttributeError):
-        declared = ""
-    if declared:
-        major = declared.removeprefix("yarn@").split(".", 1)[0]
-        return declared.startswith("yarn@") and major.isdigit() and int(major) >= 2
-    return (workspace_root / ".yarnrc.yml").exists()
-
-
 class Toolchain:
     """Runs the commands of one package directory with the workspace's package manager. A command gets
     `timeout_seconds` (named by `timeout_setting` in the message when it runs out) and, while it runs long, a
@@ -121,6 +114,7 @@ class Toolchain:
                  timeout_seconds: float = 600, timeout_setting: str = "buildValidation.commandTimeoutSeconds",
                  heartbeat: Callable[[str], None] | None = None):
         self.package_dir = package_dir
+        self.workspace_root = workspace_root
         self.manager = detect_package_manager(workspace_root)
         self.yarn_berry = self.manager == "yarn" and is_yarn_berry(workspace_root)
         self.registry = registry
@@ -200,51 +194,119 @@ class Toolchain:
         return missing, environment
 
     def _install_digest(self) -> str:
-        manifest = (self.package_dir / "package.json").read_text(encoding="utf-8", errors="replace")
-        return digest_text(f"{self.manager}\0{self.ignore_scripts}\0{manifest}")
+        """What an install of the package reads: its manifest, the root's and the lockfile, and how we install."""
+        parts = [self.manager, str(self.ignore_scripts)]
+        for path in (self.package_dir / "package.json", self.workspace_root / "package.json",
+                     *(self.workspace_root / name for name in LOCKFILES)):
+            parts.append(path.read_text(encoding="utf-8", errors="replace") if path.is_file() else "")
+        return digest_text("\0".join(parts))
 
     def needs_install(self) -> bool:
-        """True unless package.json (and how we install) is unchanged since the last successful install: the checks
-        between phases run five times per package and must stay cheap."""
+        """True unless what the install reads is unchanged since the last successful one and its tools are still
+        there (someone may have wiped the root's node_modules): the checks between phases must stay cheap."""
+        if self.yarn_berry:  # berry runs nothing until its lockfile lists the package, and that is put back each time
+            return True
         try:
-            return (self.package_dir / INSTALL_MARKER).read_text() != self._install_digest()
+            installed = (self.package_dir / INSTALL_MARKER).read_text() == self._install_digest()
         except OSError:
             return True
+        return not installed or self._find_bin("tsc") is None
+
+    def workspace_problem(self) -> str:
+        """Why the workspace's manager would not install this package (it is not one of the workspace's packages),
+        or "" when it would."""
+        try:
+            member = workspace_member(self.workspace_root, self.package_dir)
+        except ConfigError as exc:
+            return str(exc)
+        if member is not False:
+            return ""
+        relative = self.package_dir.relative_to(self.workspace_root).as_posix()
+        declared = ("pnpm-workspace.yaml `packages`" if (self.workspace_root / "pnpm-workspace.yaml").exists()
+                    else "package.json `workspaces`")
+        return (f"{relative} is not a package of the workspace at {self.workspace_root}: its {declared} "
+                f"({', '.join(workspace_globs(self.workspace_root))}) does not match it, so `{self.manager} install` "
+                f"would not install it; add a glob that matches {relative} there, or move the plan's `path`")
+
+    def lockfiles_kept(self):
+        """The block within which a check may install: the lockfiles are put back as they were when it ends. A whole
+        check, not the install alone, because yarn berry runs nothing in a workspace its lockfile does not list."""
+        return lockfiles_kept(self.workspace_root, self.package_dir)
 
     def install(self) -> StepResult:
-        """Install the package's dependencies without writing a lockfile: the workspace's lockfile is the user's."""
+        """Install the package's dependencies through its workspace, as the user would: run from the package's folder,
+        npm, yarn and pnpm find the monorepo's root themselves and lay out the tools where they always do. Run it
+        within `lockfiles_kept()`: a lockfile the install writes (yarn berry always does) is the user's to update."""
+        problem = self.workspace_problem()
+        if problem:
+            return StepResult(step="install", command=[self.manager, "install"], exit_code=NOT_FOUND, seconds=0.0,
+                              output=problem, program_missing=True)
+        locked = any((self.workspace_root / name).is_file() for name in LOCKFILES)
         scripts = ["--ignore-scripts"] if self.ignore_scripts else []
-        command = {
-            "npm": ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock", *scripts],
-            "yarn": ["yarn", "install", "--non-interactive", "--no-lockfile", *scripts],
-            "pnpm": ["pnpm", "install", "--no-lockfile", *scripts],
-        }[self.manager]
+        if self.yarn_berry:  # berry installs immutably in CI; `--mode=skip-build` is its --ignore-scripts
+            command = ["yarn", "install", "--no-immutable", *(["--mode=skip-build"] if self.ignore_scripts else [])]
+        else:
+            command = {
+                "npm": ["npm", "install", "--no-audit", "--no-fund", *([] if locked else ["--no-package-lock"])],
+                "yarn": ["yarn", "install", "--non-interactive", *([] if locked else ["--no-lockfile"])],
+                # pnpm installs a frozen lockfile in CI, which a new package always contradicts
+                "pnpm": ["pnpm", "install", "--no-frozen-lockfile" if locked else "--no-lockfile"],
+            }[self.manager] + scripts
+        wanted = self._install_digest()  # of the user's lockfile, which is put back afterwards
         result = self.run("install", command)
         if result.ok:
             (self.package_dir / INSTALL_MARKER).parent.mkdir(exist_ok=True)
-            (self.package_dir / INSTALL_MARKER).write_text(self._install_digest())
+            (self.package_dir / INSTALL_MARKER).write_text(wanted)
         return result
 
-    @staticmethod
-    def bin(name: str) -> str:
-        """A locally installed tool, relative to the package (the report reads the same on every machine)."""
-        return f"node_modules/.bin/{name}"
+    def _find_bin(self, name: str) -> Path | None:
+        """The nearest `node_modules/.bin/<name>` from the package up to the workspace root: pnpm links a package's
+        tools into its own folder, npm and yarn classic hoist them to the root's."""
+        folder = self.package_dir
+        while True:
+            candidate = folder / "node_modules" / ".bin" / name
+            if candidate.exists():
+                return candidate
+            if folder == self.workspace_root or folder.parent == folder:
+                return None
+            folder = folder.parent
+
+    def tool(self, name: str, *args: str) -> list[str]:
+        """The command that runs a tool the package installed, wherever its manager put it: its path relative to the
+        package (the report reads the same on every machine), or, under yarn berry's Plug'n'Play, which has no
+        node_modules/.bin, `yarn run`."""
+        found = self._find_bin(name)
+        if self.yarn_berry and found is None:
+            return ["yarn", "run", name, *args]
+        path = os.path.relpath(found, self.package_dir) if found else f"node_modules/.bin/{name}"
+        return [path, *args]
+
+    def run_tool(self, step: str, name: str, *args: str) -> StepResult:
+        """Run an installed tool; one that no folder has is the package's own failure (a devDependency it lacks),
+        which a repair can fix, not the machine's."""
+        command = self.tool(name, *args)
+        if command[0] != "yarn" and self._find_bin(name) is None:
+            return StepResult(step=step, command=command, exit_code=NOT_FOUND, seconds=0.0, tool_missing=True,
+                              output=f"{name} is not installed: no node_modules/.bin/{name} in "
+                                     f"{self.package_dir} or any folder above it up to {self.workspace_root}; the "
+                                     f"package must list the package that provides it in devDependencies")
+        return self.run(step, command)
 
     def typecheck(self) -> StepResult:
-        return self.run("type-check", [self.bin("tsc"), "--noEmit", "-p", "tsconfig.json"])
+        return self.run_tool("type-check", "tsc", "--noEmit", "-p", "tsconfig.json")
 
     def lint_command(self, manifest: dict) -> list[str] | None:
         """The package's `lint` script, or eslint itself, when the package has a lint config; None otherwise."""
         if not any((self.package_dir / name).exists() for name in LINT_CONFIGS):
             return None
-        return [self.manager, "run", "lint"] if "lint" in (manifest.get("scripts") or {}) else [self.bin("eslint"), "."]
+        return [self.manager, "run", "lint"] if "lint" in (manifest.get("scripts") or {}) else self.tool("eslint", ".")
 
     def build(self) -> StepResult:
         return self.run("build", [self.manager, "run", "build"])
 
     def test(self) -> StepResult:
-        return self.run("tests", [self.bin("vitest"), "run", "--coverage", "--coverage.reporter=json-summary",
-                                  "--coverage.reporter=text"])
+        return self.run_tool("tests", "vitest", "run", "--coverage", "--coverage.reporter=json-summary",
+                             "--coverage.reporter=text")
 
     def coverage(self) -> dict[str, float]:
         """Percentages from vitest's json-summary: lines, branches, functions, statements."""

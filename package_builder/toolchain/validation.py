@@ -52,12 +52,22 @@ class TypeCheckResult:
 
 
 def environment_failure(result: StepResult) -> bool:
-    """A failure of the machine or network, not of the code: repairing it with the model would burn calls."""
-    return result.machine_failed or bool(ENVIRONMENT_PROBLEM.search(result.output))
+    """A failure of the machine or network, not of the code: repairing it with the model would burn calls. Only an
+    install's (or the registry's) output is searched for network errors: a test suite's may well print "network" or
+    "ECONNREFUSED" (a test of retries, say) and is the code's to fix."""
+    if result.machine_failed:
+        return True
+    return result.step in ("install", "dependency check") and bool(ENVIRONMENT_PROBLEM.search(result.output))
 
 
 def validate_package(toolchain: Toolchain, coverage_target: int) -> ValidationReport:
-    """Run the checks in order and stop at the first failure, classified for the repair loop."""
+    """Run the checks in order and stop at the first failure, classified for the repair loop. The user's lockfiles
+    are as they were afterwards."""
+    with toolchain.lockfiles_kept():
+        return _validate(toolchain, coverage_target)
+
+
+def _validate(toolchain: Toolchain, coverage_target: int) -> ValidationReport:
     report = ValidationReport(coverage_target=coverage_target)
     manifest_path = toolchain.package_dir / "package.json"
     try:
@@ -102,7 +112,12 @@ def validate_package(toolchain: Toolchain, coverage_target: int) -> ValidationRe
 
 def type_check_between_phases(toolchain: Toolchain) -> TypeCheckResult:
     """The cheap check after a code-writing phase: install if package.json changed (guarded like BUILD_VALIDATION),
-    then `tsc --noEmit`."""
+    then `tsc --noEmit`. The user's lockfiles are as they were afterwards."""
+    with toolchain.lockfiles_kept():
+        return _type_check(toolchain)
+
+
+def _type_check(toolchain: Toolchain) -> TypeCheckResult:
     try:
         manifest = json.loads((toolchain.package_dir / "package.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -118,6 +133,8 @@ def type_check_between_phases(toolchain: Toolchain) -> TypeCheckResult:
             return TypeCheckResult(ran=False, environment=environment_failure(installed),
                                    problem=f"install failed (exit {installed.exit_code}): {installed.output[-600:]}")
     result = toolchain.typecheck()
+    if result.tool_missing:  # the package lacks typescript: stored, and the next phase is told
+        return TypeCheckResult(ran=False, problem=result.output)
     if result.machine_failed:  # not environment_failure: tsc's own errors may well mention a network
         return TypeCheckResult(ran=False, environment=True, problem=result.output[-600:])
     return TypeCheckResult(ran=True, command=tuple(result.command), exit_code=result.exit_code, output=result.output,
