@@ -210,14 +210,27 @@ def test_changes_generation_did_not_make_are_never_overwritten(project):
     assert manifest.read_text() == '{"name": "mine"}\n'
 
 
-def test_a_workspace_that_is_not_a_git_repository_is_refused(project, tmp_path):
+def test_a_workspace_that_is_not_a_git_repository_is_refused_and_nothing_is_written_into_it(project, tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
+    (plain / "notes.txt").write_text("the user's own folder\n")
     project.write_config(workspaceRoot=str(plain))
     result = project.doit("generate:data-validator")
     assert result.returncode != 0
-    assert "is not a git repository" in result.stdout
+    assert f"workspaceRoot {plain} (in {project.config_path}) is not a git repository" in result.stdout
+    assert "run `git init` there and make a first commit" in result.stdout
     assert project.api.hits == []
+    assert [path.name for path in plain.iterdir()] == ["notes.txt"], "no .generation-state/summary.json"
+
+
+def test_a_workspace_root_that_does_not_exist_is_refused_and_not_created(project, tmp_path):
+    missing = tmp_path / "typo" / "monorepo"
+    project.write_config(workspaceRoot=str(missing))
+    result = project.doit("generate:data-validator")
+    assert result.returncode != 0
+    assert f"workspaceRoot {missing} (in {project.config_path}) does not exist: create it" in result.stdout
+    assert project.api.hits == []
+    assert not (tmp_path / "typo").exists()
 
 
 def test_a_config_with_an_unknown_field_fails_its_own_plans_never_the_checkouts(project):

@@ -122,22 +122,23 @@ def _phase_tasks(project: LoadedProject, phases: tuple, plan_path: Path, name: s
     folder = os.path.join(state_dir(workspace), name) if workspace else ""
     artifacts = {p.name: os.path.join(folder, f"{p.slug}.json") for p in phases} if workspace else {}
     common = [phases, str(project.paths.root), str(project.paths.config), str(plan_path)]
+    # A workspace generation cannot use is refused before any action writes into it (a checkpoint, summary.json);
+    # the graph stays the same, only the action says why.
+    unusable = project.config_error if project.config is None else project.workspace_problem
     previous = None
     for phase in phases:
         task = {"basename": f"generate:{name}", "name": phase.slug,
                 "doc": f"phase {phase.number}/{len(phases)} {phase.name}: {phase.description}",
                 "task_dep": [previous] if previous else []}
-        if project.config is None:
-            task["actions"] = [(fail, [project.config_error])]
-        else:
-            task.update(actions=[(run_phase, [*common, phase.name])],
-                        file_dep=[str(plan_path), *phase_files[phase.name],
+        if project.config is not None:
+            task.update(file_dep=[str(plan_path), *phase_files[phase.name],
                                   *sorted({artifacts[read] for read in upstream(phases, phase)})],
                         targets=[artifacts[phase.name]], uptodate=[settings[phase.name]], clean=True)
+        task["actions"] = [(fail, [unusable])] if unusable else [(run_phase, [*common, phase.name])]
         yield task
         previous = f"generate:{name}:{phase.slug}"
     yield {"basename": f"generate:{name}", "name": "summary", "doc": "print files, tokens, time and branch",
-           "actions": [(summarize, common)] if project.config else [(fail, [project.config_error])],
+           "actions": [(fail, [unusable])] if unusable else [(summarize, common)],
            "task_dep": [previous], "uptodate": [False]}
 
 

@@ -91,6 +91,20 @@ class LoadedProject:
     def workspace(self) -> Path | None:
         return self.config.workspace_root if self.config else None
 
+    @cached_property
+    def workspace_problem(self) -> str:
+        """Why generation cannot use `workspaceRoot` ('' when it can), found before any task writes there: a folder
+        that is not a git repository must not get a `.generation-state/`, and a missing one must not be created."""
+        root = self.workspace
+        if root is None or (root / ".git").exists():
+            return ""
+        where = f"workspaceRoot {root} (in {self.paths.config})"
+        if not root.is_dir():
+            return (f"{where} does not exist: create it, run `git init` there and make a first commit, or point "
+                    "workspaceRoot at your monorepo")
+        return (f"{where} is not a git repository (it has no .git): run `git init` there and make a first commit, "
+                "or point workspaceRoot at the top folder of your monorepo")
+
 
 def load_project(root: Path, phases: tuple[PhaseSpec, ...], single_shot: tuple[PhaseSpec, ...] = ()) -> LoadedProject:
     return LoadedProject(ProjectPaths(root), phases, single_shot)

@@ -185,7 +185,7 @@ def reporter_for(project: LoadedProject) -> type:
             super().complete_run()
             for line in held_back_lines(self.held_back):
                 self.write(line + "\n")
-            if self.generation_seconds and workspace is not None:
+            if self.generation_seconds and workspace is not None and not project.workspace_problem:
                 self._generation_summary()
             if self.not_generated:
                 failed = "; ".join(f"{plan}: {why}" for plan, why in self.not_generated.items())

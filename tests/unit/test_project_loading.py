@@ -1,11 +1,12 @@
 """Fast: what one `doit` load makes of a checkout whose config cannot be used (package_builder/tasks/project.py).
 
 Its tasks fail with the config's own error, but they are the tasks of the config's own plans (`plansDir`), never
-the checkout's.
+the checkout's; and a `workspaceRoot` generation cannot use is found before any task writes into it.
 """
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,21 @@ def test_a_config_whose_plans_dir_cannot_be_told_has_no_plans_rather_than_the_ch
     with pytest.raises(PlanError) as error:
         _ = project.plans
     assert str(project.paths.config) in str(error.value) and "plansDir" in str(error.value)
+
+
+def test_a_workspace_root_that_is_a_git_repository_has_no_problem(tmp_path):
+    workspace = tmp_path / "monorepo"
+    workspace.mkdir()
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+    assert checkout(tmp_path, {"workspaceRoot": str(workspace)}).workspace_problem == ""
+
+
+def test_a_workspace_root_that_is_not_a_repository_or_does_not_exist_is_a_problem_saying_what_to_do(tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    problem = checkout(tmp_path, {"workspaceRoot": str(plain)}).workspace_problem
+    assert f"workspaceRoot {plain} (in " in problem and "is not a git repository" in problem and "git init" in problem
+    missing = tmp_path / "missing"
+    problem = checkout(tmp_path / "other", {"workspaceRoot": str(missing)}).workspace_problem
+    assert f"workspaceRoot {missing} (in " in problem and "does not exist: create it" in problem
+    assert not missing.exists()
