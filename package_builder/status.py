@@ -142,7 +142,7 @@ def existing_branches(workspace_root: Path | None) -> set[str] | None:
         return None
     try:
         listed = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/heads/"], cwd=workspace_root,
-                                capture_output=True, text=True, timeout=30)
+                                capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     if listed.returncode != 0:

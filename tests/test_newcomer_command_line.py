@@ -93,7 +93,7 @@ def test_the_status_line_puts_the_phases_done_apart_from_the_phase_that_is_stale
 
     status = project.doit(check=True).stdout
     assert re.search(r"@example/data-validator +1/15 phases done, out of date from PLANNING, .*: the plan changed$",
-                     status, re.M), status
+                     status, re.MULTILINE), status
 
 
 def test_status_lines_read_as_phases_done_then_where_the_plan_stands():
@@ -164,7 +164,7 @@ def test_an_edited_plan_that_misses_the_cassette_fails_once_and_status_recovers_
     assert "UnmetDependency" not in output, output
     assert output.count("taskid:") == 1, "one failure, PLANNING's"
     assert re.search(r"^\[data-validator\] not run: 14 later phase\(s\) and the summary, because "
-                     r"generate:data-validator:01-planning failed$", edited.stdout, re.M), edited.stdout
+                     r"generate:data-validator:01-planning failed$", edited.stdout, re.MULTILINE), edited.stdout
     assert len(output.splitlines()) < 15, output
     (line,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
     assert (line["state"], line["phase"]) == ("failed", "PLANNING")
@@ -192,8 +192,9 @@ def test_a_bare_doit_with_an_invalid_plan_shows_the_others_and_exits_non_zero(pr
     result = project.doit()
 
     assert result.returncode != 0
-    assert re.search(r"^broken-validator +\? +invalid plan: ", result.stdout, re.M), result.stdout
-    assert re.search(r"^data-validator +@example/data-validator +0/15 phases done, not started", result.stdout, re.M)
+    assert re.search(r"^broken-validator +\? +invalid plan: ", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^data-validator +@example/data-validator +0/15 phases done, not started", result.stdout,
+                     re.MULTILINE)
     assert "status: fix plan broken-validator" in result.stdout
 
 
