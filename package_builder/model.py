@@ -130,13 +130,15 @@ class AnthropicModel:
 
 
 class ReplayModel:
-    """Answers from a cassette file: no network, no key. A request not in it is an error naming the phase."""
+    """Answers from a cassette file: no network, no key. A request not in it is an error naming the phase and what
+    to do: a replayed run cannot ask anyone, so an edited plan or template needs the edit undone or a recording."""
 
-    def __init__(self, cassette: Path):
+    def __init__(self, cassette: Path, config_path: Path | None = None):
         data = read_json(cassette)
         if data is None:
             raise ModelCallError(f"{cassette}: cassette not found or not a JSON object (model.cassette)")
         self.cassette = cassette
+        self.config_path = config_path
         self._by_digest = {entry["requestDigest"]: entry for entry in data.get("interactions", [])}
         self._phases = {entry.get("phase") for entry in data.get("interactions", [])}
 
@@ -145,7 +147,13 @@ class ReplayModel:
         if entry is None:
             hint = ("it has answers for this phase, but for other requests: the prompt, plan, model or an earlier "
                     "phase changed since it was recorded" if phase in self._phases else "it has no answer for this phase")
-            raise ModelCallError(f"{phase}: no answer in cassette {self.cassette} for request {request.digest[:19]}…; {hint}")
+            config = self.config_path or "the config"
+            raise ModelCallError(
+                f"{phase}: no answer in cassette {self.cassette} for request {request.digest[:19]}…; {hint}. To go on, "
+                "undo the edit (the plan, prompts/ or phases/), or record new answers with a real key: set "
+                f'model.provider to "record" in {config} and export ANTHROPIC_API_KEY (each missing answer is then '
+                "asked of the API, paid for, and added to the cassette); the bundled example's cassette is rebuilt "
+                "from its hand-written answers by scripts/record-example-cassette")
         reply = entry["reply"]
         return ModelReply(text=reply["text"], stop_reason=reply["stopReason"], input_tokens=reply["inputTokens"],
                           output_tokens=reply["outputTokens"], seconds=0.0,
@@ -183,7 +191,7 @@ def make_model(config: BuildConfig, config_path: Path, say: Callable[[str], None
     if settings.provider == "replay":
         if settings.cassette is None:
             raise ModelCallError(f"{config_path}: field model.cassette is required when model.provider is \"replay\"")
-        return ReplayModel(settings.cassette)
+        return ReplayModel(settings.cassette, config_path)
     model = AnthropicModel(config, config.api_key(config_path), say)
     if settings.provider == "record":
         if settings.cassette is None:

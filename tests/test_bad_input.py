@@ -160,6 +160,24 @@ def test_an_invalid_name_in_the_plans_dependencies_list_is_refused_before_any_mo
     assert project.api.hits == []
     assert f"dependency {name!r} is not a valid npm package name" in project.doit().stdout, "status shows it too"
 
+
+def test_a_cassette_miss_after_an_edited_plan_says_to_undo_it_or_record_with_a_key(project):
+    from conftest import REPO
+
+    cassette = REPO / "examples" / "data-validator" / "cassette.json"
+    project.write_config(model={"provider": "replay", "cassette": str(cassette)})
+    plan = project.root / "plans" / "packages" / "core" / "data-validator.md"
+    plan.write_text(plan.read_text() + "\n## Notes\n\nAlso validate e-mail addresses.\n")
+
+    result = project.doit("generate:data-validator:01-planning", ANTHROPIC_API_KEY=None)
+
+    assert result.returncode != 0
+    assert f"PLANNING: no answer in cassette {cassette}" in result.stdout
+    assert "undo the edit (the plan, prompts/ or phases/)" in result.stdout
+    assert f'set model.provider to "record" in {project.config_path} and export ANTHROPIC_API_KEY' in result.stdout
+    assert "scripts/record-example-cassette" in result.stdout
+    assert project.api.hits == []
+
 @pytest.mark.parametrize("config_text, message", [
     ("{not json", "not valid JSON"),
     (json.dumps({"workspaceRoot": ".", "model": {"provider": "openai"}}), "field model.provider"),
