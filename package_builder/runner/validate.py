@@ -1,6 +1,12 @@
 """BUILD_VALIDATION: run the real checks on what the earlier phases wrote; on failure, give the model the real output
 and let it repair, each attempt its own commit, within the configured bounds. The report is the truth, never the
-model."""
+model.
+
+A repair is paid for once: each answer is saved in the phase's artifact (status `answered`, keyed like every phase by
+its inputs digest, each repair with its request digest) before the next check runs, since that check (an install,
+tsc, the tests) takes minutes and may be killed. A run that finds such an artifact for the same inputs goes on from
+the repairs it holds, with no model call for them; so does a run after a stop on an environment problem.
+"""
 from __future__ import annotations
 
 import time
@@ -43,23 +49,40 @@ def build_validation(ctx: PhaseContext, state: GenerationState, workspace: Works
     state.start_step(ctx.phase.number, ctx.phase.name)
     earlier = [a for p in ctx.phases if p.number < ctx.phase.number
                and (a := ctx.store.load(p.slug)) is not None and a.status in (COMMITTED, SKIPPED)]
-    view, origin = fold_files(earlier), file_order(earlier)
     toolchain = ctx.toolchain()
     renderer = PromptRenderer(ctx.project.prompts)
-    repairs = ctx.new_artifact(request.inputs, request.inputs_digest, ANSWERED)
+    stored = ctx.store.load(ctx.phase.slug)
+    repairs = _paid_before(ctx, request, stored) or ctx.new_artifact(request.inputs, request.inputs_digest, ANSWERED,
+                                                                      validation={"repairs": []})
+    paid = list(repairs.validation["repairs"])
+    history = list(repairs.validation.get("attempts", []))[:len(paid)]  # the reports that led to the paid repairs
+    view = {path: content for path, content in {**fold_files(earlier), **repairs.files}.items()
+            if path not in repairs.deletes}
+    origin = {**file_order(earlier), **{path: ctx.phase.number for path in repairs.files}}
+    # Every path this phase ever wrote (a stale repair too) that the package must not hold now is removed.
+    managed = {path for a in [*earlier, *([stored] if stored else [])] for path in (*a.files, *a.deletes)}
     repairs_left = RepairsLeft(settings.max_repair_attempts, dict(settings.max_attempts_per_failure))
-    model, history, exhausted = None, [], ""
+    for repair in paid:
+        repairs_left.spend(repair["failure"])
+    if paid:
+        ctx.say(f"goes on after {len(paid)} repair attempt(s) an earlier run paid for: their answers are reused, "
+                "no model call for them")
+        with workspace.on_branch(state):  # the run may have been killed between saving a repair and committing it
+            ctx.check_package_clean(workspace)
+            workspace.apply(ctx.plan.package_path, view, sorted(managed - set(view)))
+            workspace.commit(ctx.plan.package_path, ctx.commit_message(repairs, _repair_title(ctx, paid[-1])))
+    model, exhausted, attempt = None, "", len(paid)
     budget = Budget(ctx.config.budget, ctx.prices, state)
-    for attempt in range(settings.max_repair_attempts + 1):
+    while True:
         with workspace.on_branch(state):
             ctx.check_package_clean(workspace)
-            managed = {path for a in earlier for path in (*a.files, *a.deletes)} | set(repairs.files)
+            managed |= set(repairs.files)
             workspace.apply(ctx.plan.package_path, view, sorted(managed - set(view)))
             report = validate_package(toolchain, ctx.coverage_target)
         history.append(report.to_json())
         ctx.say(f"checks {'green' if report.green else 'red: ' + report.problem} "
                 f"({', '.join(f'{s.step} {s.exit_code}' for s in report.steps) or 'no command ran'})")
-        if report.green or report.failure == "environment" or attempt == settings.max_repair_attempts:
+        if report.green or report.failure == "environment" or attempt >= settings.max_repair_attempts:
             break
         exhausted = repairs_left.refusal(report.failure)
         if exhausted:
@@ -69,16 +92,37 @@ def build_validation(ctx: PhaseContext, state: GenerationState, workspace: Works
         context = {**request.template_context, "files": view, "report": report, "attempt": attempt + 1}
         answer = ask_model(ctx, model, replace(request, files=file_blocks(renderer, view, origin), view=view,
                                                task=renderer.render(TASK_TEMPLATE, context)), budget)
+        attempt += 1
+        paid.append({"attempt": attempt, "failure": report.failure, "requestDigest": answer.calls[0].request_digest,
+                     "files": sorted(answer.files), "deletes": sorted(answer.deletes)})
+        files = {path: content for path, content in {**repairs.files, **answer.files}.items()
+                 if path not in answer.deletes}
+        repairs = replace(repairs, calls=[*repairs.calls, *answer.calls], files=files,
+                          deletes=sorted(set(repairs.deletes) - set(answer.files) | set(answer.deletes)),
+                          validation={"repairs": paid, "attempts": history},
+                          model_seconds=round(sum(c.seconds for c in [*repairs.calls, *answer.calls]), 3))
+        ctx.store.save(ctx.phase.slug, repairs)  # paid for: saved before the next check, which may be killed
         origin.update({path: ctx.phase.number for path in answer.files})
-        repairs = replace(repairs, calls=[*repairs.calls, *answer.calls], files={**repairs.files, **answer.files},
-                          deletes=sorted(set(repairs.deletes) - set(answer.files) | set(answer.deletes)))
         view = {path: content for path, content in {**view, **answer.files}.items() if path not in answer.deletes}
         with workspace.on_branch(state):
             workspace.apply(ctx.plan.package_path, answer.files, list(answer.deletes))
-            workspace.commit(ctx.plan.package_path, ctx.commit_message(
-                answer, f"fix({ctx.phase.kebab}): repair attempt {attempt + 1} for {ctx.plan.package_name} "
-                        f"({report.failure})"))
+            workspace.commit(ctx.plan.package_path, ctx.commit_message(answer, _repair_title(ctx, paid[-1])))
     return _finish(ctx, state, workspace, renderer, repairs, report, history, toolchain.manager, exhausted, started)
+
+
+def _paid_before(ctx: PhaseContext, request: PreparedRequest, stored: PhaseArtifact | None) -> PhaseArtifact | None:
+    """The repairs an earlier run paid for with these very inputs and did not finish checking (it was killed, or
+    stopped on an environment problem), without the report it rendered; None when there are none to go on from."""
+    if (stored is None or stored.status != ANSWERED or stored.inputs_digest != request.inputs_digest
+            or not isinstance(stored.validation.get("repairs"), list)):
+        return None
+    rendered = ctx.phase.rendered_files
+    return replace(stored, files={path: content for path, content in stored.files.items() if path not in rendered})
+
+
+def _repair_title(ctx: PhaseContext, repair: dict) -> str:
+    return (f"fix({ctx.phase.kebab}): repair attempt {repair['attempt']} for {ctx.plan.package_name} "
+            f"({repair['failure']})")
 
 
 def _finish(ctx: PhaseContext, state: GenerationState, workspace: Workspace, renderer: PromptRenderer,
@@ -89,9 +133,11 @@ def _finish(ctx: PhaseContext, state: GenerationState, workspace: Workspace, ren
                       "package_name": ctx.plan.package_name}
     files = {**repairs.files, **{path: renderer.render(template, report_context)
                                  for path, template in ctx.phase.rendered_files.items()}}
-    repairs = replace(repairs, files=files, validation={"green": report.green, "attempts": history},
+    # A stop on an environment problem stays `answered`: the next run goes on from the repairs paid for so far.
+    repairs = replace(repairs, files=files, validation={"green": report.green, "attempts": history,
+                                                        "repairs": repairs.validation.get("repairs", [])},
                       model_seconds=round(sum(c.seconds for c in repairs.calls), 3),
-                      status=ANSWERED if report.green else FAILED)
+                      status=ANSWERED if report.green or report.failure == "environment" else FAILED)
     ctx.store.save(ctx.phase.slug, repairs)
     with workspace.on_branch(state):
         if report.green:
@@ -104,8 +150,11 @@ def _finish(ctx: PhaseContext, state: GenerationState, workspace: Workspace, ren
     if not report.green:
         ctx.store.save(ctx.phase.slug, repairs)
         last = report.steps[-1].output if report.steps else ""
-        why = ("stopped on an environment problem, no model call spent" if report.failure == "environment"
-               else f"the package is still red after {len(history) - 1} repair attempt(s){exhausted}")
+        calls = len(repairs.calls)
+        why = (f"the package is still red after {len(history) - 1} repair attempt(s){exhausted}"
+               if report.failure != "environment" else "stopped on an environment problem, no model call spent"
+               if not calls else f"stopped on an environment problem after {calls} paid repair call(s), "
+               f"${repairs.cost_usd:.4f} (kept: the next run goes on from them without asking again)")
         raise PhaseFailed(f"{ctx.label()}: {why}: {report.problem} "
                           f"(see {ctx.plan.package_path}/BUILD_VALIDATION.md)\n{last}")
     repairs = replace(repairs, status=COMMITTED)
