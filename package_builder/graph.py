@@ -65,12 +65,17 @@ def checks_matter(phases: tuple[PhaseSpec, ...], phase: PhaseSpec) -> bool:
 
 def phase_enabled(config, phase: PhaseSpec) -> bool:
     """Whether the config lets `phase` run (a phase turned off makes no call and writes nothing)."""
+    return not disabled_by(config, phase)
+
+
+def disabled_by(config, phase: PhaseSpec) -> str:
+    """The config setting that turns `phase` off, as a user would look for it ("" when it runs)."""
     if phase.runs_checks and not config.build_validation.enabled:
-        return False
+        return "buildValidation.enabled is false"
     generation = config.turn_based_generation
     if generation.phases_to_execute is not None and phase.name not in generation.phases_to_execute:
-        return False
-    return phase.name not in generation.phases_to_skip
+        return "turnBasedGeneration.phasesToExecute does not list it"
+    return "turnBasedGeneration.phasesToSkip lists it" if phase.name in generation.phases_to_skip else ""
 
 
 def phase_settings(config, phases: tuple[PhaseSpec, ...], phase: PhaseSpec) -> PhaseSettings:

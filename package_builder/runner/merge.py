@@ -7,6 +7,7 @@ import time
 from ..artifacts import COMMITTED, SKIPPED
 from ..digest import digest_of
 from ..errors import PhaseFailed
+from ..graph import disabled_by
 from ..paths import state_dir
 from ..state import GenerationState
 from ..storage import write_text_atomic
@@ -95,5 +96,5 @@ def skip(ctx: PhaseContext, state: GenerationState) -> dict:
     artifact = ctx.new_artifact(inputs, digest_of(inputs), SKIPPED)
     ctx.store.save(ctx.phase.slug, artifact)
     ctx.record_step(state, artifact)
-    ctx.say("skipped (turnBasedGeneration in the config)")
+    ctx.say(f"skipped ({disabled_by(ctx.config, ctx.phase)} in the config)")
     return {"phase": ctx.phase.name, "skipped": True}
