@@ -267,6 +267,11 @@ def test_a_config_with_an_unknown_field_fails_its_own_plans_never_the_checkouts(
     status = project.doit()
     assert "maxConcurentBuilds" in status.stdout and "checkout-only" not in status.stdout
 
+    project.config_path.write_text('{"workspaceRoot": "..", "plansDir": 5}')  # which plans it means cannot be told
+    status = project.doit()
+    assert "field plansDir" in status.stdout and "checkout-only" not in status.stdout
+    assert "Traceback" not in status.stdout + status.stderr
+
 
 def test_build_test_and_publish_with_a_bad_config_fail_naming_the_field(project):
     project.config_path.write_text(json.dumps({"workspaceRoot": str(project.workspace), "maxConcurentBuilds": 2}))

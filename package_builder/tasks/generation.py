@@ -12,7 +12,7 @@ from pathlib import Path
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from ..errors import PackageBuilderError
+from ..errors import PackageBuilderError, PlanError
 from ..graph import rerun_key, upstream
 from ..paths import state_dir
 from ..phase import PhaseSpec
@@ -64,6 +64,8 @@ def estimate(project: LoadedProject, plan_path: str):
 def _plans(project: LoadedProject, basename: str) -> tuple[list[Path], dict | None]:
     """The plan files, or the task that reports why the plans folder cannot be read."""
     try:
+        if project.plans_problem:
+            raise PlanError(project.plans_problem)
         return discover_plans(project.plans), None
     except PackageBuilderError as exc:
         return [], {"basename": basename, "doc": "(plans folder has an error)", "actions": [(fail, [str(exc)])]}

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..config_snapshot import ConfigSnapshot, load_config_snapshot
-from ..errors import PackageBuilderError, PlanError
+from ..errors import PackageBuilderError
 from ..graph import phases_for
 from ..paths import ProjectPaths
 from ..phase import PhaseSpec
@@ -66,26 +66,32 @@ class LoadedProject:
     @property
     def plans(self) -> Path:
         """`plansDir` from the config, else the checkout's `plans/packages/`. A config that cannot be used still
-        names its plans: the file's own `plansDir`, so the right plans' tasks fail with the config's error, and a
-        `PlanError` when it cannot be read, never another folder's plans."""
+        names its plans: the file's own `plansDir`, so the right plans' tasks fail with the config's error; when the
+        file cannot tell, the config file itself, which holds no plans (`plans_problem` says why), and never
+        another folder's plans. Never raises: every reader of it (status, the reporter) keeps working."""
         if self.config is not None:
             return self.config.plans_dir or self.paths.plans
-        return self._plans_of_unusable_config
+        return self._plans_of_unusable_config[0]
+
+    @property
+    def plans_problem(self) -> str:
+        """Why the plans cannot be listed ('' when they can): a config whose plansDir cannot be read."""
+        return "" if self.config is not None else self._plans_of_unusable_config[1]
 
     @cached_property
-    def _plans_of_unusable_config(self) -> Path:
+    def _plans_of_unusable_config(self) -> tuple[Path, str]:
         path = self.paths.config
         if not path.exists():
-            return self.paths.plans  # no config at all: where a config without plansDir points
+            return self.paths.plans, ""  # no config at all: where a config without plansDir points
         try:
             named = _plans_dirs_named(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):
             named = None
         if named in ([], [None]):
-            return self.paths.plans
+            return self.paths.plans, ""
         if named and len(named) == 1 and isinstance(named[0], str):
-            return (path.parent / named[0]).resolve()
-        raise PlanError(f"{path}: which plans folder it names (plansDir) cannot be read until the file is fixed")
+            return (path.parent / named[0]).resolve(), ""
+        return path, f"{path}: which plans folder it names (plansDir) cannot be read until the file is fixed"
 
     @property
     def workspace(self) -> Path | None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import phases
-from package_builder.errors import PlanError
+from package_builder.plan import discover_plans
+from package_builder.tasks.generation import generation_tasks
 from package_builder.tasks.project import LoadedProject, load_project
 
 
@@ -59,10 +60,13 @@ def test_a_config_that_names_no_plans_dir_means_the_checkouts_plans(tmp_path, te
     '["../team-plans"]',
 ])
 def test_a_config_whose_plans_dir_cannot_be_told_has_no_plans_rather_than_the_checkouts(tmp_path, text):
+    (tmp_path / "checkout" / "plans" / "packages" / "core").mkdir(parents=True)
+    (tmp_path / "checkout" / "plans" / "packages" / "core" / "other.md").write_text("**Package:** `other`\n")
     project = checkout(tmp_path, text)
-    with pytest.raises(PlanError) as error:
-        _ = project.plans
-    assert str(project.paths.config) in str(error.value) and "plansDir" in str(error.value)
+    assert discover_plans(project.plans) == []
+    assert str(project.paths.config) in project.plans_problem and "plansDir" in project.plans_problem
+    tasks = list(generation_tasks(project))
+    assert [task["basename"] for task in tasks] == ["generate"] and project.plans_problem in str(tasks[0]["actions"])
 
 
 def test_a_workspace_root_that_is_a_git_repository_has_no_problem(tmp_path):
