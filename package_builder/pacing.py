@@ -8,6 +8,10 @@ terminals, `doit -n 4` and a CI job beside a developer all draw from one budget.
 Before a call it reserves one request, the call's input tokens (estimated from its text) and its output budget
 (`max_tokens`, at most the output limit), waiting until they are in the buckets; after the call it settles with the
 real usage and learns the limits, the remaining levels and the refill rate (from `reset`) from the answer's headers.
+The API states `reset` (and its `date`) in whole seconds, and a streamed answer's headers are a whole answer old when
+it is settled: the rate is read as the slowest refill the headers allow (the deficit over `reset` − `date` plus the
+second they may have lost, `RESET_RESOLUTION_SECONDS`), and the fastest such reading so far is kept, so the pacer
+never refills faster than the API and a wait never ends early.
 A reservation a killed process never settles is not a leak: the bucket refills within a window anyway. Optional caps
 (`model.rateLimits`) leave room for other tools. Nothing needs configuring: until the first answer says otherwise,
 nothing is limited.
@@ -21,6 +25,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -33,6 +38,8 @@ CAP_FIELDS = {"requests": "requests_per_minute", "input-tokens": "input_tokens_p
 SHOW_WAITS_OVER_SECONDS = 3.0
 POLL_SECONDS = 0.5
 CHARS_PER_TOKEN = 3.5  # conservative for English and code; the answer's usage settles the difference
+RESET_RESOLUTION_SECONDS = 1.0  # `reset` and `date` are whole seconds: together up to a second off
+STATE_VERSION = 2  # the state file's name carries it: a rate an older version learned too fast is not kept
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ class Pacer:
     @classmethod
     def for_key(cls, api_key: str, caps: Mapping[str, int | None] | None = None, **kwargs) -> "Pacer":
         name = hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
-        return cls(cache_dir() / f"{name}.sqlite", caps, **kwargs)
+        return cls(cache_dir() / f"{name}.v{STATE_VERSION}.sqlite", caps, **kwargs)
 
     def _transaction(self):
         return _Transaction(self.path)
@@ -139,7 +146,7 @@ class Pacer:
             buckets = self._buckets(db, now)
             for kind in buckets:
                 buckets[kind][1] = min(buckets[kind][0], buckets[kind][1] + reserved.of(kind) - used.of(kind))
-            self._learn(buckets, headers or {}, now)
+            self._learn(buckets, headers or {}, now, used)
             self._store(db, buckets, now)
 
     def pause(self, seconds: float, reason: str) -> None:
@@ -150,8 +157,12 @@ class Pacer:
             if not current or current[0] < now + seconds:
                 db.execute("INSERT OR REPLACE INTO pause VALUES (1, ?, ?)", (now + seconds, reason))
 
-    def _learn(self, buckets: dict[str, list[float]], headers: Mapping[str, str], now: float) -> None:
-        """Limits, levels and refill rates as the API states them; a cap of our own scales a bucket down."""
+    def _learn(self, buckets: dict[str, list[float]], headers: Mapping[str, str], now: float,
+               used: Usage = Usage(0, 0, 0)) -> None:
+        """Limits, levels and refill rates as the API states them; a cap of our own scales a bucket down. A streamed
+        answer's headers went out before its output was taken, so a bucket first learned from them is taken this
+        answer's output too (`used`; a bucket already kept has been charged it by `settle`)."""
+        stated_at = _http_date(headers.get("date"))  # when the API wrote them: a stream's are a whole answer old
         for kind in KINDS:
             try:
                 limit = float(headers[f"anthropic-ratelimit-{kind}-limit"])
@@ -162,13 +173,17 @@ class Pacer:
                 continue
             current = buckets.get(kind)
             api_rate = current[2] * limit / current[0] if current else limit / 60.0
-            reset = _seconds_until(headers.get(f"anthropic-ratelimit-{kind}-reset"), now)
+            reset = _seconds_until(headers.get(f"anthropic-ratelimit-{kind}-reset"),
+                                   stated_at if stated_at is not None else now)
             # Informative only between empty and full: at 0 the bucket may be in debt, so `reset` says more than
             # the deficit `remaining` shows.
-            if reset is not None and reset > 0.05 and remaining > 0 and limit - remaining >= 0.02 * limit:
-                api_rate = (limit - remaining) / reset  # the API's own refill rate, whatever its window
+            if reset is not None and reset >= 0 and remaining > 0 and limit - remaining >= 0.02 * limit:
+                # The API's own refill rate, whatever its window: the slowest the whole-second stamps allow (each
+                # reading is a lower bound, so the highest one is the closest that is still never too fast).
+                api_rate = max(api_rate, (limit - remaining - 1) / (reset + RESET_RESOLUTION_SECONDS))
             cap = min(limit, float(self.caps.get(kind) or limit))
-            level = remaining if current is None else min(current[1], remaining)
+            level = remaining - (used.of(kind) if kind == "output-tokens" else 0) if current is None else min(
+                current[1], remaining)
             buckets[kind] = [cap, min(cap, level), api_rate * cap / limit]
 
 
@@ -195,6 +210,16 @@ class _Transaction:
 
 def _field(kind: str) -> str:
     return kind.replace("-", "_")
+
+
+def _http_date(stamp: str | None) -> float | None:
+    """An HTTP `date` header as a timestamp (whole seconds), or None."""
+    if not stamp:
+        return None
+    try:
+        return parsedate_to_datetime(stamp).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _seconds_until(stamp: str | None, now: float) -> float | None:

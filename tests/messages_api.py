@@ -6,12 +6,14 @@ request is routed by the phase it names (`[phase 08/15 TESTING]`, in its task): 
 with `script()`, and everything else goes to the `default` callable.
 
 It applies the API's prompt-caching rules (`PromptCache`) and reports `cache_creation_input_tokens` and
-`cache_read_input_tokens` as the API does. With `limits=RateLimits(...)` it enforces the API's rate limits the way the real API does: token buckets for requests,
-input tokens and output tokens, refilled continuously (a full bucket every `window_seconds`: 60 on the real API; tests
-shrink it to keep minutes short). A request is admitted when a request and its input tokens are in their buckets and
-the output bucket is not in debt; its output tokens are taken when it completes. Every answer carries
-`anthropic-ratelimit-{requests,input-tokens,output-tokens}-{limit,remaining,reset}` (reset: RFC 3339, when the bucket
-is full again); a refused request gets 429 `rate_limit_error` with `retry-after` (whole seconds, rounded up).
+`cache_read_input_tokens` as the API does. With `limits=RateLimits(...)` it enforces the API's rate limits the way the
+real API does: token buckets for requests, input tokens and output tokens, refilled continuously (a full bucket every
+`window_seconds`: 60 on the real API; tests shrink it to keep minutes short). A request is admitted when a request and
+its input tokens are in their buckets and the output bucket is not in debt; its output tokens are taken as they are
+produced (a streamed answer's chunk by chunk, after its headers went out). Every answer carries
+`anthropic-ratelimit-{requests,input-tokens,output-tokens}-{limit,remaining,reset}` (reset: RFC 3339 in whole seconds,
+as the real API sends it, so up to a second before the bucket is really full); a refused request gets 429
+`rate_limit_error` with `retry-after` (whole seconds, rounded up). `rate_limited` counts the 429s.
 """
 from __future__ import annotations
 
@@ -77,6 +79,7 @@ class TokenBuckets:
             return 0.0
 
     def complete(self, output_tokens: int) -> None:
+        """Take output tokens as they are produced (all of an answer at once, or a streamed answer chunk by chunk)."""
         with self.lock:
             self._refill()
             self.level["output-tokens"] -= output_tokens
@@ -88,10 +91,10 @@ class TokenBuckets:
             for kind, limit in self.limits.items():
                 level = self.level[kind]
                 full_in = max(0.0, (limit - level) / limit * self.window)
-                reset = datetime.fromtimestamp(time.time() + full_in, timezone.utc)
+                reset = datetime.fromtimestamp(math.floor(time.time() + full_in), timezone.utc)  # whole seconds
                 headers[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
                 headers[f"anthropic-ratelimit-{kind}-remaining"] = str(max(0, math.floor(level)))
-                headers[f"anthropic-ratelimit-{kind}-reset"] = reset.isoformat(timespec="milliseconds").replace(
+                headers[f"anthropic-ratelimit-{kind}-reset"] = reset.isoformat(timespec="seconds").replace(
                     "+00:00", "Z")
             return headers
 
@@ -334,19 +337,24 @@ def _handler_for(api: MessagesAPIServer):
                 return self._error(reply)
             usage = {"input_tokens": uncached, "output_tokens": max(1, len(reply.text) // 4),
                      "cache_creation_input_tokens": cache_write, "cache_read_input_tokens": cache_read}
-            if api.buckets is not None:
-                api.buckets.complete(usage["output_tokens"])
-            api.answered.append((started, time.monotonic(), input_tokens, usage["output_tokens"]))
-            api.usage.append(usage)
             message = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
                        "model": body["model"], "content": [{"type": "text", "text": reply.text}],
                        "stop_reason": reply.stop_reason, "stop_sequence": None, "usage": usage}
+            api.answered.append((started, time.monotonic(), input_tokens, usage["output_tokens"]))
+            api.usage.append(usage)
             if body.get("stream"):
                 self._stream(message, reply.stream_seconds)
-            else:
+            else:  # the whole answer is produced (and its output taken) before the response goes out
+                self._charge_output(usage["output_tokens"])
                 self._send(200, json.dumps(message).encode(), "application/json")
 
+        def _charge_output(self, tokens: int) -> None:
+            if api.buckets is not None and tokens > 0:
+                api.buckets.complete(tokens)
+
         def _stream(self, message: dict, seconds: float = 0.0) -> None:
+            """Server-Sent Events: the headers first (with the buckets as they stand), then the text, its output
+            tokens taken chunk by chunk as it is written."""
             text = message["content"][0]["text"]
             start = {**message, "content": [], "stop_reason": None,
                      "usage": {**message["usage"], "output_tokens": 1}}
@@ -363,18 +371,26 @@ def _handler_for(api: MessagesAPIServer):
                                           "usage": {"output_tokens": message["usage"]["output_tokens"]}}),
                        ("message_stop", {"type": "message_stop"})]
             encoded = [f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events]
-            if not seconds:
-                self._send(200, b"".join(encoded), "text/event-stream")
-                return
+            total = message["usage"]["output_tokens"]
+            deltas = sum(1 for name, _ in events if name == "content_block_delta")
+            shares = [total * (i + 1) // deltas - total * i // deltas for i in range(deltas)]  # sums to total
             self.send_response(200)  # written as it is produced: no length, the connection closes at the end
             self.send_header("content-type", "text/event-stream")
             self.send_header("connection", "close")
+            self.send_header("request-id", f"req_{uuid.uuid4().hex[:24]}")
+            for key, value in (api.buckets.headers() if api.buckets is not None else {}).items():
+                self.send_header(key, value)
             self.end_headers()
             self.close_connection = True
-            for chunk in encoded:
+            for (name, _), chunk in zip(events, encoded):
                 self.wfile.write(chunk)
                 self.wfile.flush()
-                time.sleep(seconds / len(encoded))
+                if name == "content_block_delta":
+                    self._charge_output(shares.pop(0))
+                if seconds:
+                    time.sleep(seconds / len(encoded))
+            if not deltas:
+                self._charge_output(total)  # no text at all: the answer's single token
 
         def _error(self, error: ApiError) -> None:
             body = json.dumps({"type": "error", "error": {"type": error.error_type, "message": error.message}})

@@ -2,7 +2,9 @@
 sharing one budget between every process that uses the key, and telling the user when it makes them wait."""
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
+from email.utils import formatdate
 
 import pytest
 
@@ -37,6 +39,20 @@ def headers(now: float, window: float = 60.0, **levels) -> dict:
     return out
 
 
+def api_headers(stated_at: float, window: float, **levels) -> dict:
+    """What the real API sends at `stated_at` for buckets at `levels` (kind=(limit, level)): `reset` and `date` in
+    whole seconds (RFC 3339 and HTTP-date, both cut to the second), `remaining` rounded down."""
+    out = {"date": formatdate(stated_at, usegmt=True)}
+    for name, (limit, level) in levels.items():
+        kind = name.replace("_", "-")
+        reset = math.floor(stated_at + (limit - level) / limit * window)
+        out[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
+        out[f"anthropic-ratelimit-{kind}-remaining"] = str(max(0, math.floor(level)))
+        out[f"anthropic-ratelimit-{kind}-reset"] = datetime.fromtimestamp(reset, timezone.utc).isoformat(
+            timespec="seconds").replace("+00:00", "Z")
+    return out
+
+
 @pytest.fixture
 def clock():
     return Clock()
@@ -57,7 +73,7 @@ def test_the_refill_rate_is_learned_from_the_headers_whatever_the_window(tmp_pat
     # This API refills 30,000 input tokens per 6 s (a shrunk window): `reset` says so.
     shared.settle(Usage(0, 0, 0), Usage(0, 0, 0), headers(clock.now, window=6, input_tokens=(30_000, 10_000)))
     shared.reserve(Usage(1, 25_000, 100), deadline=clock.now + 900)
-    assert 2.5 <= clock.slept <= 3.5, "15,000 short at 5,000 per second, not 500 per second"
+    assert 3.0 <= clock.slept <= 4.0, "15,000 short at 5,000 per second (read as no faster than 4,000), not 500"
 
 
 def test_the_output_bucket_only_has_to_be_out_of_debt(tmp_path, clock):
@@ -121,3 +137,67 @@ def test_the_state_file_is_named_by_a_digest_of_the_key_never_the_key(tmp_path, 
     made = Pacer.for_key(key)
     assert made.path.parent == cache_dir() and key not in str(made.path)
     assert key.encode() not in made.path.read_bytes()
+
+
+OUTPUT_RATE = 8_000 / 20  # the API in these stories: 8,000 output tokens per 20 s window, 400 a second
+
+
+def spend_into_debt(shared: Pacer, level: float, used: int) -> float:
+    """Reserve a call with `level` output tokens in the bucket, settle it at `used`: the true seconds until the API's
+    bucket is out of debt again (and admits the next call)."""
+    taken = shared.reserve(Usage(1, 10, 6_000), deadline=shared.clock() + 900)
+    shared.settle(taken, Usage(1, 10, used), None)
+    return (used - level + 1) / OUTPUT_RATE
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.3, 0.6, 0.9])
+def test_whole_second_reset_stamps_never_end_a_wait_early(tmp_path, clock, fraction):
+    """A bucket 1,000 short is full in 2.5 s; cut to the second, `reset` can read 1.6 s: a rate read from that is half
+    again too fast, and the wait for the output bucket ended about a second early (a 429)."""
+    clock.now += fraction
+    shared = pacer(tmp_path, clock)
+    shared.settle(Usage(0, 0, 0), Usage(0, 0, 0), api_headers(clock.now, 20, output_tokens=(8_000, 7_000)))
+    started = clock.now
+    true_wait = spend_into_debt(shared, 7_000, 12_000)
+    shared.reserve(Usage(1, 10, 6_000), deadline=clock.now + 900)
+    assert clock.now - started >= true_wait
+
+
+def test_the_headers_of_a_streamed_answer_are_read_as_of_when_the_api_wrote_them(tmp_path, clock):
+    """A streamed answer's headers went out before its text: settled 8 s later, `reset` measured from the settle
+    would make the refill look four times as fast. The `date` header says when they were written."""
+    shared = pacer(tmp_path, clock)
+    stated = clock.now
+    clock.now += 8.0  # the answer streamed for 8 s; the bucket was 4,000 short when its headers went out
+    shared.settle(Usage(0, 0, 0), Usage(0, 0, 0), api_headers(stated, 20, output_tokens=(8_000, 4_000)))
+    level_now = min(8_000, 4_000 + 8.0 * OUTPUT_RATE)
+    started = clock.now
+    true_wait = spend_into_debt(shared, level_now, 14_000)
+    shared.reserve(Usage(1, 10, 6_000), deadline=clock.now + 900)
+    assert clock.now - started >= true_wait
+
+
+def test_a_rate_read_from_a_long_reset_stays_close_to_the_api_s(tmp_path, clock):
+    """Never early, yet not needlessly late: read from a bucket nearly empty (20 s to refill), the rate is within 6%
+    of the API's, and it is kept when a later answer's nearly full bucket says less."""
+    clock.now += 0.5
+    shared = pacer(tmp_path, clock)
+    shared.settle(Usage(0, 0, 0), Usage(0, 0, 0), api_headers(clock.now, 20, output_tokens=(8_000, 40)))
+    shared.settle(Usage(0, 0, 0), Usage(0, 0, 0), api_headers(clock.now, 20, output_tokens=(8_000, 7_900)))
+    started = clock.now
+    true_wait = spend_into_debt(shared, 40, 8_040)
+    shared.reserve(Usage(1, 10, 6_000), deadline=clock.now + 900)
+    assert true_wait <= clock.now - started <= 1.06 * true_wait
+
+
+def test_a_bucket_first_learned_from_a_streamed_answer_counts_that_answer_s_output(tmp_path, clock):
+    """The first answer's headers (sent before its 2,500 output tokens were taken) say the bucket is full: the pacer
+    starts it at 1,500, not 4,000, so the next call's debt is waited out."""
+    shared = pacer(tmp_path, clock)
+    full = api_headers(clock.now, 10, output_tokens=(4_000, 4_000))
+    shared.settle(shared.reserve(Usage(1, 10, 5_000), deadline=clock.now), Usage(1, 10, 2_500), full)
+    started = clock.now
+    taken = shared.reserve(Usage(1, 10, 3_000), deadline=clock.now + 900)
+    shared.settle(taken, Usage(1, 10, 3_000), None)
+    shared.reserve(Usage(1, 10, 3_000), deadline=clock.now + 900)
+    assert clock.now - started >= (2_500 + 3_000 - 4_000 + 1) / 400
