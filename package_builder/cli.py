@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from .paths import CONFIG_ENV
+from package_builder.base.paths import CONFIG_ENV
 
 USAGE = """usage: package-builder [--config PATH] [doit command or tasks...]
 
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"package-builder: {exc}\n(package-builder --help shows how to call it)", file=sys.stderr)
         return 2
-    from .tasks.command import run_doit  # doit and the task creators: only once there is something to run
+    from package_builder.tasks.command import run_doit  # doit and the task creators: only once there is something to run
 
     return run_doit(config, rest)
 

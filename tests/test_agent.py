@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monorepo import build_log, write_monorepo
-from package_builder.agent import InstructionError, ProductionPackageBuilderAgent
+from package_builder.builds.agent import InstructionError, ProductionPackageBuilderAgent
 
 pytestmark = pytest.mark.slow  # real npm toolchain, full generations
 

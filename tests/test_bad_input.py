@@ -11,7 +11,7 @@ import pytest
 import phases
 from conftest import example_answer
 from messages_api import ApiError, Text
-from package_builder.answer import parse_answer
+from package_builder.generation.answer import parse_answer
 
 GOOD = '<file path="docs/architecture.md">\n# Architecture\n</file>\n<summary>ok</summary>\n'
 HOSTILE = {

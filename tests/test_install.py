@@ -56,8 +56,9 @@ def test_the_wheel_holds_every_subpackage_every_phase_and_every_prompt_and_the_c
     phases = {f"package_builder/phases/{path.name}" for path in (source / "phases").glob("*.py")}
     prompts = {f"package_builder/prompts/{path.relative_to(source / 'prompts').as_posix()}"
                for path in (source / "prompts").rglob("*.j2")}
-    assert {"package_builder/runner/__init__.py", "package_builder/tasks/__init__.py",
-            "package_builder/toolchain/__init__.py", "package_builder/workspace/__init__.py"} <= modules
+    assert {"package_builder/generation/runner/__init__.py", "package_builder/tasks/__init__.py",
+            "package_builder/base/commands.py", "package_builder/builds/steps.py",
+            "package_builder/generation/writer/__init__.py"} <= modules
     assert len(phases) > 15 and any("/files/" in name for name in prompts)
 
     assert modules - names == set()

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 import phases
-from package_builder.answer import parse_answer
-from package_builder.errors import ModelAnswerError, PlanError
-from package_builder.plan import parse_plan
+from package_builder.generation.answer import parse_answer
+from package_builder.base.errors import ModelAnswerError, PlanError
+from package_builder.generation.plan import parse_plan
 
 SHARED_PLANS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "plans"
 TESTING = phases.BY_NAME["TESTING"]
@@ -108,7 +108,7 @@ def test_phase_declarations_keep_reruns_exact():
 def test_default_model_is_not_deprecated_by_the_installed_sdk():
     from anthropic._data.deprecated_models import DEPRECATED_MODELS
 
-    from package_builder.config import DEFAULT_MODEL
+    from package_builder.base.config import DEFAULT_MODEL
 
     assert DEFAULT_MODEL not in DEPRECATED_MODELS
 

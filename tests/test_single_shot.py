@@ -8,7 +8,7 @@ import pytest
 import phases
 from conftest import example_answer
 from messages_api import Text
-from package_builder.answer import parse_answer
+from package_builder.generation.answer import parse_answer
 from test_generation import phase_commits
 
 

@@ -54,8 +54,8 @@ def test_an_unknown_model_without_a_budget_goes_on_and_says_once_that_its_costs_
 
 def test_the_estimate_says_its_prices_are_a_guess_for_an_unknown_model():
     from conftest import PLAN
-    from package_builder.estimate import PhaseEstimate, report
-    from package_builder.plan import parse_plan
+    from package_builder.generation.estimate import PhaseEstimate, report
+    from package_builder.generation.plan import parse_plan
 
     guessed = PhaseEstimate("PLANNING", 1000, 0, 2000, 0.01, 0.02, 0.03, unpriced_model=UNKNOWN)
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from doit.cmd_base import NamespaceTaskLoader
 from doit.doit_cmd import DoitMain
 
-from ..errors import PackageBuilderError
-from ..paths import BUILDS_DIR, ProjectPaths, ensure_private_dir
-from .catalog import doit_namespace
-from .project import LoadedProject
+from package_builder.base.errors import PackageBuilderError
+from package_builder.base.paths import BUILDS_DIR, ProjectPaths, ensure_private_dir
+from package_builder.tasks.catalog import doit_namespace
+from package_builder.tasks.project import LoadedProject
 
 PHASES_PACKAGE = "package_builder.phases"  # the checkout's phases/, mapped in pyproject.toml's package-dir
 

@@ -12,18 +12,18 @@ from pathlib import Path
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from ..errors import PackageBuilderError, PlanError
-from ..graph import rerun_key, upstream
-from ..paths import state_dir
-from ..phase import PhaseSpec
-from ..plan import discover_plans, parse_plan
-from ..templates import prompt_templates, template_sources
-from .project import LoadedProject
+from package_builder.base.errors import PackageBuilderError, PlanError
+from package_builder.generation.graph import rerun_key, upstream
+from package_builder.base.paths import state_dir
+from package_builder.generation.phase import PhaseSpec
+from package_builder.generation.plan import discover_plans, parse_plan
+from package_builder.generation.templates import prompt_templates, template_sources
+from package_builder.tasks.project import LoadedProject
 
 
 def run_phase(phases: tuple[PhaseSpec, ...], project_root: str, config_path: str, plan_path: str, phase_name: str):
     """doit action: one phase; a `PackageBuilderError` becomes a clean TaskFailed (no traceback)."""
-    from ..runner import PhaseJob, run_phase as run
+    from package_builder.generation.runner import PhaseJob, run_phase as run
 
     try:
         return run(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), phase_name), phases)
@@ -33,7 +33,7 @@ def run_phase(phases: tuple[PhaseSpec, ...], project_root: str, config_path: str
 
 def summarize(phases: tuple[PhaseSpec, ...], project_root: str, config_path: str, plan_path: str):
     """doit action: the closing line of one plan's generation."""
-    from ..runner import PhaseJob, summarize as summary
+    from package_builder.generation.runner import PhaseJob, summarize as summary
 
     try:
         return summary(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), "MERGE"), phases)
@@ -47,8 +47,8 @@ def fail(message: str):
 
 def estimate(project: LoadedProject, plan_path: str):
     """doit action: what generating the plan should cost, printed as a table; no model call, no key needed."""
-    from ..config import BuildConfig, load_config
-    from ..estimate import estimate_plan, report
+    from package_builder.base.config import BuildConfig, load_config
+    from package_builder.generation.estimate import estimate_plan, report
 
     try:
         plan = parse_plan(Path(plan_path))

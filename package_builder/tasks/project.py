@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ..config_snapshot import ConfigSnapshot, load_config_snapshot
-from ..errors import PackageBuilderError
-from ..graph import phases_for
-from ..paths import ProjectPaths
-from ..phase import PhaseSpec
+from package_builder.base.config_snapshot import ConfigSnapshot, load_config_snapshot
+from package_builder.base.errors import PackageBuilderError
+from package_builder.generation.graph import phases_for
+from package_builder.base.paths import ProjectPaths
+from package_builder.generation.phase import PhaseSpec
 
 _PLANS_DIR_KEY = re.compile(r'"(?:plansDir|plans_dir)"\s*:')
 _PLANS_DIR = re.compile(_PLANS_DIR_KEY.pattern + r'\s*"([^"\\]*)"')

@@ -11,12 +11,12 @@ from dataclasses import replace
 from doit.exceptions import UnmetDependency
 from doit.reporter import ConsoleReporter
 
-from ..outcomes import STEP_NAMES, outcome_label, write_run_summary
-from ..errors import PackageBuilderError
-from ..plan import discover_plans
-from .project import LoadedProject
-from .scheduling import continue_chains_first
-from .workspace import spread_dry_run
+from package_builder.builds.outcomes import STEP_NAMES, outcome_label, write_run_summary
+from package_builder.base.errors import PackageBuilderError
+from package_builder.generation.plan import discover_plans
+from package_builder.tasks.project import LoadedProject
+from package_builder.tasks.scheduling import continue_chains_first
+from package_builder.tasks.builds import spread_dry_run
 
 
 def doit_config(project: LoadedProject) -> dict:
@@ -205,7 +205,7 @@ def reporter_for(project: LoadedProject) -> type:
 
         def _generation_summary(self):
             """A table of the plans this run generated, and `.generation-state/summary.json`."""
-            from ..status import existing_branches, plan_status, summary_table, write_generation_summary
+            from package_builder.generation.plan_status import existing_branches, plan_status, summary_table, write_generation_summary
 
             try:
                 paths = {path.stem: path for path in discover_plans(project.plans)}

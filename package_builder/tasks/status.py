@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
-from ..errors import PackageBuilderError
-from ..plan import discover_plans
-from .project import LoadedProject
-from .reporter import stop_writing_stdout
+from package_builder.base.errors import PackageBuilderError
+from package_builder.generation.plan import discover_plans
+from package_builder.tasks.project import LoadedProject
+from package_builder.tasks.reporter import stop_writing_stdout
 
 
 JSON = {"name": "as_json", "long": "json", "type": bool, "default": False,
@@ -19,9 +19,9 @@ def show_status(project: LoadedProject, as_json: bool = False):
     """doit action: print the status lines, or their JSON, for every plan that can be read; then fail (a non-zero
     exit, for CI and scripts) when the config, the plans folder or a plan is broken, naming each problem, since
     nothing can be generated until it is fixed. A plan that failed to generate is a state, not a broken input."""
-    from ..explain import VisibleInputs
-    from ..state import GenerationState
-    from ..status import existing_branches, plan_status
+    from package_builder.generation.explain import VisibleInputs
+    from package_builder.generation.state import GenerationState
+    from package_builder.generation.plan_status import existing_branches, plan_status
 
     problems = [f"config: {project.config_error}"] if project.config_error else []
     broken = [f"the config ({project.paths.config})"] if project.config_error else []

@@ -1,4 +1,4 @@
-"""Fast: the strict answer protocol (package_builder/answer.py) and the write-allowlist globs (phase.py).
+"""Fast: the strict answer protocol (package_builder/generation/answer.py) and the write-allowlist globs (phase.py).
 
 What a user relies on: nothing a model answers can land outside the package, in git's or npm's folders, or where the
 phase may not write; a bad answer is refused whole, and the refusal names the path so the repair prompt can fix it.
@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 import phases
-from package_builder.answer import ModelAnswer, parse_answer, path_problems
-from package_builder.errors import ModelAnswerError
-from package_builder.globs import glob_match
+from package_builder.generation.answer import ModelAnswer, parse_answer, path_problems
+from package_builder.base.errors import ModelAnswerError
+from package_builder.base.globs import glob_match
 
 TESTING = phases.BY_NAME["TESTING"]
 PLANNING = phases.BY_NAME["PLANNING"]

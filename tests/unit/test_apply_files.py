@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from package_builder.errors import ModelAnswerError, WorkspaceError
-from package_builder.workspace.files import apply_files
+from package_builder.base.errors import ModelAnswerError, WorkspaceError
+from package_builder.generation.writer.files import apply_files
 
 PACKAGE = "packages/core/thing"
 

@@ -1,4 +1,4 @@
-"""Fast: phase artifacts, the unit of resume (package_builder/artifacts.py), and the digests they rest on (digest.py).
+"""Fast: phase artifacts, the unit of resume (package_builder/generation/artifacts.py), and the digests they rest on (digest.py).
 
 A user relies on: the package's files after phase N are exactly what the phases wrote in order; an artifact saved to
 disk and read back is the same artifact; and a phase that produced the same files counts as unchanged downstream even
@@ -11,8 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from package_builder.artifacts import (COMMITTED, SCHEMA, ArtifactStore, ModelCall, PhaseArtifact, fold_files)
-from package_builder.digest import digest_bytes, digest_of, digest_text
+from package_builder.generation.artifacts import (COMMITTED, SCHEMA, ArtifactStore, ModelCall, PhaseArtifact, fold_files)
+from package_builder.base.digest import digest_bytes, digest_of, digest_text
 
 
 def artifact(number: int, files: dict | None = None, deletes: list | None = None, **extra) -> PhaseArtifact:

@@ -6,11 +6,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from package_builder.errors import BudgetExceeded
-from package_builder.pricing import Prices, prices_for
-from package_builder.runner import budget as budgets
-from package_builder.runner.budget import Budget
-from package_builder.state import GenerationState
+from package_builder.base.errors import BudgetExceeded
+from package_builder.generation.pricing import Prices, prices_for
+from package_builder.generation.runner import budget as budgets
+from package_builder.generation.runner.budget import Budget
+from package_builder.generation.state import GenerationState
 
 SONNET = Prices.from_input_output(3.0, 15.0)
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from package_builder.toolchain.commands import Toolchain, is_yarn_berry
+from package_builder.base.commands import Toolchain, is_yarn_berry
 
 
 def toolchain(tmp_path, limit: float, lines: list) -> Toolchain:

@@ -1,4 +1,4 @@
-"""Fast: `configs/build-env.json` (package_builder/config.py).
+"""Fast: `configs/build-env.json` (package_builder/base/config.py).
 
 A user writes camelCase JSON; every mistake comes back naming the file and the field, relative paths mean "from the
 config's folder", and secrets never show up in a repr, a dump or an error.
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import phases
-from package_builder.config import DEFAULT_MODEL, load_config
-from package_builder.errors import ConfigError
+from package_builder.base.config import DEFAULT_MODEL, load_config
+from package_builder.base.errors import ConfigError
 
 SECRET = "sk-ant-unit-test-secret-value-42"
 NPM_SECRET = "npm_unit_test_token_value_77"

@@ -1,4 +1,4 @@
-"""Fast: doit's task load reads the validated config from a snapshot (package_builder/config_snapshot.py), so a no-op
+"""Fast: doit's task load reads the validated config from a snapshot (package_builder/base/config_snapshot.py), so a no-op
 `doit build` or a `doit list` imports no pydantic; the snapshot is only ever the validator's own answer for the very
 bytes on disk, and it holds no secret. (That its keys equal the model's for every field: test_rerun_keys.py.)"""
 from __future__ import annotations
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import package_builder.config_snapshot as config_snapshot
-from package_builder.build_cache import StepCache
-from package_builder.config import BuildConfig, _Section
-from package_builder.config_snapshot import (camel_case, load_config_snapshot, npm_token, remote_cache_token,
-                                              snapshot_path)
-from package_builder.errors import ConfigError
+import package_builder.base.config_snapshot as config_snapshot
+from package_builder.builds.cache import StepCache
+from package_builder.base.config import BuildConfig, _Section
+from package_builder.base.config_snapshot import camel_case, load_config_snapshot, snapshot_path
+from package_builder.base.credentials import npm_token, remote_cache_token
+from package_builder.base.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 NAMES = ("PLANNING", "TESTING")
@@ -162,7 +162,7 @@ def test_secrets_written_under_the_fields_own_names_are_found_and_a_lost_one_nev
     cache = StepCache(tmp_path / "ws", 10, snapshot.builds.remote_cache, say=lines.append)
     assert cache.restore("sha256:0123", tmp_path / "ws", []) is None  # no archive, and no remote: slower, not failed
     assert "builds.remoteCache.token" in lines[0] and "going on without it" in lines[0]
-    from package_builder.tasks.workspace import _token_to_hide
+    from package_builder.tasks.builds import _token_to_hide
     assert _token_to_hide(snapshot) is None, "a failed step still reports its own error, with nothing to hide"
 
 

@@ -1,7 +1,7 @@
 """Why a finished phase or workspace step runs again, named from the inputs it stored."""
 from __future__ import annotations
 
-from package_builder.explain import changed_inputs
+from package_builder.generation.explain import changed_inputs
 
 BEFORE = {"plan": "p1", "templates": {"_system.md.j2": "s1", "testing.md.j2": "t1"}, "upstream": {"TYPES": "o1"},
           "model": "claude-a", "maxTokens": 4000, "temperature": None, "writeAllowlist": ["src/**"],
@@ -27,7 +27,7 @@ def test_only_the_keys_given_are_compared_and_the_prompt_is_the_last_resort():
 
 
 def test_a_workspace_step_names_its_changed_files_dependencies_and_settings():
-    from package_builder.step_inputs import why_again
+    from package_builder.builds.step_inputs import why_again
 
     before = {"package": "@s/math", "files": {"src/a.js": "1", "src/gone.js": "2"}, "root": {"package.json": "r"},
               "dependencies": {"build:@s/core": "c1", "generate:@s/math": "g1"}, "scripts": {"build": "tsc"},

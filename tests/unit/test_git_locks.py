@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from package_builder.errors import WorkspaceError
-from package_builder.workspace.git import GitRepo
+from package_builder.base.errors import WorkspaceError
+from package_builder.generation.writer.git import GitRepo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,7 +52,7 @@ def kill_during_git_add(root: Path, tmp_path: Path) -> Path:
     git(root, "config", "filter.hold.clean", f'sh -c "while [ -e {hold} ]; do sleep 0.05; done; cat"')
     (root / ".git" / "info" / "attributes").write_text("*.md filter=hold\n")
     (root / "notes.md").write_text("notes\n")
-    script = ("import sys; from pathlib import Path; from package_builder.workspace.git import GitRepo\n"
+    script = ("import sys; from pathlib import Path; from package_builder.generation.writer.git import GitRepo\n"
               f"root = Path({str(root)!r})\n"
               "GitRepo(root, root / '.generation-state' / 'git-step.json', 'pb', 'pb@example.com').run('add', '-A')")
     child = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, start_new_session=True)
@@ -70,7 +70,7 @@ def kill_during_git_add(root: Path, tmp_path: Path) -> Path:
 
 
 def wait_until_gone(identity: str) -> None:
-    from package_builder.locks import process_gone
+    from package_builder.base.locks import process_gone
 
     deadline = time.monotonic() + 10
     while not process_gone(identity):  # the killed git is reaped by init, not by us
@@ -128,7 +128,7 @@ def test_a_marker_that_cannot_prove_its_run_is_gone_removes_nothing(workspace, w
     stat = lock.lstat()
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
-        from package_builder.locks import process_identity
+        from package_builder.base.locks import process_identity
 
         identity = [stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size]
         marker = {"live": {"process": process_identity(sleeper.pid), "git": None, "locks": {str(lock): identity}},
@@ -158,8 +158,8 @@ def test_the_builds_read_only_git_commands_never_write_the_index(workspace):
     """A publish's check for uncommitted files and the build's file listing run outside the marker: they must never
     take .git/index.lock (a plain `git status` does, to refresh a stale index), which would fail the user's own git
     command meanwhile or, if killed, leave a lock nobody can prove whose."""
-    from package_builder.monorepo import versioned_files
-    from package_builder.publishing import _uncommitted_files
+    from package_builder.builds.monorepo import versioned_files
+    from package_builder.builds.publishing import _uncommitted_files
 
     index = workspace / ".git" / "index"
     for look in (lambda: _uncommitted_files(workspace, workspace),

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 
-from package_builder.locks import slot
+from package_builder.base.locks import slot
 
 
 def most_at_once(directory, count: int, workers: int = 4) -> int:
@@ -40,7 +40,7 @@ def test_two_slots_let_two_run_at_once(tmp_path):
 
 def test_a_waiter_is_told_once_and_a_killed_holder_frees_its_slot(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from package_builder.locks import slot\n"
+        "import sys, time; from package_builder.base.locks import slot\n"
         f"with slot(__import__('pathlib').Path({str(tmp_path)!r}), 1):\n"
         "    print('held', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
@@ -54,7 +54,7 @@ def test_a_waiter_is_told_once_and_a_killed_holder_frees_its_slot(tmp_path):
 
 
 def test_a_process_is_gone_once_it_ends_even_before_it_is_reaped(tmp_path):
-    from package_builder.locks import process_gone, process_identity
+    from package_builder.base.locks import process_gone, process_identity
 
     child = subprocess.Popen(["sleep", "30"])
     identity = process_identity(child.pid)
@@ -75,8 +75,8 @@ def test_a_checkpoints_process_is_running_only_while_that_very_process_lives(tmp
     import os
     import subprocess
 
-    from package_builder.locks import process_identity
-    from package_builder.state import GenerationState
+    from package_builder.base.locks import process_identity
+    from package_builder.generation.state import GenerationState
 
     child = subprocess.Popen(["sleep", "30"])
     state = GenerationState(tmp_path / "gen-1.json", {"status": "in-progress"})

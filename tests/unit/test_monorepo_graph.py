@@ -1,4 +1,4 @@
-"""Fast: the monorepo's package graph (package_builder/monorepo.py), on tiny monorepos written into tmp_path.
+"""Fast: the monorepo's package graph (package_builder/builds/monorepo.py), on tiny monorepos written into tmp_path.
 
 A user points package-builder at an npm/yarn/pnpm monorepo: it must find exactly the workspace packages, build them
 dependencies first, refuse cycles, duplicate and invalid names with a message naming them, and digest only the files
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from package_builder.errors import ConfigError
-from package_builder.monorepo import (DEFAULT_OUTPUTS, WorkspacePackage, declared_outputs, dependency_order,
+from package_builder.base.errors import ConfigError
+from package_builder.builds.monorepo import (DEFAULT_OUTPUTS, WorkspacePackage, declared_outputs, dependency_order,
                                       discover_packages, is_npm_package_name, source_files, workspace_globs)
 
 
@@ -302,7 +302,7 @@ def test_a_scoped_name_becomes_a_safe_file_name():
 def test_in_a_git_work_tree_only_files_git_tracks_or_would_track_are_build_inputs(tmp_path):
     import subprocess
 
-    from package_builder.monorepo import versioned_files
+    from package_builder.builds.monorepo import versioned_files
 
     directory = tmp_path / "pkg"
     write_tree(directory, ["package.json", "src/index.ts", "src/new.ts", ".tmp-package-1.json", "logs/run.log"])

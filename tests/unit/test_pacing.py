@@ -8,8 +8,8 @@ from email.utils import formatdate
 
 import pytest
 
-from package_builder.errors import ModelCallError
-from package_builder.pacing import Pacer, Usage, cache_dir
+from package_builder.base.errors import ModelCallError
+from package_builder.generation.pacing import Pacer, Usage, cache_dir
 
 
 class Clock:

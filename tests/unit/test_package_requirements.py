@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from package_builder.quality import jsdoc_on_exports, package_checks, strict_typescript
+from package_builder.generation.quality import jsdoc_on_exports, package_checks, strict_typescript
 
 DOCUMENTED = '''/** Parses a number. */
 export function parse(text: string): number {

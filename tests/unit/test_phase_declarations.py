@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import phases
-from package_builder.errors import PhaseDeclarationError
-from package_builder.phase import EVERY_EARLIER_PHASE, validate_phases
+from package_builder.base.errors import PhaseDeclarationError
+from package_builder.generation.phase import EVERY_EARLIER_PHASE, validate_phases
 
 DECLARED = phases.PHASES
 
@@ -42,7 +42,7 @@ def test_every_earlier_phase_expands_to_the_phases_before(tmp_path):
 
 def test_checks_hold_under_python_dash_o():
     root = Path(__file__).resolve().parents[2]
-    code = ("from dataclasses import replace; import phases; from package_builder.phase import validate_phases\n"
+    code = ("from dataclasses import replace; import phases; from package_builder.generation.phase import validate_phases\n"
             "try:\n    validate_phases((replace(phases.PHASES[0], number=3),))\nexcept Exception as e: print(e)")
     out = subprocess.run([sys.executable, "-O", "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert "number is 3, but it is phase 1" in out.stdout

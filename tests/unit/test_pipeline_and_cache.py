@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from package_builder.build_cache import StepCache
-from package_builder.errors import ConfigError
-from package_builder.pipeline import StepDefinition, load_pipeline, select_inputs
+from package_builder.builds.cache import StepCache
+from package_builder.base.errors import ConfigError
+from package_builder.builds.pipeline import StepDefinition, load_pipeline, select_inputs
 
 FILES = ["/p/src/a.ts", "/p/src/a.test.ts", "/p/README.md", "/p/docs/x.md", "/p/dist/a.js", "/p/schema.json"]
 
@@ -142,8 +142,8 @@ def test_files_git_tracks_are_sources_even_in_an_output_folder_and_never_restore
     """A package whose `files` and `bin` name its own sources: an edit to them rebuilds, a restore leaves them be."""
     import subprocess
 
-    from package_builder.builds import build_package
-    from package_builder.config import BuildConfig
+    from package_builder.builds.steps import build_package
+    from package_builder.base.config import BuildConfig
 
     package = tmp_path / "packages" / "cli"
     (package / "src").mkdir(parents=True)
@@ -206,7 +206,7 @@ def test_braces_cache_false_and_env_from_turbo_json(tmp_path, monkeypatch):
 
 
 def test_a_packages_own_turbo_json_overrides_the_roots_for_that_package(tmp_path):
-    from package_builder.monorepo import WorkspacePackage
+    from package_builder.builds.monorepo import WorkspacePackage
 
     (tmp_path / "turbo.json").write_text(json.dumps({"tasks": {"build": {"outputs": ["dist/**"],
                                                                          "dependsOn": ["^build"]}}}))

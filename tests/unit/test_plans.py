@@ -1,4 +1,4 @@
-"""Fast: plan files (package_builder/plan.py) beyond what tests/test_plans_and_answers.py covers.
+"""Fast: plan files (package_builder/generation/plan.py) beyond what tests/test_plans_and_answers.py covers.
 
 A user drops `<category>/<name>.md` plans into plans/packages/; each becomes a doit task whose package name, folder,
 coverage target and dependencies come from the plan, or a PlanError says which file and what to add.
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from package_builder.errors import PlanError
-from package_builder.plan import CATEGORIES, COVERAGE_TARGETS, Dependency, discover_plans, parse_plan
+from package_builder.base.errors import PlanError
+from package_builder.generation.plan import CATEGORIES, COVERAGE_TARGETS, Dependency, discover_plans, parse_plan
 
 SHARED_PLANS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "plans"
 needs_shared = pytest.mark.skipif(not SHARED_PLANS.is_dir(), reason="../shared is not beside this checkout")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from package_builder.progress import ProgressBoard
+from package_builder.generation.progress import ProgressBoard
 
 
 def test_plain_lines_come_once_a_period_per_running_call_and_stop_with_the_last():

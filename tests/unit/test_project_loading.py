@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import phases
-from package_builder.plan import discover_plans
+from package_builder.generation.plan import discover_plans
 from package_builder.tasks.generation import generation_tasks
 from package_builder.tasks.project import LoadedProject, load_project
 

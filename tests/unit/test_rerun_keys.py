@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 import phases
-from package_builder.artifacts import COMMITTED, ArtifactStore, PhaseArtifact
-from package_builder.config import BuildConfig, load_config
-from package_builder.digest import digest_of
-from package_builder.errors import ConfigError
-from package_builder.graph import rerun_key, upstream
-from package_builder.paths import ProjectPaths
-from package_builder.runner.context import PhaseJob, load_context
-from package_builder.runner.request import prepare
+from package_builder.generation.artifacts import COMMITTED, ArtifactStore, PhaseArtifact
+from package_builder.base.config import BuildConfig, load_config
+from package_builder.base.digest import digest_of
+from package_builder.base.errors import ConfigError
+from package_builder.generation.graph import rerun_key, upstream
+from package_builder.base.paths import ProjectPaths
+from package_builder.generation.runner.context import PhaseJob, load_context
+from package_builder.generation.runner.request import prepare
 from package_builder.tasks.generation import generation_tasks
 from package_builder.tasks.project import LoadedProject
 

@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-from package_builder.layout import workspace_member
-from package_builder.toolchain.commands import NOT_FOUND, Toolchain, lockfiles_kept
-from package_builder.toolchain.validation import environment_failure, type_check_between_phases
+from package_builder.base.layout import workspace_member
+from package_builder.base.commands import NOT_FOUND, Toolchain, lockfiles_kept
+from package_builder.generation.validation import environment_failure, type_check_between_phases
 
 
 def monorepo(tmp_path, workspaces=("packages/*/*",), manager: str | None = None):

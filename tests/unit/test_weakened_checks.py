@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from package_builder.answer import ModelAnswer, parse_answer
-from package_builder.plan import parse_plan
+from package_builder.generation.answer import ModelAnswer, parse_answer
+from package_builder.generation.plan import parse_plan
 from phases import PHASES
 from phases.checks import no_weakened_checks
 

@@ -1,0 +1,315 @@
+"""Running the JavaScript toolchain: commands as argument lists (never a shell string) with a timeout, in an
+environment without our secrets, their output trimmed to the lines a person (or the model) needs; and the package
+manager a workspace uses (npm, pnpm or yarn), with its install, build and test commands.
+
+What the results mean (green, which failure, worth a repair or not) is `validation`'s job.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from package_builder.base.digest import digest_text
+from package_builder.base.credentials import SECRET_VARIABLES
+from package_builder.base.errors import ConfigError
+from package_builder.base.layout import LOCKFILES, detect_package_manager, is_yarn_berry, workspace_globs, workspace_member
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ERROR_LINE = re.compile(r"error|fail|✗|×|expected|TS\d{4}|ERR!|not found|cannot", re.I)
+ENVIRONMENT_PROBLEM = re.compile(r"ENOTFOUND|ETIMEDOUT|ECONNREFUSED|ECONNRESET|EAI_AGAIN|ENOSPC|EACCES|network|socket hang up", re.I)
+_NON_REGISTRY = ("workspace:", "file:", "link:", "portal:", "git+", "git:", "github:", "http:", "https:")
+DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
+LINT_CONFIGS = ("eslint.config.js", "eslint.config.mjs", "eslint.config.cjs", "eslint.config.ts", ".eslintrc",
+                ".eslintrc.js", ".eslintrc.cjs", ".eslintrc.json", ".eslintrc.yml", ".eslintrc.yaml")
+INSTALL_MARKER = Path("node_modules") / ".package-builder-installed"
+
+
+# The exit codes of `timeout(1)` and of a shell that cannot find a program. We report our own timeout and a program we
+# cannot start with them too; a script that exits with one of them (`sh: tsc: not found`) failed the same way.
+TIMED_OUT = 124
+NOT_FOUND = 127
+HEARTBEAT_SECONDS = 30.0
+
+
+@contextlib.contextmanager
+def lockfiles_kept(*folders: Path):
+    """Put every lockfile in `folders` back as it was when the block ends: the same bytes, or gone if it was not
+    there. Generation installs a package the lockfile does not know yet; updating the lockfile is the user's call."""
+    names = (*LOCKFILES, "npm-shrinkwrap.json")
+    before = {folder / name: (folder / name).read_bytes() if (folder / name).is_file() else None
+              for folder in dict.fromkeys(folders) for name in names}
+    try:
+        yield
+    finally:
+        for path, content in before.items():
+            if content is None:
+                path.unlink(missing_ok=True)
+            elif not path.is_file() or path.read_bytes() != content:
+                path.write_bytes(content)
+
+
+@dataclass
+class StepResult:
+    """One command: what ran, how it ended, and the part of its output worth reading."""
+
+    step: str
+    command: list[str]
+    exit_code: int
+    seconds: float
+    output: str = ""
+    timed_out: bool = False
+    program_missing: bool = False
+    tool_missing: bool = False  # a tool the package should have installed itself: its own failure, not the machine's
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    @property
+    def machine_failed(self) -> bool:
+        """The command never got to judge the code: it ran out of time, or a program it needs is missing."""
+        if self.tool_missing:
+            return False
+        return self.timed_out or self.program_missing or self.exit_code in (TIMED_OUT, NOT_FOUND)
+
+
+def trim_output(text: str, max_lines: int = 40, max_chars: int = 4000) -> str:
+    """The first error lines (with a line of context) and the tail, without colour codes: enough, never megabytes."""
+    lines = [line.rstrip() for line in _ANSI.sub("", text).splitlines() if line.strip()]
+    picked: list[int] = []
+    for index, line in enumerate(lines):
+        if _ERROR_LINE.search(line):
+            picked.extend(i for i in (index - 1, index, index + 1) if 0 <= i < len(lines))
+        if len(set(picked)) >= max_lines // 2:
+            break
+    tail = list(range(max(0, len(lines) - max_lines // 2), len(lines)))
+    chosen = sorted(set(picked) | set(tail))
+    out, previous = [], -1
+    for index in chosen:
+        if index != previous + 1 and out:
+            out.append("…")
+        out.append(lines[index])
+        previous = index
+    return "\n".join(out)[-max_chars:]
+
+
+class Toolchain:
+    """Runs the commands of one package directory with the workspace's package manager. A command gets
+    `timeout_seconds` (named by `timeout_setting` in the message when it runs out) and, while it runs long, a
+    `heartbeat` line every 30 s (or every half of a shorter limit)."""
+
+    def __init__(self, package_dir: Path, workspace_root: Path, registry: str, ignore_scripts: bool = True,
+                 timeout_seconds: float = 600, timeout_setting: str = "buildValidation.commandTimeoutSeconds",
+                 heartbeat: Callable[[str], None] | None = None):
+        self.package_dir = package_dir
+        self.workspace_root = workspace_root
+        self.manager = detect_package_manager(workspace_root)
+        self.yarn_berry = self.manager == "yarn" and is_yarn_berry(workspace_root)
+        self.registry = registry
+        self.ignore_scripts = ignore_scripts
+        self.timeout_seconds = timeout_seconds
+        self.timeout_setting = timeout_setting
+        self.heartbeat = heartbeat
+
+    def run(self, step: str, command: list[str]) -> StepResult:
+        started = time.monotonic()
+        env = {**os.environ, **{name: "" for name in SECRET_VARIABLES if name in os.environ},
+               "CI": "true", "FORCE_COLOR": "0", "NO_COLOR": "1",
+               "npm_config_registry": self.registry, "npm_config_update_notifier": "false"}
+        try:  # a session of its own: a timeout ends the command and everything it started
+            process = subprocess.Popen(command, cwd=self.package_dir, env=env, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                                       errors="replace", start_new_session=True)
+        except OSError as exc:
+            return StepResult(step=step, command=command, exit_code=NOT_FOUND, seconds=0.0,
+                              output=f"cannot run {command[0]}: {exc}", program_missing=True)
+        out, err, timed_out = self._wait(process, step, command, started)
+        code = TIMED_OUT if timed_out else process.returncode
+        output = out + "\n" + err
+        if timed_out:
+            output = f"timed out after {self.timeout_seconds:.0f} s ({self.timeout_setting})\n{output}"
+        return StepResult(step=step, command=command, exit_code=code, seconds=round(time.monotonic() - started, 2),
+                          output=trim_output(output), timed_out=timed_out)
+
+    def _wait(self, process: subprocess.Popen, step: str, command: list[str], started: float) -> tuple[str, str, bool]:
+        """(stdout, stderr, timed out): wait for the command, saying so while it runs long."""
+        deadline = started + self.timeout_seconds
+        every = min(HEARTBEAT_SECONDS, self.timeout_seconds / 2)
+        while True:
+            try:
+                out, err = process.communicate(timeout=max(0.05, min(every, deadline - time.monotonic())))
+                return out or "", err or "", False
+            except subprocess.TimeoutExpired:
+                elapsed = time.monotonic() - started
+                if elapsed >= self.timeout_seconds:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    out, err = process.communicate()
+                    return out or "", err or "", True
+                if self.heartbeat:
+                    self.heartbeat(f"{step}: `{' '.join(command[:3])}` in {self.package_dir.name} still running after "
+                                   f"{elapsed:.0f} s (limit {self.timeout_seconds:.0f} s, {self.timeout_setting})")
+
+    def missing_dependencies(self, manifest: dict) -> tuple[list[str], str]:
+        """Dependencies that are not in the registry with a version matching their range, and any environment error.
+
+        Asked through `npm view name@range version`, so the registry's own semver matching decides.
+        """
+        wanted = [(name, str(spec)) for section in DEPENDENCY_FIELDS
+                  for name, spec in (manifest.get(section) or {}).items()
+                  if not str(spec).startswith(_NON_REGISTRY)]
+
+        def look_up(item: tuple[str, str]) -> tuple[str, str, StepResult]:
+            name, spec = item
+            return name, spec, self.run("dependency check", ["npm", "view", f"{name}@{spec}", "version", "--json"])
+
+        from concurrent.futures import ThreadPoolExecutor  # only generation's dependency check asks the registry
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(look_up, wanted))
+        missing, environment = [], ""
+        for name, spec, result in results:
+            if result.ok and result.output.strip():
+                continue
+            if "E404" in result.output or "404" in result.output:
+                missing.append(f"{name} (no such package in {self.registry})")
+            elif result.ok:
+                missing.append(f"{name}@{spec} (no published version matches {spec!r})")
+            elif ENVIRONMENT_PROBLEM.search(result.output):
+                environment = f"cannot reach {self.registry}: {result.output[-300:]}"
+            else:
+                missing.append(f"{name}@{spec} ({result.output.strip()[-200:] or 'npm view failed'})")
+        return missing, environment
+
+    def _install_digest(self) -> str:
+        """What an install of the package reads: its manifest, the root's and the lockfile, and how we install."""
+        parts = [self.manager, str(self.ignore_scripts)]
+        for path in (self.package_dir / "package.json", self.workspace_root / "package.json",
+                     *(self.workspace_root / name for name in LOCKFILES)):
+            parts.append(path.read_text(encoding="utf-8", errors="replace") if path.is_file() else "")
+        return digest_text("\0".join(parts))
+
+    def needs_install(self) -> bool:
+        """True unless what the install reads is unchanged since the last successful one and its tools are still
+        there (someone may have wiped the root's node_modules): the checks between phases must stay cheap."""
+        if self.yarn_berry:  # berry runs nothing until its lockfile lists the package, and that is put back each time
+            return True
+        try:
+            installed = (self.package_dir / INSTALL_MARKER).read_text() == self._install_digest()
+        except OSError:
+            return True
+        return not installed or self._find_bin("tsc") is None
+
+    def workspace_problem(self) -> str:
+        """Why the workspace's manager would not install this package (it is not one of the workspace's packages),
+        or "" when it would."""
+        try:
+            member = workspace_member(self.workspace_root, self.package_dir)
+        except ConfigError as exc:
+            return str(exc)
+        if member is not False:
+            return ""
+        relative = self.package_dir.relative_to(self.workspace_root).as_posix()
+        declared = ("pnpm-workspace.yaml `packages`" if (self.workspace_root / "pnpm-workspace.yaml").exists()
+                    else "package.json `workspaces`")
+        return (f"{relative} is not a package of the workspace at {self.workspace_root}: its {declared} "
+                f"({', '.join(workspace_globs(self.workspace_root))}) does not match it, so `{self.manager} install` "
+                f"would not install it; add a glob that matches {relative} there, or move the plan's `path`")
+
+    def lockfiles_kept(self):
+        """The block within which a check may install: the lockfiles are put back as they were when it ends. A whole
+        check, not the install alone, because yarn berry runs nothing in a workspace its lockfile does not list."""
+        return lockfiles_kept(self.workspace_root, self.package_dir)
+
+    def install(self) -> StepResult:
+        """Install the package's dependencies through its workspace, as the user would: run from the package's folder,
+        npm, yarn and pnpm find the monorepo's root themselves and lay out the tools where they always do. Run it
+        within `lockfiles_kept()`: a lockfile the install writes (yarn berry always does) is the user's to update."""
+        problem = self.workspace_problem()
+        if problem:
+            return StepResult(step="install", command=[self.manager, "install"], exit_code=NOT_FOUND, seconds=0.0,
+                              output=problem, program_missing=True)
+        locked = any((self.workspace_root / name).is_file() for name in LOCKFILES)
+        scripts = ["--ignore-scripts"] if self.ignore_scripts else []
+        if self.yarn_berry:  # berry installs immutably in CI; `--mode=skip-build` is its --ignore-scripts
+            command = ["yarn", "install", "--no-immutable", *(["--mode=skip-build"] if self.ignore_scripts else [])]
+        else:
+            command = {
+                "npm": ["npm", "install", "--no-audit", "--no-fund", *([] if locked else ["--no-package-lock"])],
+                "yarn": ["yarn", "install", "--non-interactive", *([] if locked else ["--no-lockfile"])],
+                # pnpm installs a frozen lockfile in CI, which a new package always contradicts
+                "pnpm": ["pnpm", "install", "--no-frozen-lockfile" if locked else "--no-lockfile"],
+            }[self.manager] + scripts
+        wanted = self._install_digest()  # of the user's lockfile, which is put back afterwards
+        result = self.run("install", command)
+        if result.ok:
+            (self.package_dir / INSTALL_MARKER).parent.mkdir(exist_ok=True)
+            (self.package_dir / INSTALL_MARKER).write_text(wanted)
+        return result
+
+    def _find_bin(self, name: str) -> Path | None:
+        """The nearest `node_modules/.bin/<name>` from the package up to the workspace root: pnpm links a package's
+        tools into its own folder, npm and yarn classic hoist them to the root's."""
+        folder = self.package_dir
+        while True:
+            candidate = folder / "node_modules" / ".bin" / name
+            if candidate.exists():
+                return candidate
+            if folder == self.workspace_root or folder.parent == folder:
+                return None
+            folder = folder.parent
+
+    def tool(self, name: str, *args: str) -> list[str]:
+        """The command that runs a tool the package installed, wherever its manager put it: its path relative to the
+        package (the report reads the same on every machine), or, under yarn berry's Plug'n'Play, which has no
+        node_modules/.bin, `yarn run`."""
+        found = self._find_bin(name)
+        if self.yarn_berry and found is None:
+            return ["yarn", "run", name, *args]
+        path = os.path.relpath(found, self.package_dir) if found else f"node_modules/.bin/{name}"
+        return [path, *args]
+
+    def run_tool(self, step: str, name: str, *args: str) -> StepResult:
+        """Run an installed tool; one that no folder has is the package's own failure (a devDependency it lacks),
+        which a repair can fix, not the machine's."""
+        command = self.tool(name, *args)
+        if command[0] != "yarn" and self._find_bin(name) is None:
+            return StepResult(step=step, command=command, exit_code=NOT_FOUND, seconds=0.0, tool_missing=True,
+                              output=f"{name} is not installed: no node_modules/.bin/{name} in "
+                                     f"{self.package_dir} or any folder above it up to {self.workspace_root}; the "
+                                     f"package must list the package that provides it in devDependencies")
+        return self.run(step, command)
+
+    def typecheck(self) -> StepResult:
+        return self.run_tool("type-check", "tsc", "--noEmit", "-p", "tsconfig.json")
+
+    def lint_command(self, manifest: dict) -> list[str] | None:
+        """The package's `lint` script, or eslint itself, when the package has a lint config; None otherwise."""
+        if not any((self.package_dir / name).exists() for name in LINT_CONFIGS):
+            return None
+        return [self.manager, "run", "lint"] if "lint" in (manifest.get("scripts") or {}) else self.tool("eslint", ".")
+
+    def build(self) -> StepResult:
+        return self.run("build", [self.manager, "run", "build"])
+
+    def test(self) -> StepResult:
+        return self.run_tool("tests", "vitest", "run", "--coverage", "--coverage.reporter=json-summary",
+                             "--coverage.reporter=text")
+
+    def coverage(self) -> dict[str, float]:
+        """Percentages from vitest's json-summary: lines, branches, functions, statements."""
+        try:
+            total = json.loads((self.package_dir / "coverage" / "coverage-summary.json").read_text())["total"]
+        except (OSError, ValueError, KeyError):
+            return {}
+        return {key: float(total[key]["pct"]) for key in ("lines", "branches", "functions", "statements") if key in total}
+
+

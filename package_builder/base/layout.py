@@ -1,0 +1,117 @@
+"""The monorepo's layout, as its root declares it: which folders are workspace packages (package.json `workspaces` or
+pnpm-workspace.yaml), which package manager lays out node_modules, and where its lockfile is. Both halves read it:
+generation, to install and find the tools of the package it writes; the builds, to find every package.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from package_builder.base.errors import ConfigError
+from package_builder.base.globs import glob_match
+
+LOCKFILES = ("package-lock.json", "yarn.lock", "pnpm-lock.yaml")
+
+
+def read_manifest(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must hold a JSON object")
+    return data
+
+
+def workspace_globs(root: Path) -> list[str]:
+    """The workspace patterns of the monorepo at `root`: package.json `workspaces` (array or {packages}), else
+    pnpm-workspace.yaml's `packages` list. An empty list means the root is not a monorepo."""
+    manifest = read_manifest(root / "package.json") if (root / "package.json").exists() else {}
+    declared = manifest.get("workspaces")
+    if isinstance(declared, dict):
+        declared = declared.get("packages")
+    if isinstance(declared, list) and all(isinstance(p, str) for p in declared):
+        return declared
+    if declared is not None:
+        raise ConfigError(f"{root / 'package.json'}: field workspaces must be a list of globs or {{\"packages\": [...]}}")
+    pnpm = root / "pnpm-workspace.yaml"
+    return pnpm_packages(pnpm) if pnpm.exists() else []
+
+
+def expand_workspace_glob(root: Path, pattern: str) -> list[Path]:
+    pattern = pattern.strip().rstrip("/").removeprefix("./")
+    if not pattern or pattern.startswith(("/", "..")) or "/../" in f"/{pattern}/":
+        raise ConfigError(f"{root}: workspace glob {pattern!r} must stay inside the monorepo")
+    inside = root.resolve()
+    return [d for d in root.glob(pattern) if (d / "package.json").is_file()
+            and "node_modules" not in d.relative_to(root).parts and d.resolve().is_relative_to(inside)]
+
+
+def pnpm_packages(path: Path) -> list[str]:
+    """The `packages:` list of pnpm-workspace.yaml. Only that list is read, so a tiny reader does (no YAML library
+    at task-load time); anything it does not understand is an error, never a silent empty workspace."""
+    patterns: list[str] = []
+    inside = False
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.split(" #", 1)[0].rstrip()
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        if not line.startswith((" ", "\t", "-")):
+            inside = text.strip() == "packages:"
+            if not inside and text.strip().startswith("packages:"):
+                raise ConfigError(f"{path}:{number}: write `packages:` as a block list, one `- 'glob'` per line")
+            continue
+        if inside:
+            item = re.fullmatch(r"\s*-\s*(['\"]?)(.+?)\1", text)
+            if not item:
+                raise ConfigError(f"{path}:{number}: expected a list item like `- 'packages/*'`")
+            patterns.append(item.group(2))
+    return patterns
+
+
+def detect_package_manager(workspace_root: Path) -> str:
+    """`packageManager` in the root package.json, else the lockfile present, else npm."""
+    try:
+        manifest = json.loads((workspace_root / "package.json").read_text(encoding="utf-8"))
+        declared = str(manifest.get("packageManager", "")).split("@", 1)[0]
+        if declared in ("npm", "yarn", "pnpm"):
+            return declared
+    except (OSError, ValueError, AttributeError):
+        pass
+    for lockfile, manager in (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("package-lock.json", "npm")):
+        if (workspace_root / lockfile).exists():
+            return manager
+    return "npm"
+
+
+def is_yarn_berry(workspace_root: Path) -> bool:
+    """Yarn 2+ ("berry"): declared as `packageManager: yarn@2..`, or found by its `.yarnrc.yml`. Its install flags
+    differ from yarn classic's, and it has the `workspace:` protocol, which `yarn pack` rewrites."""
+    try:
+        manifest = json.loads((workspace_root / "package.json").read_text(encoding="utf-8"))
+        declared = str(manifest.get("packageManager", ""))
+    except (OSError, ValueError, AttributeError):
+        declared = ""
+    if declared:
+        major = declared.removeprefix("yarn@").split(".", 1)[0]
+        return declared.startswith("yarn@") and major.isdigit() and int(major) >= 2
+    return (workspace_root / ".yarnrc.yml").exists()
+
+
+def workspace_member(root: Path, directory: Path) -> bool | None:
+    """Whether the workspace at `root` counts `directory` among its packages (its globs, `!` excludes applied), or
+    None when `root` declares no workspace at all (then a package is installed on its own)."""
+    patterns = workspace_globs(root)
+    if not patterns:
+        return None
+    relative = directory.resolve().relative_to(root.resolve()).as_posix()
+    member = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        glob = pattern.removeprefix("!").strip().removeprefix("./").rstrip("/")
+        if glob_match(relative, glob):
+            member = not negated
+    return member

@@ -1,0 +1,201 @@
+"""A content-addressed cache of workspace steps: a build's outputs and log (or a test's log) stored under the digest
+of everything the step read, and restored instead of running it again (an edit reverted costs a restore, not a
+build). Local archives live in `.package-builder/cache/`, bounded by `builds.cacheMaxMegabytes` (least recently used
+out first); an optional remote cache (remote_cache.py) shares them with a team. A cache that fails never fails a
+step: it is only slower.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+import threading
+import time
+from stat import S_ISREG
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from package_builder.base.paths import builds_dir
+
+META = ".package-builder-step.json"  # the archive member that holds the log and the original run's time
+_PENDING: dict[str, threading.Thread] = {}  # key → the thread still storing it (see `store_later`)
+
+
+@dataclass(frozen=True)
+class CachedStep:
+    """A step restored from the cache: what it printed and how long it took when it really ran."""
+
+    log: str
+    seconds: float
+    source: str  # "local" or "remote"
+    files: dict[str, str]  # package-relative path → sha256 hex of the file now in place
+
+
+class StepCache:
+    def __init__(self, workspace_root: Path, max_megabytes: float, remote=None,  # builds.remoteCache, if any
+                 say: Callable[[str], None] = print):
+        self.folder = builds_dir(workspace_root) / "cache"
+        self.max_bytes = int(max_megabytes * 1024 * 1024)
+        self.remote = None
+        if remote:
+            from package_builder.builds.remote_cache import RemoteCache  # HTTP, only for the teams that have one
+
+            self.remote = RemoteCache(remote, say)
+        self.say = say
+
+    def archive(self, key: str) -> Path:
+        digest = key.removeprefix("sha256:")
+        return self.folder / digest[:2] / f"{digest}.tar.gz"
+
+    def restore(self, key: str, package_dir: Path, current_outputs: list[str],
+                protected: set[str] = frozenset()) -> CachedStep | None:
+        """Put the cached outputs of `key` in place of `current_outputs`; None when nothing is cached. An archive
+        that would write a `protected` path (package-relative: the files git tracks) is refused whole."""
+        pending = _PENDING.get(key)
+        if pending is not None:
+            pending.join()  # this process is still storing it
+        path, source = self.archive(key), "local"
+        if not path.exists():
+            data = self.remote.get(key) if self.remote else None
+            if data is None:
+                return None
+            try:
+                self._write(path, data)
+            except OSError as exc:
+                self.say(f"cache: cannot keep what the remote cache sent ({exc}); running the step instead")
+                return None
+            self._evict()
+            source = "remote"
+        try:
+            with tarfile.open(path, "r:gz") as archive:
+                members = archive.getmembers()
+                meta = json.loads(archive.extractfile(archive.getmember(META)).read())
+                files = [m for m in members if m.name != META]
+                if not all(m.isfile() and _inside(m.name) for m in files):
+                    raise ValueError("an entry is not a plain file inside the package")
+                clash = sorted(m.name for m in files if os.path.normpath(m.name) in protected)
+                if clash:
+                    raise ValueError(f"it would overwrite {clash[0]}, which git tracks")
+                base = str(package_dir)
+                stored = {os.path.join(base, os.path.normpath(m.name)) for m in files}
+                for output in current_outputs:
+                    if output not in stored:
+                        _remove(output)  # left by another build: not part of this one
+                digests = meta.get("files") or {}
+                changed = [m for m in files if _digest_of(os.path.join(base, m.name)) != digests.get(m.name, "?")]
+                for member in changed:
+                    _remove(os.path.join(base, member.name))  # replaced, never written through
+                archive.extractall(package_dir, members=changed, filter="data")  # an unchanged file stays as it is
+                # what is in place now: a file left alone matched its stored digest; one written is read back (an
+                # archive's word is not taken for what it wrote, and an older archive stored no digests at all)
+                written = {m.name for m in changed}
+                in_place = {m.name: _digest_of(os.path.join(base, m.name)) if m.name in written else digests[m.name]
+                            for m in files}
+        except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
+            self.say(f"cache: {path.name} is unreadable ({exc}); running the step instead")
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)  # recently used: evicted last
+        return CachedStep(str(meta.get("log", "")), float(meta.get("seconds", 0.0)), source, in_place)
+
+    def store_later(self, key: str, package_dir: Path, outputs: list[str], log: str, seconds: float) -> None:
+        """`store` in a thread of its own, off the build's critical path: its dependents start while it packs. The
+        interpreter waits for it at exit (not a daemon); a kill only costs the entry."""
+        contents = _contents(outputs)
+        thread = threading.Thread(target=self.store, args=(key, package_dir, outputs, log, seconds, contents),
+                                  name=f"cache-store-{key[-8:]}")
+        _PENDING[key] = thread
+        thread.start()
+
+    def store(self, key: str, package_dir: Path, outputs: list[str], log: str, seconds: float,
+              contents: dict[str, tuple[bytes, os.stat_result]] | None = None) -> None:
+        """Keep what a step that passed wrote (plain files only, as read now or given in `contents`); a failure to
+        keep it costs a rerun next time, never the step."""
+        try:
+            if contents is None:
+                contents = _contents(outputs)
+            buffer, digests = io.BytesIO(), {}
+            with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1, format=tarfile.GNU_FORMAT) as archive:
+                for output, (content, stat) in contents.items():  # speed over size: level 1, and no pax headers
+                    name = os.path.relpath(output, package_dir)
+                    info = tarfile.TarInfo(name)
+                    info.size, info.mtime, info.mode = len(content), int(stat.st_mtime), stat.st_mode & 0o777
+                    archive.addfile(info, io.BytesIO(content))
+                    digests[name] = hashlib.sha256(content).hexdigest()
+                meta = json.dumps({"log": log[-20000:], "seconds": seconds, "files": digests}).encode()
+                info = tarfile.TarInfo(META)
+                info.size, info.mtime = len(meta), int(time.time())
+                archive.addfile(info, io.BytesIO(meta))
+            data = buffer.getvalue()
+            self._write(self.archive(key), data)
+            self._evict()
+        except (OSError, tarfile.TarError) as exc:
+            self.say(f"cache: could not store this step ({exc}); it will run again next time")
+            return
+        finally:
+            _PENDING.pop(key, None)
+        if self.remote:
+            self.remote.put(key, data, seconds)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+
+    def _evict(self) -> None:
+        archives = []
+        for path in self.folder.glob("*/*.tar.gz"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            archives.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in archives)
+        for _, size, path in sorted(archives):
+            if total <= self.max_bytes:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+
+
+def _contents(paths: list[str]) -> dict[str, tuple[bytes, os.stat_result]]:
+    """The plain files among `paths` (never what a symlink points to), read now with their stat."""
+    found = {}
+    for path in paths:
+        try:
+            stat = os.lstat(path)
+            if S_ISREG(stat.st_mode):
+                with open(path, "rb") as handle:
+                    found[path] = handle.read(), stat
+        except OSError:
+            continue
+    return found
+
+
+def _digest_of(path: str) -> str | None:
+    """sha256 hex of the plain file at `path`; None when there is none (or a symlink)."""
+    try:
+        if not S_ISREG(os.lstat(path).st_mode):
+            return None
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _inside(name: str) -> bool:
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    return bool(parts) and not name.startswith("/") and ".." not in parts

@@ -1,0 +1,218 @@
+"""Install, build and test the packages of the monorepo with its own package manager (`doit build test`).
+
+Each step records two files under `.package-builder/`: a stamp (doit's target) whose content changes only when the
+outcome that dependents rely on changes, so an unchanged rebuild leaves dependents up to date (Turborepo's cache,
+with doit's checks), and an outcome for the run's closing table. Commands are argument lists with timeouts.
+"""
+from __future__ import annotations
+
+import fcntl
+import functools
+import json
+import os
+from typing import TYPE_CHECKING
+
+from package_builder.base.digest import digest_bytes, digest_of
+from package_builder.builds.cache import StepCache
+from package_builder.base.errors import PackageBuilderError
+from package_builder.builds.monorepo import WorkspacePackage, discover_packages, lockfile, matching_files, versioned_files
+from package_builder.builds.outcomes import Outcome, record_outcome
+from package_builder.base.paths import build_record, builds_dir, ensure_private_dir
+from package_builder.builds.pipeline import Pipeline, load_pipeline, output_globs
+from package_builder.builds.step_inputs import step_inputs_of, why_again
+from package_builder.base.storage import read_json, write_record
+from package_builder.base.commands import Toolchain
+
+if TYPE_CHECKING:  # the validated model or its snapshot (config_snapshot.py): no pydantic at run time
+    from package_builder.base.config import BuildConfig
+
+
+class StepFailed(PackageBuilderError):
+    """A build, test or publish of one package failed; the message names the package and carries the output."""
+
+
+def find_package(config: BuildConfig, name: str, packages: list[WorkspacePackage] | None = None) -> WorkspacePackage:
+    for package in packages if packages is not None else discover_packages(config.workspace_root):
+        if package.name == name:
+            return package
+    raise StepFailed(f"{name} is not a package of the workspace {config.workspace_root}")
+
+
+def toolchain_for(config: BuildConfig, directory, package: str | None = None) -> Toolchain:
+    """The workspace's toolchain in `directory`, with the time limit of `package` (`builds.packageTimeouts`, else
+    `builds.commandTimeoutSeconds`); long commands say so every 30 s."""
+    settings = config.builds
+    if package in settings.package_timeouts:
+        limit, setting = settings.package_timeouts[package], f"builds.packageTimeouts[{package!r}]"
+    else:
+        limit, setting = settings.command_timeout_seconds, "builds.commandTimeoutSeconds"
+    return Toolchain(directory, config.workspace_root, config.npm_registry, ignore_scripts=False,
+                     timeout_seconds=limit, timeout_setting=setting, heartbeat=lambda line: print(line, flush=True))
+
+
+def install_workspace(config: BuildConfig) -> dict:
+    """Make node_modules match the manifests and lockfile: one install at the root links every workspace package.
+
+    Every build calls this first (under a lock, so the first one installs and the others find it done) rather than
+    waiting on a separate doit task: the install is usually current, and a shared prerequisite task would hold back
+    the critical path of a cold build. `doit install` runs it on its own."""
+    ensure_private_dir(builds_dir(config.workspace_root))
+    toolchain = toolchain_for(config, config.workspace_root)
+    stamp = builds_dir(config.workspace_root) / "install.json"
+    with open(builds_dir(config.workspace_root) / "install.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        lock = lockfile(config.workspace_root)
+        manifests = [config.workspace_root / "package.json",
+                     *(p.directory / "package.json" for p in discover_packages(config.workspace_root))]
+        wanted = {"manager": toolchain.manager, "inputs": digest_of(
+            [*(install_inputs(p) for p in manifests), *([digest_bytes(lock.read_bytes())] if lock else [])])}
+        installed = (config.workspace_root / "node_modules").is_dir()
+        if installed and (read_json(stamp) == wanted
+                          or (toolchain.manager == "npm" and _npm_tree_is_current(config, manifests, lock))):
+            write_record(stamp, wanted)
+            print("install: already current (no dependency, workspace or lockfile change)", flush=True)
+            return {"manager": toolchain.manager, "installed": "already current"}
+        # The lockfile is the user's: installed exactly as written (never rewritten), and none is created (but by
+        # yarn berry, which has no way to install without writing one).
+        command = {
+            "npm": ["npm", "ci", "--no-audit", "--no-fund"] if lock else
+                   ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock"],
+            "yarn": ["yarn", "install", "--non-interactive", *(["--frozen-lockfile"] if lock else ["--no-lockfile"])],
+            "yarn-berry": ["yarn", "install", "--immutable" if lock else "--no-immutable"],
+            "pnpm": ["pnpm", "install", "--frozen-lockfile" if lock else "--no-lockfile"],
+        }["yarn-berry" if toolchain.yarn_berry else toolchain.manager]
+        result = toolchain.run("install", command)
+        if not result.ok:
+            raise StepFailed(f"install of the workspace {config.workspace_root} failed (exit {result.exit_code}):\n"
+                             f"{result.output}")
+        write_record(stamp, wanted)
+        return {"manager": toolchain.manager, "installed": f"in {result.seconds} s"}
+
+
+# What an install of a manifest depends on: a version bump, a script or a description does not need one.
+INSTALL_FIELDS = ("name", "dependencies", "devDependencies", "peerDependencies", "optionalDependencies",
+                  "bundleDependencies", "workspaces", "packageManager", "overrides", "resolutions", "pnpm", "bin")
+
+
+def install_inputs(manifest_path) -> str:
+    """The digest of the parts of a package.json that an install reads."""
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StepFailed(f"{manifest_path}: cannot be read: {exc}") from None
+    return digest_of({field: manifest.get(field) for field in INSTALL_FIELDS})
+
+
+def _npm_tree_is_current(config: BuildConfig, manifests: list, lock) -> bool:
+    """npm's own rule: node_modules/.package-lock.json, written at the end of every install, is trusted when it is
+    newer than every package.json and the lockfile. Then there is nothing to install (and `npm ci` would reinstall)."""
+    hidden = config.workspace_root / "node_modules" / ".package-lock.json"
+    if not hidden.exists():
+        return False
+    return hidden.stat().st_mtime >= max(p.stat().st_mtime for p in [*manifests, *([lock] if lock else [])])
+
+
+def build_package(config: BuildConfig, name: str) -> dict:
+    packages = discover_packages(config.workspace_root)
+    package = find_package(config, name, packages)
+    install_workspace(config)
+    outcome, restored = _run_cached(config, package, packages, "build", done="built")
+    # Dependents depend on this stamp: it changes only when the build's outputs do.
+    if restored is not None:
+        outputs = restored
+    else:
+        globs = output_globs(package, _pipeline(config, packages).definition(name, "build"))
+        outputs = {os.path.relpath(path, package.directory): digest_bytes(_read(path))
+                   for path in matching_files(package.directory, globs)}
+    write_record(build_record(config.workspace_root, "build", name),
+                 {"package": name, "version": package.version, "outputs": digest_of(outputs)})
+    return record_outcome(config.workspace_root, outcome)
+
+
+def test_package(config: BuildConfig, name: str) -> dict:
+    packages = discover_packages(config.workspace_root)
+    package = find_package(config, name, packages)
+    ensure_private_dir(builds_dir(config.workspace_root))
+    outcome, _ = _run_cached(config, package, packages, "test", done="tested")
+    write_record(build_record(config.workspace_root, "test", name), {"package": name, "passed": True})
+    return record_outcome(config.workspace_root, outcome)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _pipeline(config: BuildConfig, packages: list[WorkspacePackage]) -> Pipeline:
+    return load_pipeline(config.workspace_root, config.package_builder.tasks, packages=packages)
+
+
+def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
+                done: str) -> tuple[Outcome, dict[str, str] | None]:
+    """Restore `step` from the cache when everything it reads is as it was for a run that passed; otherwise run
+    it (after the same-package scripts it depends on) and store what it wrote. Says why it runs again. Files git
+    tracks are never stored nor restored: they are sources, even in an output folder. Returns the outcome and,
+    after a restore, the digests of the outputs it put in place."""
+    if not package.has_script(step):
+        return Outcome(step, package.name, "skipped", f"no {step} script"), None
+    root = config.workspace_root
+    git = versioned_files(root, [str(package.directory.relative_to(root)), ":(glob)*",
+                                 *(f":(glob){pattern.strip().removeprefix('./')}" for pattern in
+                                   config.global_build_inputs)])
+    pipeline = _pipeline(config, packages)
+    definition = pipeline.definition(package.name, step)
+    inputs = step_inputs_of(config, package, packages, step, pipeline, git)
+    key = digest_of(inputs)
+    record = build_record(config.workspace_root, f"inputs/{step}", package.name)
+    say = functools.partial(print, flush=True)
+    say(f"{step} {package.name}: {why_again(read_json(record), inputs)}")
+    globs = output_globs(package, definition)
+    tracked = git.tracked if git is not None else frozenset()
+
+    def outputs() -> list[str]:
+        return [path for path in matching_files(package.directory, globs) if path not in tracked]
+
+    cache = None
+    if config.builds.cache and definition.cache:
+        cache = StepCache(config.workspace_root, config.builds.cache_max_megabytes, config.builds.remote_cache, say)
+        protected = {os.path.relpath(path, package.directory) for path in tracked
+                     if path.startswith(str(package.directory) + os.sep)}
+        found = matching_files(package.directory, globs)
+        cached = cache.restore(key, package.directory, [path for path in found if path not in tracked], protected)
+        if cached:
+            say(cached.log)
+            write_record(record, inputs)
+            # What the build stamp digests, without reading again what the restore put in place: the archive's
+            # files (it holds their digests) and the tracked files the globs match (never in an archive).
+            in_place = {name: f"sha256:{digest}" for name, digest in cached.files.items()}
+            in_place.update({os.path.relpath(path, package.directory): digest_bytes(_read(path))
+                             for path in found if path in tracked})
+            return Outcome(step, package.name, done, f"from the {cached.source} cache, saved {cached.seconds:.1f} s",
+                           0.0), in_place
+    logs, seconds = [], 0.0
+    for script in (*definition.prerequisites, step):
+        if script != step and not package.has_script(script):
+            continue
+        outcome, log = _run_script(config, package, script, step, done=done)
+        logs.append(log)
+        seconds += outcome.seconds
+    if cache:
+        cache.store_later(key, package.directory, outputs(), "\n".join(logs), seconds)
+    write_record(record, inputs)
+    return Outcome(step, package.name, done, "", round(seconds, 2)), None
+
+
+def _run_script(config: BuildConfig, package: WorkspacePackage, script: str, step: str,
+                done: str) -> tuple[Outcome, str]:
+    """`<manager> run <script>` in the package, for `step` (a script it depends on, like generate, fails the step);
+    its outcome and output."""
+    toolchain = toolchain_for(config, package.directory, package.name)
+    result = toolchain.run(script, [toolchain.manager, "run", script])
+    if not result.ok:
+        which = "" if script == step else f"{script}: "
+        record_outcome(config.workspace_root, Outcome(step, package.name, "failed", f"{which}exit {result.exit_code}",
+                                       result.seconds))
+        raise StepFailed(f"{script} of {package.name} failed (exit {result.exit_code}) in {package.directory}:\n"
+                         f"{result.output}")
+    return Outcome(step, package.name, done, "", result.seconds), result.output
+

@@ -1,0 +1,98 @@
+"""Runs one phase: context → prompt → model answer → validated artifact → workspace files, commit, checkpoint.
+
+One entry point serves every phase and any engine: doit's task action calls `run_phase`; a Temporal activity can
+call it unchanged. It picks the step for the phase (generate, validate, merge, skip), holds one of the workspace's
+phase slots (`turnBasedGeneration.maxConcurrentPhases`) while it runs, and records any failure in the checkpoint.
+It is idempotent: called again with the same inputs it reuses the stored artifact, finishes an interrupted apply or
+commit, and never pays for a model call twice.
+"""
+from __future__ import annotations
+
+from package_builder.generation.artifacts import COMMITTED, SKIPPED, ArtifactStore, fold_files
+from package_builder.base.config import load_config
+from package_builder.base.errors import PackageBuilderError, PhaseFailed
+from package_builder.base.locks import slot
+from package_builder.base.paths import state_dir
+from package_builder.generation.phase import PhaseSpec
+from package_builder.generation.plan import parse_plan
+from package_builder.generation.state import GenerationState
+from package_builder.generation.runner.context import PhaseJob, Progress, load_context
+from package_builder.generation.runner.generate import generate
+from package_builder.generation.runner.merge import merge, skip
+
+__all__ = ["PhaseJob", "run_phase", "summarize"]
+
+
+def print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress = print_line) -> dict:
+    """Run (or reuse) one phase and return a JSON-able summary; failures raise `PackageBuilderError`."""
+    ctx = load_context(job, phases, progress)
+    workspace = ctx.workspace()
+    limit = ctx.config.turn_based_generation.max_concurrent_phases
+    with slot(state_dir(ctx.config.workspace_root) / "phase-slots", limit,
+              on_wait=lambda: ctx.say(f"waiting: {limit} phase(s) already running "
+                                      "(turnBasedGeneration.maxConcurrentPhases)")):
+        state = workspace.open_state(ctx.plan, ctx.config.git.branch_prefix)
+        try:
+            if ctx.phase.calls_model and not ctx.settings.enabled:
+                return skip(ctx, state)
+            if not ctx.phase.calls_model:
+                return merge(ctx, state, workspace)
+            return generate(ctx, state, workspace)
+        except PackageBuilderError as exc:
+            state.fail_step(ctx.phase.number, ctx.phase.name, str(exc))
+            _remember_failed_inputs(ctx, state)
+            raise PhaseFailed(f"{ctx.label()} failed: {exc}") from None
+
+
+def model_time(calls: list) -> str:
+    """What the phases' model calls took, never a false `0.0 s`: a replayed answer (`ReplayModel`) takes no time and
+    is recorded with 0 seconds, while a call over the network always takes some. So `model time 41.2 s`,
+    `model time 3.1 s (+ 12 call(s) replayed)`, `model time: replayed (no call went to a model)`, `no model call`."""
+    real = [call.seconds for call in calls if call.seconds > 0]
+    replayed = len(calls) - len(real)
+    if not calls:
+        return "no model call"
+    if not real:
+        return "model time: replayed (no call went to a model)"
+    return f"model time {sum(real):.1f} s" + (f" (+ {replayed} call(s) replayed)" if replayed else "")
+
+
+def _remember_failed_inputs(ctx, state: GenerationState) -> None:
+    """Record in the checkpoint's failure which plan, templates and model settings the phase failed with, so that
+    `doit status` stops calling the plan failed once they change back (an edit that met a cassette miss, undone).
+    Best effort: a template that cannot be read leaves the failure standing as it was recorded."""
+    from package_builder.generation.explain import VisibleInputs
+    from package_builder.generation.plan_status import failure_fingerprint
+
+    try:
+        visible = VisibleInputs(ctx.project.prompts, ctx.config)(ctx.plan, ctx.phases, ctx.phase)
+    except (OSError, PackageBuilderError):
+        return
+    state.data["failureRecovery"]["visibleInputs"] = failure_fingerprint(visible)
+    state.save()
+
+
+def summarize(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress = print_line) -> dict:
+    """The closing line of `doit generate:<name>`: files, tokens, model time, branch."""
+    config = load_config(job.config_path)
+    plan = parse_plan(job.plan_path)
+    store = ArtifactStore(config.workspace_root, plan.task_name)
+    artifacts = [a for p in phases if (a := store.load(p.slug)) is not None]
+    files = fold_files(artifacts)
+    state = GenerationState.find(config.workspace_root, plan)
+    branch = state.data.get("branch") if state else None
+    tokens_in = sum(a.prompt_tokens for a in artifacts)
+    cached = sum(a.cache_read_tokens for a in artifacts)
+    tokens_out = sum(a.output_tokens for a in artifacts)
+    spent = state.cost_usd if state else 0.0
+    done = sum(1 for a in artifacts if a.status in (COMMITTED, SKIPPED))
+    progress(f"[{plan.task_name}] {plan.package_name}: {done}/{len(phases)} phases done, {len(files)} files in "
+             f"{plan.package_path}, tokens {tokens_in} in ({cached} from cache) / {tokens_out} out, "
+             f"cost ${spent:.4f}, {model_time([c for a in artifacts for c in a.calls])}, branch {branch or '-'}, "
+             f"state {state.path if state else 'none'}")
+    return {"phasesDone": done, "files": len(files), "inputTokens": tokens_in, "cacheReadTokens": cached,
+            "outputTokens": tokens_out, "costUsd": spent, "branch": branch}

@@ -1,0 +1,190 @@
+"""`install`, `build:<name>`, `test:<name>` and `publish:<name>` for every package of the monorepo, dependencies
+first. A package is rebuilt when its sources, the root's files, `globalBuildInputs` or its dependencies' build
+stamps (their outputs) change; `publish` always asks the registry.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+from doit.exceptions import TaskFailed
+from doit.loader import task_params
+from doit.tools import config_changed
+
+from package_builder.base.errors import PackageBuilderError
+from package_builder.builds.monorepo import WorkspacePackage, discover_packages, global_inputs, lockfile, versioned_files
+from package_builder.base.paths import build_record, builds_dir
+from package_builder.builds.pipeline import Pipeline, dependency_stamps, load_pipeline, step_inputs
+from package_builder.tasks.generation import fail
+from package_builder.tasks.project import LoadedProject
+
+DRY_RUN = {"name": "dry_run", "long": "dry-run", "type": bool, "default": False,
+           "help": "show what would be published, publish nothing"}
+
+
+def workspace_step(project: LoadedProject, step: str, name: str | None, dry_run: bool = False):
+    """doit action for install and build:/test:/publish:<name>; a failure becomes a clean TaskFailed naming the
+    package, with any secret redacted. Install, build and test read the config doit loaded the tasks with (its
+    snapshot: no pydantic, so a step restored from the cache costs little); publish validates the file again."""
+    from package_builder.builds import publishing
+    from package_builder.builds import steps as builds
+
+    config = project.config
+    try:
+        if step == "install":
+            return builds.install_workspace(config)
+        if step == "build":
+            return builds.build_package(config, name)
+        if step == "test":
+            return builds.test_package(config, name)
+        from package_builder.base.config import load_config
+
+        config = load_config(project.paths.config)
+        return publishing.publish_package(config, name, dry_run=dry_run, config_path=project.paths.config)
+    except PackageBuilderError as exc:
+        return TaskFailed(publishing.redact(str(exc), _token_to_hide(config)))
+
+
+def _token_to_hide(config) -> str | None:
+    """The npm token a failure's message must not show; none to hide when it cannot be read (then it never went
+    into a command either)."""
+    from package_builder.base.credentials import npm_token
+
+    try:
+        return npm_token(config)
+    except PackageBuilderError:
+        return os.environ.get("NPM_TOKEN")
+
+
+class WorkspaceTasks:
+    """The monorepo's packages, found once per load (build and test tasks share their source lists)."""
+
+    def __init__(self, project: LoadedProject):
+        self.project = project
+
+    @functools.cached_property
+    def packages(self) -> tuple[list[WorkspacePackage], str]:
+        """The packages in dependency order, or the error that stops every workspace task (a broken config too)."""
+        if self.project.config is None:
+            return [], self.project.config_error
+        workspace = self.project.workspace
+        if not workspace.is_dir():
+            return [], f"workspaceRoot {workspace} does not exist (in {self.project.paths.config})"
+        try:
+            return discover_packages(workspace), ""
+        except PackageBuilderError as exc:
+            return [], str(exc)
+
+    @functools.cached_property
+    def versioned(self):
+        """What git tracks or would track in the monorepo, listed once per load (None outside git)."""
+        return versioned_files(self.project.workspace)
+
+    @functools.cached_property
+    def pipeline(self) -> Pipeline:
+        """turbo.json's task definitions, and the config's `packageBuilder.tasks` over them."""
+        return load_pipeline(self.project.workspace, self.project.config.package_builder.tasks,
+                             str(self.project.paths.config), self.packages[0])
+
+    def inputs(self, package: WorkspacePackage, step: str) -> list[str]:
+        return step_inputs(package, self.pipeline, step, self.versioned)
+
+    @functools.cached_property
+    def shared_inputs(self) -> list[str]:
+        return global_inputs(self.project.workspace, self.project.config.global_build_inputs, self.versioned)
+
+    def stamp(self, kind: str, name: str) -> str:
+        return str(build_record(self.project.workspace, kind, name))
+
+    def install(self):
+        packages, error = self.packages
+        if error:
+            return {"actions": [(fail, [error])], "doc": f"(workspace has an error) {error}"}
+        if not packages:
+            why = no_packages(self.project, "install")
+            return {"actions": [(fail, [why])], "doc": f"(no workspace packages in {self.project.workspace})"}
+        workspace = self.project.workspace
+        lock = lockfile(workspace)
+        return {"actions": [(workspace_step, [self.project, "install", None])],
+                "file_dep": [str(workspace / "package.json"), *(str(p.directory / "package.json") for p in packages),
+                             *([str(lock)] if lock else [])],
+                "targets": [str(builds_dir(workspace) / "install.json")], "clean": True}
+
+    def steps(self, step: str, dry_run: bool = False):
+        """One task per package for `step` (build, test or publish), under a group task named `step`."""
+        packages, error = self.packages
+        if error:
+            yield {"basename": step, "doc": f"(workspace has an error) {error}", "actions": [(fail, [error])]}
+            return
+        try:
+            shared = self.shared_inputs if packages else []
+            pipeline = self.pipeline
+        except PackageBuilderError as exc:
+            yield {"basename": step, "doc": f"(config has an error) {exc}", "actions": [(fail, [str(exc)])]}
+            return
+        if not packages:  # asked to build and found nothing: say so, and fail, so a wrong workspaceRoot is not green
+            why = no_packages(self.project, step)
+            yield {"basename": step, "doc": f"(no workspace packages in {self.project.workspace})",
+                   "actions": [(fail, [why])]}
+            return
+        yield {"basename": step, "name": None, "doc": f"{step} every workspace package"}
+        by_name = {p.name: p for p in packages}
+        for package in packages:
+            task = {"basename": step, "name": package.name, "doc": f"{step} {package.name} {package.version}",
+                    "actions": [(workspace_step, [self.project, step, package.name])]}
+            if step in ("build", "test"):
+                waits_for = dependency_stamps(package, pipeline.definition(package.name, step), by_name)
+                task.update(file_dep=[*self.inputs(package, step), *shared,
+                                      *(self.stamp(kind, name) for kind, name in waits_for)],
+                            targets=[self.stamp(step, package.name)], clean=True,
+                            uptodate=[config_changed(pipeline.fingerprint)])
+            else:
+                needs_tests = self.project.config.publishing.require_tests
+                task.update(task_dep=[f"build:{package.name}", *([f"test:{package.name}"] if needs_tests else []),
+                                      *(f"publish:{dep}" for dep in package.workspace_dependencies)],
+                            uptodate=[False], verbosity=2,
+                            params=[{**DRY_RUN, "default": dry_run}])  # `doit publish:<name> --dry-run`
+            yield task
+
+
+def no_packages(project: LoadedProject, step: str) -> str:
+    """Why `doit <step>` has nothing to work on: the workspace root (and the config that names it), and where its
+    packages are looked for. `doit build test` on a wrong workspaceRoot must not pass CI in silence."""
+    from package_builder.base.layout import read_manifest, workspace_globs
+
+    root = project.workspace
+    start = f"nothing to {step}: no workspace packages in {root} (workspaceRoot in {project.paths.config})"
+    try:
+        globs = workspace_globs(root)
+        declared = (root / "package.json").exists() and "workspaces" in read_manifest(root / "package.json")
+    except PackageBuilderError as exc:
+        return f"{start}: {exc}"
+    if not globs:
+        return (f"{start}: packages are found through the \"workspaces\" globs of its package.json or the "
+                "\"packages\" of its pnpm-workspace.yaml, and it has neither. Point workspaceRoot at your monorepo's "
+                "root, or declare its workspaces")
+    source = (f"the \"workspaces\" of {root / 'package.json'}" if declared
+              else f"the \"packages\" of {root / 'pnpm-workspace.yaml'}")
+    return f"{start}: {source} ({', '.join(globs)}) match no folder with a package.json"
+
+
+def spread_dry_run(tasks: dict) -> None:
+    """A dry run of one publish makes every publish of the run a dry run: the dependencies doit pulls in for
+    `doit publish:<name> --dry-run` must not go out for real. Called once doit has parsed the command line (by the
+    reporter's `initialize`), before any task runs."""
+    publishes = [task for name, task in tasks.items() if name.startswith("publish:")]
+    if any((task.options or {}).get("dry_run") for task in publishes):
+        for task in publishes:
+            task.init_options()
+            task.options["dry_run"] = True
+
+
+def publish_creator(tasks: WorkspaceTasks):
+    """`task_publish`: `doit publish --dry-run` reaches the creator (doit's `task_params`), which hands it on."""
+
+    @task_params([DRY_RUN])
+    def task_publish(dry_run):
+        """Publish workspace packages whose version is not in the registry yet, dependencies first."""
+        return tasks.steps("publish", dry_run)
+
+    return task_publish
