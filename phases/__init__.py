@@ -7,7 +7,7 @@ declaration, even under `python -O`.
 from dataclasses import replace
 from pathlib import Path
 
-from package_builder.phase import EVERY_EARLIER_PHASE, PhaseSpec, validate_phases
+from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec, validate_phases
 
 from . import (
     p01_planning,

@@ -10,11 +10,11 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from package_builder.quality import ANY_TYPE
+from package_builder.generation.quality import ANY_TYPE
 
 if TYPE_CHECKING:  # annotations only: `doit list` imports every declaration, and none of these checks runs then
-    from package_builder.answer import ModelAnswer
-    from package_builder.plan import PlanSpec
+    from package_builder.generation.answer import ModelAnswer
+    from package_builder.generation.plan import PlanSpec
 
 _WEAKENING = re.compile(r"@ts-ignore|@ts-nocheck|@ts-expect-error|\b(?:it|test|describe)\.(?:skip|skipIf|todo)\b|"
                         rf"\bx(?:it|describe)\(|{ANY_TYPE}|\beslint-disable\b")  # `any`: the checkpoint's scan too

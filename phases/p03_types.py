@@ -1,5 +1,5 @@
 """TYPES: Writes the type contract every later code phase builds on."""
-from package_builder.phase import PhaseSpec
+from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(
     number=3,

@@ -1,5 +1,5 @@
 """UTILITIES: Factors shared helpers out of the core into src/utils/."""
-from package_builder.phase import PhaseSpec
+from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(
     number=6,

@@ -1,5 +1,5 @@
 """TESTING: Writes tests against everything the code phases produced, aiming at the category's coverage target."""
-from package_builder.phase import PhaseSpec
+from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(
     number=8,

@@ -1,5 +1,5 @@
 """DOCUMENTATION: Documents the public API the entry point exports."""
-from package_builder.phase import PhaseSpec
+from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(
     number=9,
