@@ -237,6 +237,8 @@ def test_a_workspace_that_is_not_a_git_repository_is_refused_and_nothing_is_writ
     assert f"workspaceRoot {plain} (in {project.config_path}) is not a git repository" in result.stdout
     assert "run `git init` there and make a first commit" in result.stdout
     assert project.api.hits == []
+    status = project.doit()  # a bare `doit` says it too, before anyone tries to generate
+    assert status.returncode != 0 and "is not a git repository" in status.stdout
     assert [path.name for path in plain.iterdir()] == ["notes.txt"], "no .generation-state/summary.json"
 
 
@@ -247,6 +249,8 @@ def test_a_workspace_root_that_does_not_exist_is_refused_and_not_created(project
     assert result.returncode != 0
     assert f"workspaceRoot {missing} (in {project.config_path}) does not exist: create it" in result.stdout
     assert project.api.hits == []
+    status = project.doit()
+    assert status.returncode != 0 and f"workspaceRoot {missing}" in status.stdout and "does not exist" in status.stdout
     assert not (tmp_path / "typo").exists()
 
 

@@ -135,6 +135,7 @@ def test_the_command_lists_a_configs_plans_from_another_folder_and_keeps_doits_r
     assert "generate:data-validator:15-merge" in listing.stdout and "estimate:data-validator" in listing.stdout
     assert from_env.returncode == 0 and "generate:data-validator " in from_env.stdout, from_env.stderr
     assert status.returncode == 0 and "not started" in status.stdout, status.stdout + status.stderr
+    assert "run `package-builder list` for the tasks" in status.stdout, "the hint names the command that was run"
     assert (config.parent / ".package-builder" / "build-env.doit.db").is_file()
     assert (config.parent / ".package-builder" / ".gitignore").read_text().endswith("*\n")  # never committed
     assert list(elsewhere.iterdir()) == []

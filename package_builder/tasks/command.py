@@ -70,7 +70,8 @@ class ProjectTaskLoader(NamespaceTaskLoader):
     def setup(self, opt_values):
         phases = importlib.import_module(PHASES_PACKAGE)
         project = LoadedProject(InstalledPaths(installed_root(), self.config_file), phases.PHASES,
-                                phases.SINGLE_SHOT_PHASES, state_home=self.config_file.parent)
+                                phases.SINGLE_SHOT_PHASES, state_home=self.config_file.parent,
+                                command="package-builder")
         namespace = doit_namespace(project)
         namespace["DOIT_CONFIG"] = {**namespace["DOIT_CONFIG"], "dep_file": str(dep_file(self.config_file))}
         self.namespace = namespace

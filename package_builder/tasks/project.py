@@ -43,6 +43,7 @@ class LoadedProject:
     phases: tuple[PhaseSpec, ...]  # turn-based generation
     single_shot: tuple[PhaseSpec, ...] = ()  # single-shot mode
     state_home: Path | None = None  # whose `.package-builder/` keeps the validated config: default `paths.root`
+    command: str = "doit"  # what the user types to run the tasks, for the hints we print: `package-builder` when installed
 
     def phases_of(self, plan) -> tuple[PhaseSpec, ...]:
         return phases_for(plan, self.config, self.phases, self.single_shot)

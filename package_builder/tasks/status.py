@@ -25,6 +25,9 @@ def show_status(project: LoadedProject, as_json: bool = False):
 
     problems = [f"config: {project.config_error}"] if project.config_error else []
     broken = [f"the config ({project.paths.config})"] if project.config_error else []
+    if project.workspace_problem:  # nothing can be generated there: say so now, not at the first `generate`
+        problems.append(project.workspace_problem)
+        broken.append("workspaceRoot")
     try:
         plan_paths = discover_plans(project.plans)
     except PackageBuilderError as exc:
@@ -45,7 +48,8 @@ def show_status(project: LoadedProject, as_json: bool = False):
                 print(f"no plans in {project.plans} (write <category>/<name>.md there)")
             for plan in plans:
                 print(plan.line())
-            print("run `doit list` for the tasks, `doit generate:<plan>` to generate one package")
+            print(f"run `{project.command} list` for the tasks, `{project.command} generate:<plan>` to generate one "
+                  "package")
         sys.stdout.flush()
     except BrokenPipeError:  # `doit | head -1`: the reader has what it wanted
         stop_writing_stdout()
@@ -53,7 +57,8 @@ def show_status(project: LoadedProject, as_json: bool = False):
     if broken:
         from doit.exceptions import TaskFailed
 
-        return TaskFailed(f"status: fix {', '.join(broken)} (the error is shown above), then run `doit` again")
+        return TaskFailed(f"status: fix {', '.join(broken)} (the error is shown above), then run "
+                          f"`{project.command}` again")
     return None
 
 
