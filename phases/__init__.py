@@ -1,8 +1,9 @@
 """The fifteen phases of turn-based generation, in order: one declarative module each (`pNN_<name>.py`).
 
-`PHASES` is the only list the engines read. `validate_phases` keeps the declarations honest at import time (numbers
-run 1..15, names are unique, a phase reads only earlier phases, model phases have a budget and an allowlist), with an error that names the
-declaration, even under `python -O`.
+`PHASES` is the only list the engines read. A phase's number is its position here (a declaration does not state it),
+so adding a phase is one module and one entry below. `validate_phases` keeps the declarations honest at import time
+(names are unique, a phase reads only earlier phases, each has what its kind needs: a model phase a template, a budget
+and an allowlist, a merge phase none of them), with an error that names the declaration, even under `python -O`.
 """
 from dataclasses import replace
 from pathlib import Path
@@ -42,7 +43,7 @@ BY_NAME: dict[str, PhaseSpec] = {phase.name: phase for phase in PHASES}
 # Single-shot mode (see single_shot.py): one call for the whole package, then the same checks and MERGE.
 SINGLE_SHOT_PHASES: tuple[PhaseSpec, ...] = validate_phases((
     replace(single_shot.PHASE, source=Path(single_shot.__file__).name),
-    replace(BY_NAME["BUILD_VALIDATION"], number=2, reads=EVERY_EARLIER_PHASE),
-    replace(BY_NAME["MERGE"], number=3, reads=EVERY_EARLIER_PHASE),
+    replace(BY_NAME["BUILD_VALIDATION"], reads=EVERY_EARLIER_PHASE),
+    replace(BY_NAME["MERGE"], reads=EVERY_EARLIER_PHASE),
 ))
 ALL_PHASE_NAMES: tuple[str, ...] = (*PHASE_NAMES, single_shot.PHASE.name)  # what the config may name

@@ -2,8 +2,8 @@
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(
-    number=1,
     name="PLANNING",
+    kind="model",
     description="Create the plan and architecture blueprint",
     max_tokens=5000,
     temperature=0.3,

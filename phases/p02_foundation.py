@@ -5,8 +5,8 @@ from package_builder.generation.phase import PhaseSpec
 from .checks import foundation
 
 PHASE = PhaseSpec(
-    number=2,
     name="FOUNDATION",
+    kind="model",
     description="Generate package.json; render tsconfig, test config and .gitignore",
     max_tokens=3000,
     temperature=0.2,

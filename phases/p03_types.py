@@ -2,8 +2,8 @@
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(
-    number=3,
     name="TYPES",
+    kind="model",
     description="Generate type definitions",
     max_tokens=4000,
     temperature=0.2,

@@ -3,8 +3,8 @@ from package_builder.generation.phase import PhaseSpec
 from .checks import no_tests_in_src
 
 PHASE = PhaseSpec(
-    number=4,
     name="CORE_IMPLEMENTATION",
+    kind="model",
     description="Implement the main functionality",
     max_tokens=8000,
     temperature=0.3,

@@ -3,8 +3,8 @@ from package_builder.generation.phase import PhaseSpec
 from .checks import entry_point
 
 PHASE = PhaseSpec(
-    number=5,
     name="ENTRY_POINT",
+    kind="model",
     description="Create the src/index.ts barrel",
     max_tokens=2000,
     temperature=0.2,

@@ -2,8 +2,8 @@
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(
-    number=6,
     name="UTILITIES",
+    kind="model",
     description="Generate utility functions",
     max_tokens=4000,
     temperature=0.3,

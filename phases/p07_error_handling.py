@@ -3,8 +3,8 @@ from package_builder.generation.phase import PhaseSpec
 from .checks import no_tests_in_src
 
 PHASE = PhaseSpec(
-    number=7,
     name="ERROR_HANDLING",
+    kind="model",
     description="Create error classes and wire them in",
     max_tokens=3000,
     temperature=0.3,

@@ -2,8 +2,8 @@
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(
-    number=8,
     name="TESTING",
+    kind="model",
     description="Generate the test suite",
     max_tokens=6000,
     temperature=0.3,

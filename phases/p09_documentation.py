@@ -2,8 +2,8 @@
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(
-    number=9,
     name="DOCUMENTATION",
+    kind="model",
     description="Write the README and docs",
     max_tokens=3000,
     temperature=0.4,

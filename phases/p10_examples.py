@@ -2,8 +2,8 @@
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(
-    number=10,
     name="EXAMPLES",
+    kind="model",
     description="Create usage examples",
     max_tokens=4000,
     temperature=0.4,

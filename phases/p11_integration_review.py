@@ -2,8 +2,8 @@
 from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec
 
 PHASE = PhaseSpec(
-    number=11,
     name="INTEGRATION_REVIEW",
+    kind="model",
     description="Review the package as a whole",
     max_tokens=4000,
     temperature=0.3,

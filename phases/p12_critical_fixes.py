@@ -3,8 +3,8 @@ from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec
 from .checks import no_weakened_checks
 
 PHASE = PhaseSpec(
-    number=12,
     name="CRITICAL_FIXES",
+    kind="model",
     description="Fix what the review found",
     max_tokens=5000,
     temperature=0.3,

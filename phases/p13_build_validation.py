@@ -4,8 +4,8 @@ from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec
 from .checks import no_weakened_checks
 
 PHASE = PhaseSpec(
-    number=13,
     name="BUILD_VALIDATION",
+    kind="checks",
     description="Validate build and tests",
     max_tokens=4000,
     temperature=0.3,
@@ -14,5 +14,4 @@ PHASE = PhaseSpec(
     write_allowlist=("src/**", "tests/**", "package.json"),
     rendered_files={"BUILD_VALIDATION.md": "files/BUILD_VALIDATION.md.j2"},
     check=no_weakened_checks,
-    runs_checks=True,
 )

@@ -3,8 +3,8 @@ from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec
 from .checks import no_weakened_checks
 
 PHASE = PhaseSpec(
-    number=14,
     name="FINAL_POLISH",
+    kind="model",
     description="Final quality pass",
     max_tokens=3000,
     temperature=0.3,

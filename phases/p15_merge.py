@@ -4,11 +4,8 @@ It reads every earlier phase so that it runs again whenever any of them changed.
 from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec
 
 PHASE = PhaseSpec(
-    number=15,
     name="MERGE",
+    kind="merge",
     description="Prepare the feature branch for merge",
-    max_tokens=0,
-    temperature=0.0,
-    template=None,
     reads=EVERY_EARLIER_PHASE,
 )

@@ -7,8 +7,8 @@ from .checks import foundation
 from .p02_foundation import PHASE as FOUNDATION
 
 PHASE = PhaseSpec(
-    number=1,
     name="SINGLE_SHOT",
+    kind="model",
     description="Generate the whole package in one call",
     max_tokens=16000,
     temperature=0.2,

@@ -25,7 +25,7 @@ class PhaseSettings:
     coverage_override: int | None  # testing.minCoveragePercent
     max_repair_attempts: int  # shown in BUILD_VALIDATION's repair prompt
     checks: dict | None  # buildValidation, for the phases whose work or inputs the checks change
-    on_merge: str | None = None  # git.onMerge, for MERGE (the phase that makes no call)
+    on_merge: str | None = None  # git.onMerge, for a merge phase (the kind that makes no call)
 
     def rerun_key(self) -> dict:
         """Plain JSON for doit's `config_changed`: every config value this phase uses."""
@@ -91,7 +91,7 @@ def phase_settings(config, phases: tuple[PhaseSpec, ...], phase: PhaseSpec) -> P
         coverage_override=config.testing.min_coverage_percent,
         max_repair_attempts=checks.max_repair_attempts,
         checks=checks.model_dump(mode="json", by_alias=True) if checks_matter(phases, phase) else None,
-        on_merge=None if phase.calls_model else config.git.on_merge,
+        on_merge=config.git.on_merge if phase.kind == "merge" else None,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Mapping
+from typing import Callable, Literal, Mapping, get_args
 
 from package_builder.base.errors import PhaseDeclarationError
 from package_builder.base.globs import glob_match
@@ -16,24 +16,32 @@ from package_builder.base.globs import glob_match
 
 EVERY_EARLIER_PHASE = ("*",)  # `reads=EVERY_EARLIER_PHASE`: the phase sees the whole package so far
 
+# What a phase is, which is all the engine dispatches on (never its name):
+#   model:  one model call whose answer writes files (PLANNING … FINAL_POLISH, SINGLE_SHOT);
+#   checks: runs the real toolchain and calls the model only to repair what fails (BUILD_VALIDATION);
+#   merge:  no model call; checks the branch is complete and does what `git.onMerge` says (MERGE).
+PhaseKind = Literal["model", "checks", "merge"]
+PHASE_KINDS: tuple[str, ...] = get_args(PhaseKind)
+
 
 @dataclass(frozen=True)
 class PhaseSpec:
-    """One step of turn-based generation: which prompt, what budget, what it reads and where it may write."""
+    """One step of turn-based generation: what kind of step, which prompt, what budget, what it reads and where it
+    may write. Its `number` is not declared: `validate_phases` gives it from the phase's position in its list."""
 
-    number: int
     name: str
+    kind: PhaseKind
     description: str
-    max_tokens: int
-    temperature: float
-    template: str | None
+    max_tokens: int = 0
+    temperature: float = 0.0
+    template: str | None = None  # the prompt (of a checks phase: its repair prompt); a merge phase has none
     reads: tuple[str, ...] = ()
     write_allowlist: tuple[str, ...] = ()
     rendered_files: Mapping[str, str] = field(default_factory=dict)
     check: Callable[..., list[str]] | None = None
     source: str = ""  # the declaration's module file in phases/ (filled in by phases/__init__.py)
-    runs_checks: bool = False  # BUILD_VALIDATION: run the real toolchain and ask the model only to repair failures
     type_checks: bool = False  # a cheap `tsc --noEmit` after the phase; its errors go into the next phase's prompt
+    number: int = 0  # 1-based position in its phase list, given by `validate_phases` (a declaration leaves it out)
 
     @cached_property  # asked for every plan × phase on every task load
     def slug(self) -> str:
@@ -51,7 +59,13 @@ class PhaseSpec:
 
     @property
     def calls_model(self) -> bool:
-        return self.template is not None
+        """Whether the phase may call the model at all (a checks phase does so only to repair)."""
+        return self.kind != "merge"
+
+    @property
+    def runs_checks(self) -> bool:
+        """Whether the phase runs the real toolchain and asks the model only to repair what fails."""
+        return self.kind == "checks"
 
     def may_write(self, path: str) -> bool:
         """True when `path` (package-relative, already normalised) matches the phase's write allowlist."""
@@ -59,27 +73,42 @@ class PhaseSpec:
 
 
 def validate_phases(declared: tuple[PhaseSpec, ...]) -> tuple[PhaseSpec, ...]:
-    """The declarations in order with `EVERY_EARLIER_PHASE` expanded; `PhaseDeclarationError` names the first
-    declaration that breaks a rule the engines rely on."""
+    """The declarations in order, numbered by position, with `EVERY_EARLIER_PHASE` expanded;
+    `PhaseDeclarationError` names the first declaration that breaks a rule the engines rely on."""
     expanded = []
     seen: dict[str, int] = {}
     for index, phase in enumerate(declared, start=1):
+        phase = replace(phase, number=index)  # numbers come from position, so a list can grow or be reordered
         where = f"phases/{phase.module_file} ({phase.name})"
-        if phase.number != index:
-            raise PhaseDeclarationError(f"{where}: number is {phase.number}, but it is phase {index} in PHASES")
         if not re.fullmatch(r"[A-Z][A-Z_]*", phase.name) or phase.name in seen:
             raise PhaseDeclarationError(f"{where}: name must be unique UPPER_SNAKE_CASE")
+        if phase.kind not in PHASE_KINDS:
+            raise PhaseDeclarationError(f"{where}: kind is {phase.kind!r}; it must be one of {', '.join(PHASE_KINDS)}")
         if phase.reads == EVERY_EARLIER_PHASE:
             phase = replace(phase, reads=tuple(seen))
         for read in phase.reads:
             if read not in seen:
                 raise PhaseDeclarationError(f"{where}: reads {read!r}, which is not an earlier phase")
-        if phase.calls_model and phase.max_tokens <= 0:
-            raise PhaseDeclarationError(f"{where}: max_tokens must be positive for a phase that calls the model")
-        if phase.calls_model and not phase.write_allowlist:
-            raise PhaseDeclarationError(f"{where}: a phase that calls the model needs a write_allowlist")
-        if (phase.runs_checks or phase.type_checks) and not phase.calls_model:
-            raise PhaseDeclarationError(f"{where}: a phase that runs checks needs a template for its repair prompt")
+        problem = _kind_problem(phase)
+        if problem:
+            raise PhaseDeclarationError(f"{where}: {problem}")
         seen[phase.name] = phase.number
         expanded.append(phase)
     return tuple(expanded)
+
+
+def _kind_problem(phase: PhaseSpec) -> str:
+    """What the phase's declaration lacks, or has too much of, for its kind ("" when nothing)."""
+    if phase.kind == "merge":
+        extra = [name for name, value in (("template", phase.template), ("write_allowlist", phase.write_allowlist),
+                                          ("rendered_files", phase.rendered_files), ("check", phase.check),
+                                          ("type_checks", phase.type_checks)) if value]
+        return f"a merge phase makes no model call and writes no file: remove {', '.join(extra)}" if extra else ""
+    what = "a checks phase (its repair prompt)" if phase.kind == "checks" else "a model phase"
+    if phase.template is None:
+        return f"{what} needs a template"
+    if phase.max_tokens <= 0:
+        return f"max_tokens must be positive for {what}"
+    if not phase.write_allowlist:
+        return f"{what} needs a write_allowlist"
+    return ""

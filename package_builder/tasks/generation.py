@@ -36,7 +36,7 @@ def summarize(phases: tuple[PhaseSpec, ...], project_root: str, config_path: str
     from package_builder.generation.runner import PhaseJob, summarize as summary
 
     try:
-        return summary(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), "MERGE"), phases)
+        return summary(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), phases[-1].name), phases)
     except PackageBuilderError as exc:
         return TaskFailed(str(exc))
 

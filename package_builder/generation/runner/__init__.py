@@ -1,10 +1,10 @@
 """Runs one phase: context → prompt → model answer → validated artifact → workspace files, commit, checkpoint.
 
 One entry point serves every phase and any engine: doit's task action calls `run_phase`; a Temporal activity can
-call it unchanged. It picks the step for the phase (generate, validate, merge, skip), holds one of the workspace's
-phase slots (`turnBasedGeneration.maxConcurrentPhases`) while it runs, and records any failure in the checkpoint.
-It is idempotent: called again with the same inputs it reuses the stored artifact, finishes an interrupted apply or
-commit, and never pays for a model call twice.
+call it unchanged. It picks the step for the phase's kind from `STEPS` (never from its name) or skips a phase the
+config turns off, holds one of the workspace's phase slots (`turnBasedGeneration.maxConcurrentPhases`) while it runs,
+and records any failure in the checkpoint. It is idempotent: called again with the same inputs it reuses the stored
+artifact, finishes an interrupted apply or commit, and never pays for a model call twice.
 """
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import parse_plan
 from package_builder.generation.state import GenerationState
 from package_builder.generation.runner.context import PhaseJob, Progress, load_context
-from package_builder.generation.runner.generate import generate
+from package_builder.generation.runner.generate import check, generate
 from package_builder.generation.runner.merge import merge, skip
 
-__all__ = ["PhaseJob", "run_phase", "summarize"]
+__all__ = ["PhaseJob", "STEPS", "run_phase", "summarize"]
+
+# The one place a phase's kind picks what runs (`phase.PHASE_KINDS`); a new kind needs a step here.
+STEPS = {"model": generate, "checks": check, "merge": merge}
 
 
 def print_line(line: str) -> None:
@@ -39,9 +42,7 @@ def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress =
         try:
             if ctx.phase.calls_model and not ctx.settings.enabled:
                 return skip(ctx, state)
-            if not ctx.phase.calls_model:
-                return merge(ctx, state, workspace)
-            return generate(ctx, state, workspace)
+            return STEPS[ctx.phase.kind](ctx, state, workspace)
         except PackageBuilderError as exc:
             state.fail_step(ctx.phase.number, ctx.phase.name, str(exc))
             _remember_failed_inputs(ctx, state)

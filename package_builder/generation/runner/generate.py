@@ -1,12 +1,13 @@
-"""A model phase: prepare the request, reuse the stored answer when the inputs are unchanged, otherwise ask the model,
-then apply the package tree, commit and checkpoint. Idempotent: an answer received but not committed is applied, never
-asked for again."""
+"""The two steps that may call the model: a model phase (`generate`: prepare the request, reuse the stored answer when
+the inputs are unchanged, otherwise ask the model, then apply the package tree, commit and checkpoint) and a checks
+phase (`check`: the same reuse, otherwise the real toolchain, with the model asked only to repair). Idempotent: an
+answer received but not committed is applied, never asked for again."""
 from __future__ import annotations
 
 import time
 from dataclasses import replace
 
-from package_builder.generation.artifacts import COMMITTED, FAILED
+from package_builder.generation.artifacts import COMMITTED, FAILED, PhaseArtifact
 from package_builder.generation.explain import changed_inputs
 from package_builder.generation.graph import type_check_source
 from package_builder.generation.model import make_model
@@ -14,30 +15,17 @@ from package_builder.generation.state import GenerationState
 from package_builder.generation.writer import Workspace
 from package_builder.generation.runner.budget import Budget
 from package_builder.generation.runner.context import PhaseContext, usage_line
-from package_builder.generation.runner.request import ask_model, prepare
+from package_builder.generation.runner.request import PreparedRequest, ask_model, prepare
 from package_builder.generation.runner.type_check import ensure_type_check
 from package_builder.generation.runner.validate import build_validation
 
 
 def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) -> dict:
+    """A model phase: one call (continued or re-asked as needed) whose answer writes the phase's files."""
     started = time.monotonic()
-    source = type_check_source(ctx.phases, ctx.phase)
-    if source is not None:
-        ensure_type_check(ctx, source, state, workspace)
-    request = prepare(ctx)
-    existing = ctx.store.load(ctx.phase.slug)
-    if existing and existing.inputs_digest == request.inputs_digest and existing.status == COMMITTED:
-        if existing.commit is None or workspace.contains(state.branch, existing.commit):
-            ctx.record_step(state, existing)
-            ctx.say("reused: inputs unchanged, no model call")
-            ensure_type_check(ctx, ctx.phase, state, workspace)  # killed between commit and check?
-            return {"phase": ctx.phase.name, "reused": True, "commit": existing.commit}
-
-    if existing and existing.status == COMMITTED and existing.inputs_digest != request.inputs_digest:
-        reasons = changed_inputs(existing.inputs, request.inputs)
-        ctx.say(f"runs again: {', '.join(reasons) or 'its inputs changed'}")
-    if ctx.phase.runs_checks:
-        return build_validation(ctx, state, workspace, request, started)
+    request, existing, reused = _prepare_or_reuse(ctx, state, workspace)
+    if reused is not None:
+        return reused
     pending = (existing if existing and existing.inputs_digest == request.inputs_digest
                and existing.status != FAILED else None)
     prices = ctx.prices  # an unknown model's price under a budget fails here, before anything is asked or committed
@@ -70,3 +58,32 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
     ensure_type_check(ctx, ctx.phase, state, workspace)
     return {"phase": ctx.phase.name, "reused": False, "commit": commit,
             "inputTokens": artifact.prompt_tokens, "outputTokens": artifact.output_tokens, "costUsd": artifact.cost_usd}
+
+
+def check(ctx: PhaseContext, state: GenerationState, workspace: Workspace) -> dict:
+    """A checks phase: the real toolchain on the package, the model asked only to repair what fails."""
+    started = time.monotonic()
+    request, _, reused = _prepare_or_reuse(ctx, state, workspace)
+    return reused if reused is not None else build_validation(ctx, state, workspace, request, started)
+
+
+def _prepare_or_reuse(ctx: PhaseContext, state: GenerationState,
+                      workspace: Workspace) -> tuple[PreparedRequest, PhaseArtifact | None, dict | None]:
+    """The phase's request, its stored artifact, and the step's result when that artifact is committed for these
+    very inputs (then nothing is asked or run again)."""
+    source = type_check_source(ctx.phases, ctx.phase)
+    if source is not None:
+        ensure_type_check(ctx, source, state, workspace)
+    request = prepare(ctx)
+    existing = ctx.store.load(ctx.phase.slug)
+    if existing and existing.inputs_digest == request.inputs_digest and existing.status == COMMITTED:
+        if existing.commit is None or workspace.contains(state.branch, existing.commit):
+            ctx.record_step(state, existing)
+            ctx.say("reused: inputs unchanged, no model call")
+            ensure_type_check(ctx, ctx.phase, state, workspace)  # killed between commit and check?
+            return request, existing, {"phase": ctx.phase.name, "reused": True, "commit": existing.commit}
+
+    if existing and existing.status == COMMITTED and existing.inputs_digest != request.inputs_digest:
+        reasons = changed_inputs(existing.inputs, request.inputs)
+        ctx.say(f"runs again: {', '.join(reasons) or 'its inputs changed'}")
+    return request, existing, None

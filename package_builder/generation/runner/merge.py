@@ -1,5 +1,5 @@
-"""The two phases that make no model call: MERGE (the branch is complete and clean; then a pull request's text, a
-merge into the base, or nothing, as `git.onMerge` says) and a phase the config turns off (recorded as skipped)."""
+"""The two steps that make no model call: a merge phase (the branch is complete and clean; then a pull request's text,
+a merge into the base, or nothing, as `git.onMerge` says) and a phase the config turns off (recorded as skipped)."""
 from __future__ import annotations
 
 import time
@@ -69,9 +69,11 @@ def merge_branch(ctx: PhaseContext, state: GenerationState, workspace: Workspace
         raise PhaseFailed(f"{ctx.label()}: not merged: the generation has no base branch recorded")
     if workspace.is_merged(state.branch, base):
         return workspace.branch_head(base)  # merged by a run killed before it recorded so
-    validation = next((a.validation for p in ctx.phases if p.runs_checks
-                       and (a := ctx.store.load(p.slug)) is not None and a.validation), None)
-    refused = ("the package was not validated (BUILD_VALIDATION did not run)" if validation is None else
+    checks = [p for p in ctx.phases if p.runs_checks]
+    validation = next((a.validation for p in checks if (a := ctx.store.load(p.slug)) is not None and a.validation),
+                      None)
+    why = f"{' or '.join(p.name for p in checks)} did not run" if checks else "no phase runs the checks"
+    refused = (f"the package was not validated ({why})" if validation is None else
                "the package is not green" if not validation.get("green") else None)
     with workspace.on_branch(state):
         if not refused:  # the phases after BUILD_VALIDATION may have changed it: what is merged is checked again
