@@ -33,7 +33,8 @@ def main(repeats: int = 5) -> None:
         started = time.perf_counter()
         full = subprocess.run(doit, cwd=project, env=env, capture_output=True, text=True, check=True)
         full_seconds = time.perf_counter() - started
-        artifacts = {p.stem: json.loads(p.read_text()) for p in (workspace / ".generation-state/data-validator").glob("*.json")}
+        state = workspace / ".generation-state/data-validator"
+        artifacts = {p.stem: json.loads(p.read_text()) for p in state.glob("*.json")}
         overheads = []
         for number, name, seconds in PHASE_LINE.findall(full.stdout):
             slug = next(s for s in artifacts if s.startswith(number))
@@ -51,7 +52,8 @@ def main(repeats: int = 5) -> None:
     print(f"full run: {full_seconds:.2f} s wall, {calls} model calls")
     for name, overhead in overheads:
         print(f"  {name:<20} engine overhead {overhead * 1000:6.0f} ms")
-    print(f"engine overhead per phase (median, phases 2-15 without BUILD_VALIDATION): {statistics.median(steady) * 1000:.0f} ms (goal <= 100 ms)")
+    print("engine overhead per phase (median, phases 2-15 without BUILD_VALIDATION): "
+          f"{statistics.median(steady) * 1000:.0f} ms (goal <= 100 ms)")
     print(f"no-op rerun: {statistics.median(noop):.3f} s median of {repeats}, "
           f"{len(api.hits) - calls} model calls (goal <= 0.5 s, 0 calls)")
 

@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"package-builder: {exc}\n(package-builder --help shows how to call it)", file=sys.stderr)
         return 2
-    from package_builder.tasks.command import run_doit  # doit and the task creators: only once there is something to run
+    # doit and the task creators: only once there is something to run
+    from package_builder.tasks.command import run_doit
 
     return run_doit(config, rest)
 

@@ -25,10 +25,10 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 _PHASE = re.compile(r"\[phase (\d{2})/(\d{2}) ([A-Z_]+)\]")
 
@@ -91,7 +91,7 @@ class TokenBuckets:
             for kind, limit in self.limits.items():
                 level = self.level[kind]
                 full_in = max(0.0, (limit - level) / limit * self.window)
-                reset = datetime.fromtimestamp(math.floor(time.time() + full_in), timezone.utc)  # whole seconds
+                reset = datetime.fromtimestamp(math.floor(time.time() + full_in), UTC)  # whole seconds
                 headers[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
                 headers[f"anthropic-ratelimit-{kind}-remaining"] = str(max(0, math.floor(level)))
                 headers[f"anthropic-ratelimit-{kind}-reset"] = reset.isoformat(timespec="seconds").replace(
@@ -244,7 +244,7 @@ class MessagesAPIServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "MessagesAPIServer":
+    def start(self) -> MessagesAPIServer:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         server.daemon_threads = True
         self._server = server
@@ -257,7 +257,7 @@ class MessagesAPIServer:
             self._server.shutdown()
             self._server.server_close()
 
-    def __enter__(self) -> "MessagesAPIServer":
+    def __enter__(self) -> MessagesAPIServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -382,7 +382,7 @@ def _handler_for(api: MessagesAPIServer):
                 self.send_header(key, value)
             self.end_headers()
             self.close_connection = True
-            for (name, _), chunk in zip(events, encoded):
+            for (name, _), chunk in zip(events, encoded, strict=True):
                 self.wfile.write(chunk)
                 self.wfile.flush()
                 if name == "content_block_delta":

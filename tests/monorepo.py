@@ -57,8 +57,9 @@ def write_monorepo(root: Path, manager: str = "npm") -> str:
         manifest = {"name": f"{scope}/{short}", "version": "1.0.0", "type": "module", "main": "dist/index.js",
                     "files": ["dist"], "publishConfig": {"access": "public"},
                     "scripts": {"build": "node ../../tools/build.mjs", "test": "node --test test/"},
-                    "dependencies": {f"{scope}/{dep}": "workspace:^1.0.0" if manager in LINKS_WITH_WORKSPACE_PROTOCOL else "^1.0.0"
-                                     for dep in deps}}
+                    "dependencies": {
+                        f"{scope}/{dep}": "workspace:^1.0.0" if manager in LINKS_WITH_WORKSPACE_PROTOCOL else "^1.0.0"
+                        for dep in deps}}
         if not deps:
             del manifest["dependencies"]  # yarn berry removes an empty one on install
         (folder / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -39,7 +39,7 @@ class NpmRegistry:
         self.url = f"http://127.0.0.1:{self.port}/"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "NpmRegistry":
+    def start(self) -> NpmRegistry:
         if not VERDACCIO.exists():
             raise RuntimeError(f"{VERDACCIO} is missing: run scripts/test, which installs the test registry")
         config = self.folder / "config.yaml"
@@ -58,9 +58,10 @@ class NpmRegistry:
             try:
                 urllib.request.urlopen(self.url + "-/ping", timeout=2).read()
                 return self
-            except (urllib.error.URLError, OSError):
+            except (urllib.error.URLError, OSError) as error:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"verdaccio exited: {(self.folder / 'verdaccio.log').read_text()[-2000:]}")
+                    log = (self.folder / 'verdaccio.log').read_text()[-2000:]
+                    raise RuntimeError(f"verdaccio exited: {log}") from error
                 time.sleep(0.2)
         raise RuntimeError("verdaccio did not answer /-/ping within 60 s")
 

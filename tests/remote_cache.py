@@ -22,7 +22,7 @@ class RemoteCacheServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "RemoteCacheServer":
+    def start(self) -> RemoteCacheServer:
         if not SERVER.exists():
             raise RuntimeError(f"{SERVER} is missing: run scripts/test, which installs the test tools")
         (self.folder / "store").mkdir(parents=True, exist_ok=True)
@@ -40,9 +40,10 @@ class RemoteCacheServer:
                 return self
             except urllib.error.HTTPError:
                 return self  # it answers (401 without a token): it is up
-            except (urllib.error.URLError, OSError):
+            except (urllib.error.URLError, OSError) as error:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"remote cache exited: {(self.folder / 'server.log').read_text()[-2000:]}")
+                    log = (self.folder / 'server.log').read_text()[-2000:]
+                    raise RuntimeError(f"remote cache exited: {log}") from error
                 time.sleep(0.2)
         raise RuntimeError("the remote cache did not answer within 60 s")
 

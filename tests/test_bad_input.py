@@ -17,7 +17,8 @@ GOOD = '<file path="docs/architecture.md">\n# Architecture\n</file>\n<summary>ok
 HOSTILE = {
     "parent-escape": ('<file path="../../escaped.txt">\npwned\n</file>\n', "must be a normalised relative path"),
     "absolute": ('<file path="/tmp/pb-absolute-escape.txt">\npwned\n</file>\n', "absolute paths are not allowed"),
-    "not-allowed": ('<file path="src/index.ts">\nexport {};\n</file>\n', "PLANNING may only write docs/architecture.md"),
+    "not-allowed": ('<file path="src/index.ts">\nexport {};\n</file>\n',
+                    "PLANNING may only write docs/architecture.md"),
     "duplicate": (GOOD + GOOD, "appears in more than one block"),
     "unterminated": ('<file path="docs/architecture.md">\n# Architecture\n', "is never closed"),
     "no-files": ("I would write an architecture document here.\n", "has no <file"),

@@ -36,7 +36,8 @@ def validation(project) -> dict:
 
 VALIDATE_TS = example_files("ERROR_HANDLING")["src/validate.ts"]
 UTILS_TEST = example_files("TESTING")["tests/utils.test.ts"]
-FAILING_UTILS_TEST = UTILS_TEST.replace("expect(keyPath('a', 'b')).toBe('a.b');", "expect(keyPath('a', 'b')).toBe('a/b');")
+FAILING_UTILS_TEST = UTILS_TEST.replace("expect(keyPath('a', 'b')).toBe('a.b');",
+                                        "expect(keyPath('a', 'b')).toBe('a/b');")
 MANIFEST = json.loads(example_files("CRITICAL_FIXES")["package.json"])
 
 
@@ -145,7 +146,8 @@ def test_an_unreachable_registry_stops_without_spending_model_calls(project):
 def test_a_repair_that_deletes_an_assertion_is_refused(project):
     failing_line = "expect(keyPath('a', 'b')).toBe('a/b');"
     project.api.script("CRITICAL_FIXES", critical_fixes_with("tests/utils.test.ts", FAILING_UTILS_TEST))
-    project.api.script("BUILD_VALIDATION", answer({"tests/utils.test.ts": FAILING_UTILS_TEST.replace(failing_line, "")}),
+    project.api.script("BUILD_VALIDATION",
+                       answer({"tests/utils.test.ts": FAILING_UTILS_TEST.replace(failing_line, "")}),
                        answer({"tests/utils.test.ts": UTILS_TEST}))
 
     result = project.doit(BUILD_VALIDATION, check=True)
@@ -159,7 +161,8 @@ def test_a_repair_that_deletes_an_assertion_is_refused(project):
 
 def test_a_failure_kind_out_of_attempts_ends_the_repairs_without_a_model_call(project):
     project.write_config(buildValidation={"maxRepairAttempts": 3, "maxAttemptsPerFailure": {"type": 0}})
-    project.api.script("CRITICAL_FIXES", critical_fixes_with("src/validate.ts", VALIDATE_TS + "\nexport const n: number = '';\n"))
+    type_error = "\nexport const n: number = '';\n"
+    project.api.script("CRITICAL_FIXES", critical_fixes_with("src/validate.ts", VALIDATE_TS + type_error))
 
     result = project.doit(BUILD_VALIDATION)
 
@@ -175,7 +178,8 @@ def test_a_package_with_a_lint_config_is_linted_and_a_lint_failure_repaired(proj
     lint_tools = {"eslint": "9.39.1", "typescript-eslint": "8.46.4"}
     manifest = {**MANIFEST, "scripts": {**MANIFEST["scripts"], "lint": "eslint src"},
                 "devDependencies": {**MANIFEST["devDependencies"], **lint_tools}}
-    eslint_config = ('import tseslint from "typescript-eslint";\n\nexport default tseslint.config({ files: ["src/**/*.ts"], '
+    eslint_config = ('import tseslint from "typescript-eslint";\n\n'
+                     'export default tseslint.config({ files: ["src/**/*.ts"], '
                      'extends: [tseslint.configs.base], rules: { "no-var": "error" } });\n')
     package_json = json.dumps(manifest, indent=2) + "\n"
     project.api.script("FOUNDATION", answer({"package.json": package_json, "eslint.config.mjs": eslint_config}))
@@ -196,7 +200,8 @@ def test_a_package_with_a_lint_config_is_linted_and_a_lint_failure_repaired(proj
 
 @pytest.mark.parametrize("manager", ["pnpm", "yarn"])
 def test_a_package_in_a_pnpm_or_yarn_workspace_is_validated_with_that_manager(project, manager):
-    root = {"name": "monorepo", "private": True, "packageManager": {"pnpm": "pnpm@9.15.0", "yarn": "yarn@1.22.22"}[manager]}
+    package_manager = {"pnpm": "pnpm@9.15.0", "yarn": "yarn@1.22.22"}[manager]
+    root = {"name": "monorepo", "private": True, "packageManager": package_manager}
     if manager == "pnpm":
         (project.workspace / "pnpm-workspace.yaml").write_text("packages:\n  - 'packages/**'\n")
     else:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from messages_api import Text
-
 from conftest import example_answer
+from messages_api import Text
 
 UNDOCUMENTED = re.sub(r"(?s)/\*\*.*?\*/\n", "", example_answer("CORE_IMPLEMENTATION"))
 

@@ -78,7 +78,8 @@ def test_full_run_writes_fifteen_phases_with_commits_and_checkpoint(project):
     assert re.search(r"^\$\d+\.\d{4} in all \([\d,]+ input", pull_request, re.M)
 
     stored = [p.read_text() for p in (project.workspace / ".generation-state").rglob("*.json")]
-    assert not any(TEST_API_KEY in text for text in [result.stdout, result.stderr, *stored, project.git("log", "-p", "--all")])
+    history = project.git("log", "-p", "--all")
+    assert not any(TEST_API_KEY in text for text in [result.stdout, result.stderr, *stored, history])
 
     again = project.doit("generate:data-validator", check=True)
     assert len(project.api.hits) == len(MODEL_PHASES), "a rerun with nothing changed must not call the model"

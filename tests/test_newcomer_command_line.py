@@ -14,8 +14,8 @@ import sys
 import pytest
 
 from package_builder.generation.artifacts import ModelCall
-from package_builder.generation.runner import model_time
 from package_builder.generation.plan_status import PlanStatus
+from package_builder.generation.runner import model_time
 
 ONLY_PLANNING = {"phasesToExecute": ["PLANNING"]}  # PLANNING calls the model; every other phase is skipped
 NO_CHECKS = {"enabled": False}

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 import phases
-from package_builder.generation.answer import parse_answer
 from package_builder.base.errors import ModelAnswerError, PlanError
+from package_builder.generation.answer import parse_answer
 from package_builder.generation.plan import parse_plan
 
 SHARED_PLANS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "plans"
@@ -22,7 +22,8 @@ def write_plan(tmp_path, text, category="core", name="thing"):
 
 
 def test_the_bundled_plan_parses():
-    plan = parse_plan(Path(__file__).resolve().parents[1] / "examples/data-validator/plans/packages/core/data-validator.md")
+    example = Path(__file__).resolve().parents[1] / "examples/data-validator"
+    plan = parse_plan(example / "plans/packages/core/data-validator.md")
     assert plan.package_name == "@example/data-validator" and plan.category == "core"
     assert plan.package_path == "packages/core/data-validator" and plan.coverage_target == 90
 

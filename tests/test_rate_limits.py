@@ -26,7 +26,8 @@ def realistic_answer(request) -> Text:
     package = re.search(r"npm package `([^`]+)`", request.system).group(1)
     text = example_answer(request.phase).replace("@example/data-validator", package)
     target_chars = phases.BY_NAME[request.phase].max_tokens // 2 * 4
-    filler = "\n".join("Notes on the design, kept for the reviewer. " * 4 for _ in range(max(0, target_chars - len(text)) // 180 + 1))
+    lines = max(0, target_chars - len(text)) // 180 + 1
+    filler = "\n".join("Notes on the design, kept for the reviewer. " * 4 for _ in range(lines))
     return Text(text + "\n" + filler[: max(0, target_chars - len(text))] + "\n")
 
 

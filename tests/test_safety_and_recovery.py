@@ -36,8 +36,8 @@ def test_status_after_a_failure_names_the_phase_and_the_reason(project):
 
     status = project.doit(check=True).stdout
     assert re.search(r"1/15 phases done, failed at FOUNDATION, \$0\.\d{4}, [\d,]+ in / [\d,]+ out tokens "
-                     r"on feat/package-generation-\d+, updated 20\d\d-\d\d-\d\d \d\d:\d\d UTC: .*index\.lock", status), \
-        status
+                     r"on feat/package-generation-\d+, updated 20\d\d-\d\d-\d\d \d\d:\d\d UTC: "
+                     r".*index\.lock", status), status
 
     (line,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
     assert line["state"] == "failed" and line["phase"] == "FOUNDATION" and line["phasesDone"] == 1
@@ -50,7 +50,8 @@ def test_status_of_a_half_done_generation_names_the_next_phase(project):
 
     (line,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
 
-    assert (line["state"], line["phase"], line["phasesDone"], line["phaseCount"]) == ("in progress", "FOUNDATION", 1, 15)
+    where = (line["state"], line["phase"], line["phasesDone"], line["phaseCount"])
+    assert where == ("in progress", "FOUNDATION", 1, 15)
     assert project.api.hits and len(project.api.hits) == 1, "status itself asked nothing"
 
 

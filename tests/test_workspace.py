@@ -108,7 +108,8 @@ def test_a_dry_run_publishes_nothing(monorepo, npm_registry):
     assert npm_registry.versions(names(monorepo, "core")[0]) == []
     summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
     detail = summary["packages"][names(monorepo, "core")[0]]["publish"]
-    assert re.search(r"would publish 1\.0\.0 with tag latest: \d+ file\(s\), [\d.]+ k?B: .*dist/index\.js", detail), detail
+    assert re.search(r"would publish 1\.0\.0 with tag latest: \d+ file\(s\), [\d.]+ k?B: .*dist/index\.js",
+                     detail), detail
     assert detail.endswith("; the token is accepted)")
 
 
@@ -341,7 +342,8 @@ def test_a_package_the_registry_refuses_holds_back_only_its_dependents_and_a_rer
     second = monorepo.doit("publish", NPM_TOKEN=token, check=True, timeout=600)
 
     summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
-    assert all(summary["packages"][name]["publish"].startswith("published") for name in (core, math, app)), second.stdout
+    published = [summary["packages"][name]["publish"] for name in (core, math, app)]
+    assert all(outcome.startswith("published") for outcome in published), second.stdout
     assert all(summary["packages"][name]["publish"].startswith("skipped (1.0.0 is already in")
                for name in (strings, dates, colors)), "published exactly once"
 
@@ -350,7 +352,8 @@ def test_files_a_test_leaves_in_ignored_paths_are_not_inputs_and_do_not_block_pu
     colors = names(monorepo, "colors")[0]
     manifest_path = monorepo.workspace / "packages/colors/package.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["scripts"]["test"] = ("node -e \"require('fs').writeFileSync('.tmp-package-' + Date.now() + '.json', '{}')\""
+    manifest["scripts"]["test"] = ("node -e \"require('fs')"
+                                   ".writeFileSync('.tmp-package-' + Date.now() + '.json', '{}')\""
                                    " && node --test test/")
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     gitignore = monorepo.workspace / ".gitignore"

@@ -13,18 +13,25 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from package_builder.base.digest import digest_text
 from package_builder.base.credentials import SECRET_VARIABLES
+from package_builder.base.digest import digest_text
 from package_builder.base.errors import ConfigError
-from package_builder.base.layout import LOCKFILES, detect_package_manager, is_yarn_berry, workspace_globs, workspace_member
+from package_builder.base.layout import (
+    LOCKFILES,
+    detect_package_manager,
+    is_yarn_berry,
+    workspace_globs,
+    workspace_member,
+)
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ERROR_LINE = re.compile(r"error|fail|✗|×|expected|TS\d{4}|ERR!|not found|cannot", re.I)
-ENVIRONMENT_PROBLEM = re.compile(r"ENOTFOUND|ETIMEDOUT|ECONNREFUSED|ECONNRESET|EAI_AGAIN|ENOSPC|EACCES|network|socket hang up", re.I)
+ENVIRONMENT_PROBLEM = re.compile(
+    r"ENOTFOUND|ETIMEDOUT|ECONNREFUSED|ECONNRESET|EAI_AGAIN|ENOSPC|EACCES|network|socket hang up", re.I)
 _NON_REGISTRY = ("workspace:", "file:", "link:", "portal:", "git+", "git:", "github:", "http:", "https:")
 DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
 LINT_CONFIGS = ("eslint.config.js", "eslint.config.mjs", "eslint.config.cjs", "eslint.config.ts", ".eslintrc",
@@ -310,6 +317,7 @@ class Toolchain:
             total = json.loads((self.package_dir / "coverage" / "coverage-summary.json").read_text())["total"]
         except (OSError, ValueError, KeyError):
             return {}
-        return {key: float(total[key]["pct"]) for key in ("lines", "branches", "functions", "statements") if key in total}
+        kinds = ("lines", "branches", "functions", "statements")
+        return {key: float(total[key]["pct"]) for key in kinds if key in total}
 
 

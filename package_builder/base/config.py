@@ -184,7 +184,8 @@ class BuildConfig(_Section):
 
     def api_key(self, config_path: Path) -> str:
         """`ANTHROPIC_API_KEY`, else `anthropicApiKey`; a clear error when neither is set."""
-        key = os.environ.get("ANTHROPIC_API_KEY") or (self.anthropic_api_key.get_secret_value() if self.anthropic_api_key else "")
+        configured = self.anthropic_api_key.get_secret_value() if self.anthropic_api_key else ""
+        key = os.environ.get("ANTHROPIC_API_KEY") or configured
         if not key:
             raise ConfigError(f"ANTHROPIC_API_KEY is not set (nor anthropicApiKey in {config_path}); "
                               "export it, or set model.provider to \"replay\" with a cassette")

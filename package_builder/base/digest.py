@@ -1,4 +1,5 @@
-"""Stable digests of inputs and outputs (canonical JSON hashed with SHA-256), and what changed between two sets of them."""
+"""Stable digests of inputs and outputs (canonical JSON hashed with SHA-256), and what changed between two sets of
+them."""
 from __future__ import annotations
 
 import hashlib

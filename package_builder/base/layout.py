@@ -36,7 +36,8 @@ def workspace_globs(root: Path) -> list[str]:
     if isinstance(declared, list) and all(isinstance(p, str) for p in declared):
         return declared
     if declared is not None:
-        raise ConfigError(f"{root / 'package.json'}: field workspaces must be a list of globs or {{\"packages\": [...]}}")
+        raise ConfigError(
+            f"{root / 'package.json'}: field workspaces must be a list of globs or {{\"packages\": [...]}}")
     pnpm = root / "pnpm-workspace.yaml"
     return pnpm_packages(pnpm) if pnpm.exists() else []
 

@@ -13,8 +13,8 @@ import contextlib
 import fcntl
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from package_builder.base.errors import WorkspaceError
 

@@ -31,7 +31,8 @@ class ProductionPackageBuilderAgent:
     name = "package-builder-production"
     capabilities = ("build-package", "test-package", "publish-package")
 
-    def __init__(self, config_path: Path | None = None, project_root: Path = PROJECT_ROOT, timeout_seconds: float = 3600):
+    def __init__(self, config_path: Path | None = None, project_root: Path = PROJECT_ROOT,
+                 timeout_seconds: float = 3600):
         self.project_root = Path(project_root)
         self.config_path = Path(config_path) if config_path else self.project_root / "configs" / "build-env.json"
         self.timeout_seconds = timeout_seconds

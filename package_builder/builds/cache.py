@@ -14,10 +14,10 @@ import tarfile
 import tempfile
 import threading
 import time
-from stat import S_ISREG
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from stat import S_ISREG
 
 from package_builder.base.paths import builds_dir
 

@@ -56,7 +56,8 @@ def discover_packages(root: Path) -> list[WorkspacePackage]:
     """Every workspace package under `root`, in dependency order (dependencies first, then by name)."""
     patterns = workspace_globs(root)
     excluded = {d for p in patterns if p.startswith("!") for d in expand_workspace_glob(root, p[1:])}
-    directories = sorted({d for p in patterns if not p.startswith("!") for d in expand_workspace_glob(root, p)} - excluded)
+    included = {d for p in patterns if not p.startswith("!") for d in expand_workspace_glob(root, p)}
+    directories = sorted(included - excluded)
     raw = []
     for directory in directories:
         manifest = read_manifest(directory / "package.json")
@@ -74,8 +75,9 @@ def discover_packages(root: Path) -> list[WorkspacePackage]:
             name=name, version=str(manifest.get("version", "0.0.0")), directory=directory,
             private=bool(manifest.get("private", False)), scripts=dict(manifest.get("scripts") or {}),
             outputs=declared_outputs(manifest),
-            workspace_dependencies=tuple(sorted({dep for section in DEPENDENCY_SECTIONS
-                                                 for dep in (manifest.get(section) or {}) if dep in known and dep != name})))
+            workspace_dependencies=tuple(sorted({
+                dep for section in DEPENDENCY_SECTIONS
+                for dep in (manifest.get(section) or {}) if dep in known and dep != name})))
         for name, directory, manifest in raw
     }
     return [packages[name] for name in dependency_order(packages)]

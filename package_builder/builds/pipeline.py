@@ -260,6 +260,7 @@ def dependency_stamps(package, definition: StepDefinition, by_name: dict) -> lis
     if definition.needs_own_build:
         stamps.append(("build", package.name))
     if definition.needs_dependency_builds or definition.needs_own_build:
-        names = package.workspace_dependencies if definition.step == "build" else all_dependencies(package.name, by_name)
+        names = (package.workspace_dependencies if definition.step == "build"
+                 else all_dependencies(package.name, by_name))
         stamps.extend(("build", name) for name in names)
     return stamps

@@ -13,15 +13,16 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from package_builder.builds.steps import StepFailed, find_package, toolchain_for
-from package_builder.builds.outcomes import Outcome, record_outcome
 from package_builder.base.locks import process_alive
 from package_builder.builds.monorepo import DEPENDENCY_SECTIONS, WorkspacePackage
+from package_builder.builds.outcomes import Outcome, record_outcome
+from package_builder.builds.steps import StepFailed, find_package, toolchain_for
 
 if TYPE_CHECKING:
     from package_builder.base.config import BuildConfig
@@ -73,7 +74,8 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
     started = time.monotonic()
 
     def done(status: str, detail: str) -> dict:
-        return record_outcome(config.workspace_root, Outcome("publish", name, status, detail, round(time.monotonic() - started, 2)))
+        seconds = round(time.monotonic() - started, 2)
+        return record_outcome(config.workspace_root, Outcome("publish", name, status, detail, seconds))
 
     def failed(message: str) -> StepFailed:
         done("failed", message.splitlines()[0][:300])
@@ -177,7 +179,8 @@ def _workspace_protocol_ranges(package: WorkspacePackage) -> list[str]:
 def _uncommitted_files(workspace_root: Path, directory: Path) -> list[str]:
     try:
         # --no-optional-locks: status never takes .git/index.lock to refresh the index, so it cannot fail the user's
-        # own git command running meanwhile, nor leave a lock behind when killed (it needs no marker: see generation/writer/git.py).
+        # own git command running meanwhile, nor leave a lock behind when killed (it needs no marker: see
+        # generation/writer/git.py).
         done = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--", str(directory)],
                               cwd=workspace_root, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:

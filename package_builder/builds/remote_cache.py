@@ -7,7 +7,7 @@ import http.client
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 from package_builder.base.credentials import remote_cache_token
 from package_builder.base.errors import ConfigError

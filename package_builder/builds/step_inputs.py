@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from package_builder.base.digest import digest_bytes
-from package_builder.base.digest import changed_entries
-from package_builder.builds.monorepo import GitFiles, WorkspacePackage, global_inputs
+from package_builder.base.digest import changed_entries, digest_bytes
 from package_builder.base.paths import build_record
+from package_builder.builds.monorepo import GitFiles, WorkspacePackage, global_inputs
 from package_builder.builds.pipeline import Pipeline, dependency_stamps, output_globs, step_inputs
 
 if TYPE_CHECKING:  # the validated model or its snapshot (config_snapshot.py): no pydantic at run time

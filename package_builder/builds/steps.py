@@ -12,16 +12,22 @@ import json
 import os
 from typing import TYPE_CHECKING
 
+from package_builder.base.commands import Toolchain
 from package_builder.base.digest import digest_bytes, digest_of
-from package_builder.builds.cache import StepCache
 from package_builder.base.errors import PackageBuilderError
-from package_builder.builds.monorepo import WorkspacePackage, discover_packages, lockfile, matching_files, versioned_files
-from package_builder.builds.outcomes import Outcome, record_outcome
 from package_builder.base.paths import build_record, builds_dir, ensure_private_dir
+from package_builder.base.storage import read_json, write_record
+from package_builder.builds.cache import StepCache
+from package_builder.builds.monorepo import (
+    WorkspacePackage,
+    discover_packages,
+    lockfile,
+    matching_files,
+    versioned_files,
+)
+from package_builder.builds.outcomes import Outcome, record_outcome
 from package_builder.builds.pipeline import Pipeline, load_pipeline, output_globs
 from package_builder.builds.step_inputs import step_inputs_of, why_again
-from package_builder.base.storage import read_json, write_record
-from package_builder.base.commands import Toolchain
 
 if TYPE_CHECKING:  # the validated model or its snapshot (config_snapshot.py): no pydantic at run time
     from package_builder.base.config import BuildConfig

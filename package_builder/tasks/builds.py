@@ -12,8 +12,14 @@ from doit.loader import task_params
 from doit.tools import config_changed
 
 from package_builder.base.errors import PackageBuilderError
-from package_builder.builds.monorepo import WorkspacePackage, discover_packages, global_inputs, lockfile, versioned_files
 from package_builder.base.paths import build_record, builds_dir
+from package_builder.builds.monorepo import (
+    WorkspacePackage,
+    discover_packages,
+    global_inputs,
+    lockfile,
+    versioned_files,
+)
 from package_builder.builds.pipeline import Pipeline, dependency_stamps, load_pipeline, step_inputs
 from package_builder.tasks.generation import fail
 from package_builder.tasks.project import LoadedProject

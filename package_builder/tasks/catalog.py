@@ -5,11 +5,11 @@
 """
 from __future__ import annotations
 
+from package_builder.tasks.builds import WorkspaceTasks, publish_creator
 from package_builder.tasks.generation import estimate_tasks, generation_tasks
 from package_builder.tasks.project import LoadedProject
 from package_builder.tasks.reporter import doit_config
 from package_builder.tasks.status import status_task
-from package_builder.tasks.builds import WorkspaceTasks, publish_creator
 
 
 def doit_namespace(project: LoadedProject) -> dict[str, object]:

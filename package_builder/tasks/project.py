@@ -14,8 +14,8 @@ from pathlib import Path
 
 from package_builder.base.config_snapshot import ConfigSnapshot, load_config_snapshot
 from package_builder.base.errors import PackageBuilderError
-from package_builder.generation.graph import phases_for
 from package_builder.base.paths import ProjectPaths
+from package_builder.generation.graph import phases_for
 from package_builder.generation.phase import PhaseSpec
 
 _PLANS_DIR_KEY = re.compile(r'"(?:plansDir|plans_dir)"\s*:')
@@ -43,7 +43,8 @@ class LoadedProject:
     phases: tuple[PhaseSpec, ...]  # turn-based generation
     single_shot: tuple[PhaseSpec, ...] = ()  # single-shot mode
     state_home: Path | None = None  # whose `.package-builder/` keeps the validated config: default `paths.root`
-    command: str = "doit"  # what the user types to run the tasks, for the hints we print: `package-builder` when installed
+    # what the user types to run the tasks, for the hints we print: `package-builder` when installed
+    command: str = "doit"
 
     def phases_of(self, plan) -> tuple[PhaseSpec, ...]:
         return phases_for(plan, self.config, self.phases, self.single_shot)

@@ -11,12 +11,12 @@ from dataclasses import replace
 from doit.exceptions import UnmetDependency
 from doit.reporter import ConsoleReporter
 
-from package_builder.builds.outcomes import STEP_NAMES, outcome_label, write_run_summary
 from package_builder.base.errors import PackageBuilderError
+from package_builder.builds.outcomes import STEP_NAMES, outcome_label, write_run_summary
 from package_builder.generation.plan import discover_plans
+from package_builder.tasks.builds import spread_dry_run
 from package_builder.tasks.project import LoadedProject
 from package_builder.tasks.scheduling import continue_chains_first
-from package_builder.tasks.builds import spread_dry_run
 
 
 def doit_config(project: LoadedProject) -> dict:
@@ -200,12 +200,18 @@ def reporter_for(project: LoadedProject) -> type:
                 (name, *(steps.get(step, "-") for step in STEP_NAMES)) for name, steps in self.outcomes.items()]
             widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
             for row in rows:
-                self.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
+                cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+                self.write("  ".join(cells).rstrip() + "\n")
             self.write(f"summary: {write_run_summary(workspace, self.outcomes)}\n")
 
         def _generation_summary(self):
             """A table of the plans this run generated, and `.generation-state/summary.json`."""
-            from package_builder.generation.plan_status import existing_branches, plan_status, summary_table, write_generation_summary
+            from package_builder.generation.plan_status import (
+                existing_branches,
+                plan_status,
+                summary_table,
+                write_generation_summary,
+            )
 
             try:
                 paths = {path.stem: path for path in discover_plans(project.plans)}

@@ -10,7 +10,6 @@ from package_builder.generation.plan import discover_plans
 from package_builder.tasks.project import LoadedProject
 from package_builder.tasks.reporter import stop_writing_stdout
 
-
 JSON = {"name": "as_json", "long": "json", "type": bool, "default": False,
         "help": "print the status as JSON, for scripts"}
 
@@ -20,8 +19,8 @@ def show_status(project: LoadedProject, as_json: bool = False):
     exit, for CI and scripts) when the config, the plans folder or a plan is broken, naming each problem, since
     nothing can be generated until it is fixed. A plan that failed to generate is a state, not a broken input."""
     from package_builder.generation.explain import VisibleInputs
-    from package_builder.generation.state import GenerationState
     from package_builder.generation.plan_status import existing_branches, plan_status
+    from package_builder.generation.state import GenerationState
 
     problems = [f"config: {project.config_error}"] if project.config_error else []
     broken = [f"the config ({project.paths.config})"] if project.config_error else []

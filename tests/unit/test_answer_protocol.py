@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 import phases
-from package_builder.generation.answer import ModelAnswer, parse_answer, path_problems
 from package_builder.base.errors import ModelAnswerError
 from package_builder.base.globs import glob_match
+from package_builder.generation.answer import ModelAnswer, parse_answer, path_problems
 
 TESTING = phases.BY_NAME["TESTING"]
 PLANNING = phases.BY_NAME["PLANNING"]
@@ -140,8 +140,9 @@ def test_a_path_in_two_file_blocks_is_refused_naming_the_path_and_line():
 
 
 def test_writing_and_deleting_the_same_path_is_refused_either_way_round():
-    assert "'tests/a.ts' appears in more than one block" in refusal(file_block("tests/a.ts") + '<delete path="tests/a.ts"/>\n')
-    assert "'tests/a.ts' appears in more than one block" in refusal('<delete path="tests/a.ts"/>\n' + file_block("tests/a.ts"))
+    delete = '<delete path="tests/a.ts"/>\n'
+    assert "'tests/a.ts' appears in more than one block" in refusal(file_block("tests/a.ts") + delete)
+    assert "'tests/a.ts' appears in more than one block" in refusal(delete + file_block("tests/a.ts"))
 
 
 def test_deleting_the_same_path_twice_is_refused():
@@ -224,8 +225,8 @@ def test_tag_like_lines_inside_a_file_are_content_not_tags():
 
 
 def test_a_one_line_summary_is_kept_and_prose_around_blocks_is_ignored():
-    answer = parse_answer("Sure! Here are the tests.\n" + file_block("tests/a.ts") + "<summary>  Added a test.  </summary>\n"
-                          "Let me know if you need more.\n", TESTING)
+    answer = parse_answer("Sure! Here are the tests.\n" + file_block("tests/a.ts")
+                          + "<summary>  Added a test.  </summary>\nLet me know if you need more.\n", TESTING)
     assert answer.summary == "Added a test." and list(answer.files) == ["tests/a.ts"]
 
 

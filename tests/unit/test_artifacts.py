@@ -1,4 +1,5 @@
-"""Fast: phase artifacts, the unit of resume (package_builder/generation/artifacts.py), and the digests they rest on (digest.py).
+"""Fast: phase artifacts, the unit of resume (package_builder/generation/artifacts.py), and the digests they rest on
+(digest.py).
 
 A user relies on: the package's files after phase N are exactly what the phases wrote in order; an artifact saved to
 disk and read back is the same artifact; and a phase that produced the same files counts as unchanged downstream even
@@ -11,8 +12,8 @@ from dataclasses import replace
 
 import pytest
 
-from package_builder.generation.artifacts import (COMMITTED, SCHEMA, ArtifactStore, ModelCall, PhaseArtifact, fold_files)
 from package_builder.base.digest import digest_bytes, digest_of, digest_text
+from package_builder.generation.artifacts import COMMITTED, SCHEMA, ArtifactStore, ModelCall, PhaseArtifact, fold_files
 
 
 def artifact(number: int, files: dict | None = None, deletes: list | None = None, **extra) -> PhaseArtifact:
@@ -167,4 +168,4 @@ def test_digests_are_prefixed_sha256_hex_and_known_values():
 
 
 def test_digest_of_non_ascii_text_matches_its_utf8_encoding():
-    assert digest_of("héllo ✓") == digest_bytes('"héllo ✓"'.encode("utf-8"))
+    assert digest_of("héllo ✓") == digest_bytes('"héllo ✓"'.encode())

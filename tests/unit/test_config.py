@@ -88,7 +88,8 @@ def test_a_relative_cassette_is_resolved_against_the_config_files_folder(tmp_pat
 
 
 def test_an_absolute_workspace_root_is_kept(tmp_path):
-    assert load_config(write_config(tmp_path, {"workspaceRoot": str(tmp_path / "abs")})).workspace_root == tmp_path / "abs"
+    config = load_config(write_config(tmp_path, {"workspaceRoot": str(tmp_path / "abs")}))
+    assert config.workspace_root == tmp_path / "abs"
 
 
 def test_a_comment_field_is_allowed(tmp_path):
@@ -119,9 +120,12 @@ def test_a_misspelt_field_is_refused_with_the_name_it_was_meant_to_be(tmp_path, 
 
 @pytest.mark.parametrize("content, field", [
     ({}, "field workspaceRoot: Field required"),
-    ({"workspaceRoot": "/ws", "maxConcurrentBuilds": "lots"}, "field maxConcurrentBuilds: Input should be a valid integer"),
-    ({"workspaceRoot": "/ws", "maxConcurrentBuilds": 0}, "field maxConcurrentBuilds: Input should be greater than or equal to 1"),
-    ({"workspaceRoot": "/ws", "model": {"maxRetries": 99}}, "field model.maxRetries: Input should be less than or equal to 20"),
+    ({"workspaceRoot": "/ws", "maxConcurrentBuilds": "lots"},
+     "field maxConcurrentBuilds: Input should be a valid integer"),
+    ({"workspaceRoot": "/ws", "maxConcurrentBuilds": 0},
+     "field maxConcurrentBuilds: Input should be greater than or equal to 1"),
+    ({"workspaceRoot": "/ws", "model": {"maxRetries": 99}},
+     "field model.maxRetries: Input should be less than or equal to 20"),
     ({"workspaceRoot": "/ws", "model": {"provider": "openai"}}, "field model.provider: Input should be"),
     ({"workspaceRoot": "/ws", "testing": {"minCoveragePercent": 101}}, "field testing.minCoveragePercent"),
     ({"workspaceRoot": "/ws", "publishing": {"tag": "1.0"}}, "field publishing.tag: String should match pattern"),

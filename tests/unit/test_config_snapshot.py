@@ -1,6 +1,6 @@
-"""Fast: doit's task load reads the validated config from a snapshot (package_builder/base/config_snapshot.py), so a no-op
-`doit build` or a `doit list` imports no pydantic; the snapshot is only ever the validator's own answer for the very
-bytes on disk, and it holds no secret. (That its keys equal the model's for every field: test_rerun_keys.py.)"""
+"""Fast: doit's task load reads the validated config from a snapshot (package_builder/base/config_snapshot.py), so a
+no-op `doit build` or a `doit list` imports no pydantic; the snapshot is only ever the validator's own answer for the
+very bytes on disk, and it holds no secret. (That its keys equal the model's for every field: test_rerun_keys.py.)"""
 from __future__ import annotations
 
 import json
@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 import package_builder.base.config_snapshot as config_snapshot
-from package_builder.builds.cache import StepCache
 from package_builder.base.config import BuildConfig, _Section
 from package_builder.base.config_snapshot import camel_case, load_config_snapshot, snapshot_path
 from package_builder.base.credentials import npm_token, remote_cache_token
 from package_builder.base.errors import ConfigError
+from package_builder.builds.cache import StepCache
 
 REPO = Path(__file__).resolve().parents[2]
 NAMES = ("PLANNING", "TESTING")
@@ -116,7 +116,7 @@ def test_paths_come_back_as_paths_and_absent_sections_as_none(tmp_path):
     assert snapshot.model.cassette is None and snapshot.builds.remote_cache is None
     assert snapshot.builds.package_timeouts == {} and snapshot.builds.cache is True
     with pytest.raises(AttributeError):
-        snapshot.no_such_field
+        _ = snapshot.no_such_field
 
 
 def test_loading_the_task_graph_a_second_time_imports_no_pydantic(tmp_path):

@@ -13,8 +13,16 @@ from pathlib import Path
 import pytest
 
 from package_builder.base.errors import ConfigError
-from package_builder.builds.monorepo import (DEFAULT_OUTPUTS, WorkspacePackage, declared_outputs, dependency_order,
-                                      discover_packages, is_npm_package_name, source_files, workspace_globs)
+from package_builder.builds.monorepo import (
+    DEFAULT_OUTPUTS,
+    WorkspacePackage,
+    declared_outputs,
+    dependency_order,
+    discover_packages,
+    is_npm_package_name,
+    source_files,
+    workspace_globs,
+)
 
 
 def manifest(root: Path, folder: str, **fields) -> Path:

@@ -3,7 +3,7 @@ sharing one budget between every process that uses the key, and telling the user
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import formatdate
 
 import pytest
@@ -35,7 +35,7 @@ def headers(now: float, window: float = 60.0, **levels) -> dict:
         reset = now + (limit - remaining) / limit * window
         out[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
         out[f"anthropic-ratelimit-{kind}-remaining"] = str(remaining)
-        out[f"anthropic-ratelimit-{kind}-reset"] = datetime.fromtimestamp(reset, timezone.utc).isoformat()
+        out[f"anthropic-ratelimit-{kind}-reset"] = datetime.fromtimestamp(reset, UTC).isoformat()
     return out
 
 
@@ -48,7 +48,7 @@ def api_headers(stated_at: float, window: float, **levels) -> dict:
         reset = math.floor(stated_at + (limit - level) / limit * window)
         out[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
         out[f"anthropic-ratelimit-{kind}-remaining"] = str(max(0, math.floor(level)))
-        out[f"anthropic-ratelimit-{kind}-reset"] = datetime.fromtimestamp(reset, timezone.utc).isoformat(
+        out[f"anthropic-ratelimit-{kind}-reset"] = datetime.fromtimestamp(reset, UTC).isoformat(
             timespec="seconds").replace("+00:00", "Z")
     return out
 

@@ -67,7 +67,8 @@ def test_every_earlier_phase_expands_to_the_phases_before(tmp_path):
 
 def test_checks_hold_under_python_dash_o():
     root = Path(__file__).resolve().parents[2]
-    code = ("from dataclasses import replace; import phases; from package_builder.generation.phase import validate_phases\n"
+    code = ("from dataclasses import replace; import phases\n"
+            "from package_builder.generation.phase import validate_phases\n"
             "try:\n    validate_phases((replace(phases.PHASES[0], kind='review'),))\nexcept Exception as e: print(e)")
     out = subprocess.run([sys.executable, "-O", "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert "kind is 'review'; it must be one of model, checks, merge" in out.stdout

@@ -4,7 +4,6 @@ cannot write outside the package, and a size bound."""
 from __future__ import annotations
 
 import hashlib
-
 import io
 import json
 import os
@@ -13,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from package_builder.builds.cache import StepCache
 from package_builder.base.errors import ConfigError
+from package_builder.builds.cache import StepCache
 from package_builder.builds.pipeline import StepDefinition, load_pipeline, select_inputs
 
 FILES = ["/p/src/a.ts", "/p/src/a.test.ts", "/p/README.md", "/p/docs/x.md", "/p/dist/a.js", "/p/schema.json"]
@@ -142,8 +141,8 @@ def test_files_git_tracks_are_sources_even_in_an_output_folder_and_never_restore
     """A package whose `files` and `bin` name its own sources: an edit to them rebuilds, a restore leaves them be."""
     import subprocess
 
-    from package_builder.builds.steps import build_package
     from package_builder.base.config import BuildConfig
+    from package_builder.builds.steps import build_package
 
     package = tmp_path / "packages" / "cli"
     (package / "src").mkdir(parents=True)

@@ -122,7 +122,8 @@ def test_the_description_falls_back_to_the_purpose_paragraph_joined_onto_one_lin
 
 
 def test_an_uppercase_file_name_is_refused_because_it_becomes_the_task_name(tmp_path):
-    assert "the file name must be lowercase" in refused(write_plan(tmp_path, "**Package:** `@acme/x`\n", name="MyThing"))
+    plan = write_plan(tmp_path, "**Package:** `@acme/x`\n", name="MyThing")
+    assert "the file name must be lowercase" in refused(plan)
 
 
 def test_a_package_name_longer_than_npm_allows_is_refused(tmp_path):
@@ -151,7 +152,8 @@ def test_front_matter_that_is_a_list_is_refused(tmp_path):
 
 
 def test_the_body_the_prompts_show_excludes_front_matter(tmp_path):
-    plan = parse_plan(write_plan(tmp_path, "---\ncoverage: 95\n---\n**Package:** `@acme/thing`\n\n## Overview\n\nHi.\n\n\n"))
+    text = "---\ncoverage: 95\n---\n**Package:** `@acme/thing`\n\n## Overview\n\nHi.\n\n\n"
+    plan = parse_plan(write_plan(tmp_path, text))
     assert plan.body == "**Package:** `@acme/thing`\n\n## Overview\n\nHi.\n"
     assert "coverage" not in plan.body
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 import phases
-from package_builder.generation.artifacts import COMMITTED, ArtifactStore, PhaseArtifact
 from package_builder.base.config import BuildConfig, load_config
 from package_builder.base.digest import digest_of
 from package_builder.base.errors import ConfigError
-from package_builder.generation.graph import rerun_key, upstream
 from package_builder.base.paths import ProjectPaths
+from package_builder.generation.artifacts import COMMITTED, ArtifactStore, PhaseArtifact
+from package_builder.generation.graph import rerun_key, upstream
 from package_builder.generation.runner.context import PhaseJob, load_context
 from package_builder.generation.runner.request import prepare
 from package_builder.tasks.generation import generation_tasks
@@ -216,7 +216,7 @@ def test_the_snapshot_doit_loads_gives_the_keys_the_validated_config_gives(field
             model = load_config(config_file)
         except ConfigError:
             continue  # refused alike: the task load reports the same error
-        LoadedProject(ProjectPaths(tmp_path), phases.PHASES).config  # validates and writes the snapshot
+        _ = LoadedProject(ProjectPaths(tmp_path), phases.PHASES).config  # validates and writes the snapshot
         snapshot = LoadedProject(ProjectPaths(tmp_path), phases.PHASES).config  # reads it back
         assert snapshot is not None
         for phase_list in (phases.PHASES, phases.SINGLE_SHOT_PHASES):

@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from package_builder.base.layout import workspace_member
 from package_builder.base.commands import NOT_FOUND, Toolchain, lockfiles_kept
+from package_builder.base.layout import workspace_member
 from package_builder.generation.validation import environment_failure, type_check_between_phases
 
 

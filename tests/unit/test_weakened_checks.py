@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import ANSWERS, PLAN
 from package_builder.generation.answer import ModelAnswer, parse_answer
 from package_builder.generation.plan import parse_plan
 from phases import PHASES
 from phases.checks import no_weakened_checks
-
-from conftest import ANSWERS, PLAN
 
 TEST = """import { describe, expect, it } from 'vitest';
 import { parse } from '../src';
