@@ -99,7 +99,8 @@ def trim_output(text: str, max_lines: int = 40, max_chars: int = 4000) -> str:
             break
     tail = list(range(max(0, len(lines) - max_lines // 2), len(lines)))
     chosen = sorted(set(picked) | set(tail))
-    out, previous = [], -1
+    out: list[str] = []
+    previous = -1
     for index in chosen:
         if index != previous + 1 and out:
             out.append("…")

@@ -195,8 +195,8 @@ class BuildConfig(_Section):
 def leaf_kinds(model: type[BaseModel] = BuildConfig, prefix: str = "") -> dict[str, str]:
     """Which fields (by dotted alias) are sections, paths or secrets: what a `ConfigSnapshot` gives back as such."""
     kinds: dict[str, str] = {}
-    for field in model.model_fields.values():
-        where = prefix + field.alias
+    for name, field in model.model_fields.items():
+        where = prefix + (field.alias or name)  # every section generates aliases: `or name` only narrows the type
         for annotation in [arg for arg in get_args(field.annotation) if arg is not type(None)] or [field.annotation]:
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 kinds[where] = "section"
@@ -254,7 +254,7 @@ def _unknown_field(loc: tuple) -> str:
         if not nested:
             return "unknown field; remove it"
         section = nested[0]
-    known = [field.alias for field in section.model_fields.values()]
+    known = [field.alias or name for name, field in section.model_fields.items()]
     close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
     if close:
         return f"unknown field; did you mean {close[0]}? (configs/build-env.example.json documents every field)"

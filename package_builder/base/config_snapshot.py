@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from package_builder.base.errors import ConfigError
 from package_builder.base.paths import BUILDS_DIR, ensure_private_dir
@@ -102,6 +103,8 @@ def snapshot_path(project_root: Path) -> Path:
 def load_config_snapshot(config_path: Path, phase_names: tuple[str, ...], project_root: Path) -> ConfigSnapshot:
     """The validated config: from the snapshot when it was made from these very bytes, else validated now (raising
     the validator's `ConfigError`, which names the file and the field) and stored for the next load."""
+    data: bytes | None
+    key: str | None
     try:
         data = config_path.read_bytes()
         key = _key(config_path, data, phase_names)
@@ -109,7 +112,7 @@ def load_config_snapshot(config_path: Path, phase_names: tuple[str, ...], projec
         data = key = None  # missing or unreadable: the validator says so in its own words
     store = snapshot_path(project_root)
     stored = read_json(store) if key else None
-    if (stored and stored.get("key") == key and isinstance(stored.get("config"), dict)
+    if (stored and data is not None and stored.get("key") == key and isinstance(stored.get("config"), dict)
             and _paths_resolve_as_before(config_path, data, stored.get("paths"))):
         return ConfigSnapshot(stored["config"], stored.get("kinds") or {}, config_path)
     from package_builder.base.config import leaf_kinds, load_config
@@ -158,3 +161,12 @@ def _paths_resolve_as_before(config_path: Path, data: bytes, resolved: dict | No
                    for where, path in resolved.items())
     except (ValueError, KeyError, TypeError):
         return False
+
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from package_builder.base.config import BuildConfig
+
+    # What the build steps read: the pydantic model, or its snapshot, which answers the same attribute names.
+    ValidatedConfig: TypeAlias = BuildConfig | ConfigSnapshot

@@ -42,7 +42,7 @@ def _compile(pattern: str) -> Callable[[str], bool]:
                 parts.append(re.escape(pattern[i]))
                 i += 1
         regex = re.compile("".join(parts) + r"\Z")
-        _GLOB_CACHE[pattern] = lambda p, r=regex: r.match(p) is not None
+        _GLOB_CACHE[pattern] = lambda path: regex.match(path) is not None
     return _GLOB_CACHE[pattern]
 
 

@@ -14,7 +14,7 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
@@ -52,7 +52,7 @@ class StepCache:
         return self.folder / digest[:2] / f"{digest}.tar.gz"
 
     def restore(self, key: str, package_dir: Path, current_outputs: list[str],
-                protected: set[str] = frozenset()) -> CachedStep | None:
+                protected: Set[str] = frozenset()) -> CachedStep | None:
         """Put the cached outputs of `key` in place of `current_outputs`; None when nothing is cached. An archive
         that would write a `protected` path (package-relative: the files git tracks) is refused whole."""
         pending = _PENDING.get(key)
@@ -73,7 +73,10 @@ class StepCache:
         try:
             with tarfile.open(path, "r:gz") as archive:
                 members = archive.getmembers()
-                meta = json.loads(archive.extractfile(archive.getmember(META)).read())
+                meta_file = archive.extractfile(archive.getmember(META))
+                if meta_file is None:
+                    raise ValueError(f"its {META} is not a file")
+                meta = json.loads(meta_file.read())
                 files = [m for m in members if m.name != META]
                 if not all(m.isfile() and _inside(m.name) for m in files):
                     raise ValueError("an entry is not a plain file inside the package")
@@ -93,8 +96,8 @@ class StepCache:
                 # what is in place now: a file left alone matched its stored digest; one written is read back (an
                 # archive's word is not taken for what it wrote, and an older archive stored no digests at all)
                 written = {m.name for m in changed}
-                in_place = {m.name: _digest_of(os.path.join(base, m.name)) if m.name in written else digests[m.name]
-                            for m in files}
+                in_place = {m.name: _written_digest(os.path.join(base, m.name)) if m.name in written
+                            else digests[m.name] for m in files}
         except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
             self.say(f"cache: {path.name} is unreadable ({exc}); running the step instead")
             path.unlink(missing_ok=True)
@@ -187,6 +190,14 @@ def _digest_of(path: str) -> str | None:
             return hashlib.sha256(handle.read()).hexdigest()
     except OSError:
         return None
+
+
+def _written_digest(path: str) -> str:
+    """The digest of a file just extracted; an archive whose file cannot be read back is as good as unreadable."""
+    digest = _digest_of(path)
+    if digest is None:
+        raise OSError(f"{path} cannot be read back after it was restored")
+    return digest
 
 
 def _remove(path: str) -> None:

@@ -196,7 +196,7 @@ def source_files(package: WorkspacePackage, git: GitFiles | None = None) -> list
 
 
 def _walk(package: WorkspacePackage, skip_top: set[str]) -> list[str]:
-    found = []
+    found: list[str] = []
     for folder, subfolders, files in os.walk(package.directory):
         top = folder == str(package.directory)
         subfolders[:] = sorted(d for d in subfolders

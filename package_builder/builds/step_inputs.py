@@ -12,10 +12,10 @@ from package_builder.builds.monorepo import GitFiles, WorkspacePackage, global_i
 from package_builder.builds.pipeline import Pipeline, dependency_stamps, output_globs, step_inputs
 
 if TYPE_CHECKING:  # the validated model or its snapshot (config_snapshot.py): no pydantic at run time
-    from package_builder.base.config import BuildConfig
+    from package_builder.base.config_snapshot import ValidatedConfig
 
 
-def step_inputs_of(config: BuildConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
+def step_inputs_of(config: ValidatedConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
                    pipeline: Pipeline, git: GitFiles | None) -> dict:
     """Everything a step of `package` reads, each with its digest (`git`: what git knows of the monorepo)."""
     root = config.workspace_root

@@ -30,25 +30,26 @@ from package_builder.builds.pipeline import Pipeline, load_pipeline, output_glob
 from package_builder.builds.step_inputs import step_inputs_of, why_again
 
 if TYPE_CHECKING:  # the validated model or its snapshot (config_snapshot.py): no pydantic at run time
-    from package_builder.base.config import BuildConfig
+    from package_builder.base.config_snapshot import ValidatedConfig
 
 
 class StepFailed(PackageBuilderError):
     """A build, test or publish of one package failed; the message names the package and carries the output."""
 
 
-def find_package(config: BuildConfig, name: str, packages: list[WorkspacePackage] | None = None) -> WorkspacePackage:
+def find_package(config: ValidatedConfig, name: str,
+                 packages: list[WorkspacePackage] | None = None) -> WorkspacePackage:
     for package in packages if packages is not None else discover_packages(config.workspace_root):
         if package.name == name:
             return package
     raise StepFailed(f"{name} is not a package of the workspace {config.workspace_root}")
 
 
-def toolchain_for(config: BuildConfig, directory, package: str | None = None) -> Toolchain:
+def toolchain_for(config: ValidatedConfig, directory, package: str | None = None) -> Toolchain:
     """The workspace's toolchain in `directory`, with the time limit of `package` (`builds.packageTimeouts`, else
     `builds.commandTimeoutSeconds`); long commands say so every 30 s."""
     settings = config.builds
-    if package in settings.package_timeouts:
+    if package is not None and package in settings.package_timeouts:
         limit, setting = settings.package_timeouts[package], f"builds.packageTimeouts[{package!r}]"
     else:
         limit, setting = settings.command_timeout_seconds, "builds.commandTimeoutSeconds"
@@ -56,7 +57,7 @@ def toolchain_for(config: BuildConfig, directory, package: str | None = None) ->
                      timeout_seconds=limit, timeout_setting=setting, heartbeat=lambda line: print(line, flush=True))
 
 
-def install_workspace(config: BuildConfig) -> dict:
+def install_workspace(config: ValidatedConfig) -> dict:
     """Make node_modules match the manifests and lockfile: one install at the root links every workspace package.
 
     Every build calls this first (under a lock, so the first one installs and the others find it done) rather than
@@ -109,7 +110,7 @@ def install_inputs(manifest_path) -> str:
     return digest_of({field: manifest.get(field) for field in INSTALL_FIELDS})
 
 
-def _npm_tree_is_current(config: BuildConfig, manifests: list, lock) -> bool:
+def _npm_tree_is_current(config: ValidatedConfig, manifests: list, lock) -> bool:
     """npm's own rule: node_modules/.package-lock.json, written at the end of every install, is trusted when it is
     newer than every package.json and the lockfile. Then there is nothing to install (and `npm ci` would reinstall)."""
     hidden = config.workspace_root / "node_modules" / ".package-lock.json"
@@ -118,7 +119,7 @@ def _npm_tree_is_current(config: BuildConfig, manifests: list, lock) -> bool:
     return hidden.stat().st_mtime >= max(p.stat().st_mtime for p in [*manifests, *([lock] if lock else [])])
 
 
-def build_package(config: BuildConfig, name: str) -> dict:
+def build_package(config: ValidatedConfig, name: str) -> dict:
     packages = discover_packages(config.workspace_root)
     package = find_package(config, name, packages)
     install_workspace(config)
@@ -135,7 +136,7 @@ def build_package(config: BuildConfig, name: str) -> dict:
     return record_outcome(config.workspace_root, outcome)
 
 
-def test_package(config: BuildConfig, name: str) -> dict:
+def test_package(config: ValidatedConfig, name: str) -> dict:
     packages = discover_packages(config.workspace_root)
     package = find_package(config, name, packages)
     ensure_private_dir(builds_dir(config.workspace_root))
@@ -149,11 +150,11 @@ def _read(path: str) -> bytes:
         return handle.read()
 
 
-def _pipeline(config: BuildConfig, packages: list[WorkspacePackage]) -> Pipeline:
+def _pipeline(config: ValidatedConfig, packages: list[WorkspacePackage]) -> Pipeline:
     return load_pipeline(config.workspace_root, config.package_builder.tasks, packages=packages)
 
 
-def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
+def _run_cached(config: ValidatedConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
                 done: str) -> tuple[Outcome, dict[str, str] | None]:
     """Restore `step` from the cache when everything it reads is as it was for a run that passed; otherwise run
     it (after the same-package scripts it depends on) and store what it wrote. Says why it runs again. Files git
@@ -208,7 +209,7 @@ def _run_cached(config: BuildConfig, package: WorkspacePackage, packages: list[W
     return Outcome(step, package.name, done, "", round(seconds, 2)), None
 
 
-def _run_script(config: BuildConfig, package: WorkspacePackage, script: str, step: str,
+def _run_script(config: ValidatedConfig, package: WorkspacePackage, script: str, step: str,
                 done: str) -> tuple[Outcome, str]:
     """`<manager> run <script>` in the package, for `step` (a script it depends on, like generate, fails the step);
     its outcome and output."""

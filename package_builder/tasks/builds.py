@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from doit.exceptions import TaskFailed
 from doit.loader import task_params
@@ -24,6 +26,9 @@ from package_builder.builds.pipeline import Pipeline, dependency_stamps, load_pi
 from package_builder.tasks.generation import fail
 from package_builder.tasks.project import LoadedProject
 
+if TYPE_CHECKING:
+    from package_builder.base.config_snapshot import ConfigSnapshot, ValidatedConfig
+
 DRY_RUN = {"name": "dry_run", "long": "dry-run", "type": bool, "default": False,
            "help": "show what would be published, publish nothing"}
 
@@ -35,18 +40,19 @@ def workspace_step(project: LoadedProject, step: str, name: str | None, dry_run:
     from package_builder.builds import publishing
     from package_builder.builds import steps as builds
 
-    config = project.config
+    config: ValidatedConfig | None = project.config
     try:
         if step == "install":
-            return builds.install_workspace(config)
+            return builds.install_workspace(project.usable_config())
+        assert name is not None, f"{step} tasks are made one per package, with its name"
         if step == "build":
-            return builds.build_package(config, name)
+            return builds.build_package(project.usable_config(), name)
         if step == "test":
-            return builds.test_package(config, name)
+            return builds.test_package(project.usable_config(), name)
         from package_builder.base.config import load_config
 
-        config = load_config(project.paths.config)
-        return publishing.publish_package(config, name, dry_run=dry_run, config_path=project.paths.config)
+        config = validated = load_config(project.paths.config)
+        return publishing.publish_package(validated, name, dry_run=dry_run, config_path=project.paths.config)
     except PackageBuilderError as exc:
         return TaskFailed(publishing.redact(str(exc), _token_to_hide(config)))
 
@@ -68,12 +74,21 @@ class WorkspaceTasks:
     def __init__(self, project: LoadedProject):
         self.project = project
 
+    @property
+    def config(self) -> ConfigSnapshot:
+        """The config the tasks below read: they are made only once `packages` found it usable."""
+        return self.project.usable_config()
+
+    @property
+    def workspace(self) -> Path:
+        return self.config.workspace_root
+
     @functools.cached_property
     def packages(self) -> tuple[list[WorkspacePackage], str]:
         """The packages in dependency order, or the error that stops every workspace task (a broken config too)."""
         if self.project.config is None:
             return [], self.project.config_error
-        workspace = self.project.workspace
+        workspace = self.workspace
         if not workspace.is_dir():
             return [], f"workspaceRoot {workspace} does not exist (in {self.project.paths.config})"
         try:
@@ -84,12 +99,12 @@ class WorkspaceTasks:
     @functools.cached_property
     def versioned(self):
         """What git tracks or would track in the monorepo, listed once per load (None outside git)."""
-        return versioned_files(self.project.workspace)
+        return versioned_files(self.workspace)
 
     @functools.cached_property
     def pipeline(self) -> Pipeline:
         """turbo.json's task definitions, and the config's `packageBuilder.tasks` over them."""
-        return load_pipeline(self.project.workspace, self.project.config.package_builder.tasks,
+        return load_pipeline(self.workspace, self.config.package_builder.tasks,
                              str(self.project.paths.config), self.packages[0])
 
     def inputs(self, package: WorkspacePackage, step: str) -> list[str]:
@@ -97,10 +112,10 @@ class WorkspaceTasks:
 
     @functools.cached_property
     def shared_inputs(self) -> list[str]:
-        return global_inputs(self.project.workspace, self.project.config.global_build_inputs, self.versioned)
+        return global_inputs(self.workspace, self.config.global_build_inputs, self.versioned)
 
     def stamp(self, kind: str, name: str) -> str:
-        return str(build_record(self.project.workspace, kind, name))
+        return str(build_record(self.workspace, kind, name))
 
     def install(self):
         packages, error = self.packages
@@ -108,8 +123,8 @@ class WorkspaceTasks:
             return {"actions": [(fail, [error])], "doc": f"(workspace has an error) {error}"}
         if not packages:
             why = no_packages(self.project, "install")
-            return {"actions": [(fail, [why])], "doc": f"(no workspace packages in {self.project.workspace})"}
-        workspace = self.project.workspace
+            return {"actions": [(fail, [why])], "doc": f"(no workspace packages in {self.workspace})"}
+        workspace = self.workspace
         lock = lockfile(workspace)
         return {"actions": [(workspace_step, [self.project, "install", None])],
                 "file_dep": [str(workspace / "package.json"), *(str(p.directory / "package.json") for p in packages),
@@ -130,14 +145,15 @@ class WorkspaceTasks:
             return
         if not packages:  # asked to build and found nothing: say so, and fail, so a wrong workspaceRoot is not green
             why = no_packages(self.project, step)
-            yield {"basename": step, "doc": f"(no workspace packages in {self.project.workspace})",
+            yield {"basename": step, "doc": f"(no workspace packages in {self.workspace})",
                    "actions": [(fail, [why])]}
             return
         yield {"basename": step, "name": None, "doc": f"{step} every workspace package"}
         by_name = {p.name: p for p in packages}
         for package in packages:
-            task = {"basename": step, "name": package.name, "doc": f"{step} {package.name} {package.version}",
-                    "actions": [(workspace_step, [self.project, step, package.name])]}
+            task: dict[str, Any] = {
+                "basename": step, "name": package.name, "doc": f"{step} {package.name} {package.version}",
+                "actions": [(workspace_step, [self.project, step, package.name])]}
             if step in ("build", "test"):
                 waits_for = dependency_stamps(package, pipeline.definition(package.name, step), by_name)
                 task.update(file_dep=[*self.inputs(package, step), *shared,
@@ -145,7 +161,7 @@ class WorkspaceTasks:
                             targets=[self.stamp(step, package.name)], clean=True,
                             uptodate=[config_changed(pipeline.fingerprint)])
             else:
-                needs_tests = self.project.config.publishing.require_tests
+                needs_tests = self.config.publishing.require_tests
                 task.update(task_dep=[f"build:{package.name}", *([f"test:{package.name}"] if needs_tests else []),
                                       *(f"publish:{dep}" for dep in package.workspace_dependencies)],
                             uptodate=[False], verbosity=2,
@@ -158,7 +174,7 @@ def no_packages(project: LoadedProject, step: str) -> str:
     packages are looked for. `doit build test` on a wrong workspaceRoot must not pass CI in silence."""
     from package_builder.base.layout import read_manifest, workspace_globs
 
-    root = project.workspace
+    root = project.usable_config().workspace_root
     start = f"nothing to {step}: no workspace packages in {root} (workspaceRoot in {project.paths.config})"
     try:
         globs = workspace_globs(root)

@@ -46,6 +46,9 @@ def installed_root() -> Path:
     """The folder holding the installed `phases/` and `prompts/`: the package itself when installed from a wheel, the
     checkout when installed editable (`pip install -e`), where the two are mapped from."""
     phases = importlib.import_module(PHASES_PACKAGE)
+    if phases.__file__ is None:  # a namespace package: the installed phases/ lost its __init__.py
+        raise PackageBuilderError(f"the installed package-builder has no {PHASES_PACKAGE}/__init__.py: reinstall it "
+                                  "(pip install --force-reinstall package-builder, or from the checkout)")
     root = Path(phases.__file__).resolve().parent.parent
     if not (root / "prompts" / "_system.md.j2").is_file():
         raise PackageBuilderError(f"the installed package-builder has no prompts in {root / 'prompts'}: reinstall it "

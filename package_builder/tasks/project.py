@@ -65,6 +65,13 @@ class LoadedProject:
     def config_error(self) -> str:
         return self._loaded[1]
 
+    def usable_config(self) -> ConfigSnapshot:
+        """The config, for code only a usable one reaches (a workspace task is made once the load found it so):
+        should that ever fail, the config's own error, not an AttributeError on None."""
+        if self.config is None:
+            raise PackageBuilderError(self.config_error)
+        return self.config
+
     @property
     def plans(self) -> Path:
         """`plansDir` from the config, else the checkout's `plans/packages/`. A config that cannot be used still

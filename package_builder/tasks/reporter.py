@@ -56,7 +56,7 @@ def explain_unknown_tasks(project: LoadedProject) -> bool:
                 raise
             raise InvalidCommand(message) from None
 
-    _filter_tasks.explains_unknown_tasks = original
+    _filter_tasks.explains_unknown_tasks = original  # type: ignore[attr-defined]  # a marker on our own wrapper, read back with getattr
     TaskControl._filter_tasks = _filter_tasks
     return True
 
@@ -109,7 +109,7 @@ def exit_quietly_on_a_closed_pipe() -> bool:
             stop_writing_stdout()
             return 0
 
-    _execute.quiet_on_a_closed_pipe = True
+    _execute.quiet_on_a_closed_pipe = True  # type: ignore[attr-defined]  # a marker on our own wrapper, read back with getattr
     List._execute = _execute
     return True
 
@@ -131,7 +131,7 @@ def reporter_for(project: LoadedProject) -> type:
     workspace = project.workspace
 
     class Reporter(ConsoleReporter):
-        def __init__(self, outstream, options):
+        def __init__(self, outstream, options) -> None:
             super().__init__(outstream, options)
             self.outcomes: dict[str, dict[str, str]] = {}
             self.generated: list[str] = []  # plans whose generation ran to its summary
@@ -236,8 +236,8 @@ def held_back_lines(held_back: dict[str, set[str]]) -> list[str]:
     because generate:data-validator:01-planning failed`, or `not run: test:@s/b, publish:@s/b, because build:@s/b
     failed`. Group tasks (`generate`, `generate:<plan>`) are not counted: they only gather the others."""
     by_cause: dict[tuple[str, ...], list[str]] = {}
-    for name, roots in held_back.items():
-        by_cause.setdefault(tuple(sorted(roots)), []).append(name)
+    for name, failed in held_back.items():
+        by_cause.setdefault(tuple(sorted(failed)), []).append(name)
     lines = []
     for roots, names in by_cause.items():
         generation = [name.split(":") for name in names if name.startswith("generate:") and name.count(":") == 2]

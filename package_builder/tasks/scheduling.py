@@ -31,6 +31,6 @@ def continue_chains_first() -> bool:
         unblocked = [ready.pop() for _ in range(len(ready) - queued)]  # appended at the back, taken last first
         ready.extendleft(unblocked)  # extendleft reverses them again: in front, in their own order
 
-    _update_waiting.continues_chains = True
+    _update_waiting.continues_chains = True  # type: ignore[attr-defined]  # a marker on our own wrapper, read back with getattr
     TaskDispatcher._update_waiting = _update_waiting
     return True
