@@ -31,22 +31,27 @@ YARN_BERRY = Path(__file__).parent / "tools/yarn-berry/node_modules/@yarnpkg/cli
 LINKS_WITH_WORKSPACE_PROTOCOL = ("pnpm", "yarn-berry")
 
 
+def write_workspace_root(root: Path, manager: str, glob: str, name: str) -> None:
+    """A monorepo's root as `manager`'s users write it: package.json with `packageManager` and npm/yarn `workspaces`,
+    or pnpm-workspace.yaml, and yarn berry's .yarnrc.yml (node-modules linker) pointing at the berry tests/tools has."""
+    manifest = {"name": name, "private": True}
+    if MANAGERS[manager]:
+        manifest["packageManager"] = MANAGERS[manager]
+    if manager == "pnpm":
+        (root / "pnpm-workspace.yaml").write_text(f"packages:\n  - '{glob}'\n")
+    else:
+        manifest["workspaces"] = [glob]
+    if manager == "yarn-berry":
+        (root / ".yarnrc.yml").write_text(f"yarnPath: {YARN_BERRY}\nnodeLinker: node-modules\nenableTelemetry: false\n")
+    (root / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")  # as yarn berry writes it
+
+
 def write_monorepo(root: Path, manager: str = "npm") -> str:
     """Write the monorepo into `root` (an existing git work tree) and return its scope, unique in the session.
     `manager` picks npm, yarn classic or yarn berry `workspaces`, or pnpm-workspace.yaml; pnpm and yarn berry link
     packages with the `workspace:` protocol, which they rewrite to real ranges when they pack."""
     scope = f"@ws{next(_SCOPES)}-{root.parent.name[-6:].lower().replace('_', '-')}"
-    root_manifest = {"name": "fixture-monorepo", "private": True}
-    if MANAGERS[manager]:
-        root_manifest["packageManager"] = MANAGERS[manager]
-    if manager == "pnpm":
-        (root / "pnpm-workspace.yaml").write_text("packages:\n  - 'packages/*'\n")
-    else:
-        root_manifest["workspaces"] = ["packages/*"]
-    if manager == "yarn-berry":
-        (root / ".yarnrc.yml").write_text(f"yarnPath: {YARN_BERRY}\nnodeLinker: node-modules\n"
-                                          "enableTelemetry: false\n")
-    (root / "package.json").write_text(json.dumps(root_manifest, indent=2) + "\n")  # as yarn berry writes it
+    write_workspace_root(root, manager, "packages/*", "fixture-monorepo")
     (root / "tools").mkdir()
     (root / "tools" / "build.mjs").write_text(BUILD_SCRIPT)
     (root / ".gitignore").write_text("node_modules/\ndist/\n.turbo/\n.yarn/\n")

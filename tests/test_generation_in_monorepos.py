@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from monorepo import MANAGERS, YARN_BERRY
+from monorepo import write_workspace_root
 
 pytestmark = pytest.mark.slow  # real installs of the example's toolchain, full generations
 
@@ -27,16 +27,7 @@ LOCK_ONLY = {"npm": ["npm", "install", "--package-lock-only", "--no-audit", "--n
 def make_monorepo(project, manager: str) -> None:
     """The layout the README describes: packages/<category>/<name>, one shared package already there, all committed."""
     root = project.workspace
-    manifest = {"name": "the-monorepo", "private": True}
-    if MANAGERS[manager]:
-        manifest["packageManager"] = MANAGERS[manager]
-    if manager == "pnpm":
-        (root / "pnpm-workspace.yaml").write_text("packages:\n  - 'packages/*/*'\n")
-    else:
-        manifest["workspaces"] = ["packages/*/*"]
-    if manager == "yarn-berry":
-        (root / ".yarnrc.yml").write_text(f"yarnPath: {YARN_BERRY}\nnodeLinker: node-modules\nenableTelemetry: false\n")
-    (root / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_workspace_root(root, manager, "packages/*/*", "the-monorepo")
     shared = root / "packages" / "shared" / "strings"
     shared.mkdir(parents=True)
     (shared / "package.json").write_text(json.dumps({"name": "@example/strings", "version": "1.0.0"}, indent=2) + "\n")
