@@ -2,8 +2,9 @@
 
 The API limits requests, input tokens and output tokens per minute with token buckets refilled continuously, and
 says so on every answer (`anthropic-ratelimit-<kind>-{limit,remaining,reset}`). The pacer keeps the same three
-buckets in a small SQLite file under the user's cache folder, named by a digest of the key (never the key), so two
-terminals, `doit -n 4` and a CI job beside a developer all draw from one budget.
+buckets in a small SQLite file under the user's cache folder, named by the provider's pacing identity (for the API a
+digest of the key, never the key), so two terminals, `doit -n 4` and a CI job beside a developer all draw from one
+budget.
 
 Before a call it reserves one request, the call's input tokens (estimated from its text) and its output budget
 (`max_tokens`, at most the output limit), waiting until they are in the buckets; after the call it settles with the
@@ -18,7 +19,6 @@ nothing is limited.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import sqlite3
@@ -82,9 +82,10 @@ class Pacer:
                        "reason TEXT)")
 
     @classmethod
-    def for_key(cls, api_key: str, caps: Mapping[str, int | None] | None = None, **kwargs) -> "Pacer":
-        name = hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
-        return cls(cache_dir() / f"{name}.v{STATE_VERSION}.sqlite", caps, **kwargs)
+    def for_identity(cls, identity: str, caps: Mapping[str, int | None] | None = None, **kwargs) -> "Pacer":
+        """The buckets every caller with this pacing identity shares (a provider's `pacing_identity`: for the API,
+        a digest of the key, never the key)."""
+        return cls(cache_dir() / f"{identity}.v{STATE_VERSION}.sqlite", caps, **kwargs)
 
     def _transaction(self):
         return _Transaction(self.path)

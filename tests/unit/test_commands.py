@@ -50,11 +50,13 @@ def test_yarn_berry_is_told_from_packagemanager_or_its_yarnrc(tmp_path, declared
 
 def test_secrets_reach_no_command_but_a_config_naming_one_still_parses(tmp_path, monkeypatch):
     for name, value in (("NPM_TOKEN", "npm-secret-1"), ("TURBO_TOKEN", "turbo-secret-2"),
-                        ("PACKAGE_BUILDER_REMOTE_CACHE_TOKEN", "cache-secret-3"), ("ANTHROPIC_API_KEY", "sk-4")):
+                        ("PACKAGE_BUILDER_REMOTE_CACHE_TOKEN", "cache-secret-3"), ("ANTHROPIC_API_KEY", "sk-4"),
+                        ("ANTHROPIC_AUTH_TOKEN", "sk-5")):
         monkeypatch.setenv(name, value)
 
-    shown = "[$NPM_TOKEN][$TURBO_TOKEN][$PACKAGE_BUILDER_REMOTE_CACHE_TOKEN][$ANTHROPIC_API_KEY] ${NPM_TOKEN+set}"
+    shown = ("[$NPM_TOKEN][$TURBO_TOKEN][$PACKAGE_BUILDER_REMOTE_CACHE_TOKEN][$ANTHROPIC_API_KEY]"
+             "[$ANTHROPIC_AUTH_TOKEN] ${NPM_TOKEN+set}")
     result = Toolchain(tmp_path, tmp_path, "http://127.0.0.1:9/").run("env", ["sh", "-c", f"echo \"{shown}\""])
 
     assert result.ok
-    assert result.output.strip() == "[][][][] set", "present and empty: `${NPM_TOKEN}` in a .yarnrc.yml resolves"
+    assert result.output.strip() == "[][][][][] set", "present and empty: `${NPM_TOKEN}` in a .yarnrc.yml resolves"

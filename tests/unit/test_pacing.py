@@ -2,6 +2,7 @@
 sharing one budget between every process that uses the key, and telling the user when it makes them wait."""
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -10,6 +11,7 @@ import pytest
 
 from package_builder.base.errors import ModelCallError
 from package_builder.generation.pacing import Pacer, Usage, cache_dir
+from package_builder.generation.providers import anthropic
 
 
 class Clock:
@@ -134,9 +136,11 @@ def test_a_pause_holds_every_caller_and_a_wait_past_the_deadline_fails_naming_th
 def test_the_state_file_is_named_by_a_digest_of_the_key_never_the_key(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     key = "sk-ant-secret-value"
-    made = Pacer.for_key(key)
+    made = Pacer.for_identity(anthropic.pacing_identity(key))
     assert made.path.parent == cache_dir() and key not in str(made.path)
     assert key.encode() not in made.path.read_bytes()
+    # The name every earlier version gave this key's state: a new version never forgets the limits it learned.
+    assert made.path.name == hashlib.sha256(key.encode()).hexdigest()[:16] + ".v2.sqlite"
 
 
 OUTPUT_RATE = 8_000 / 20  # the API in these stories: 8,000 output tokens per 20 s window, 400 a second

@@ -10,7 +10,7 @@ from dataclasses import replace
 from package_builder.generation.artifacts import COMMITTED, FAILED, PhaseArtifact
 from package_builder.generation.explain import changed_inputs
 from package_builder.generation.graph import type_check_source
-from package_builder.generation.model import make_model
+from package_builder.generation.providers import make_model
 from package_builder.generation.state import GenerationState
 from package_builder.generation.writer import Workspace
 from package_builder.generation.runner.budget import Budget

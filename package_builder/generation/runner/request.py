@@ -13,7 +13,7 @@ from package_builder.generation.artifacts import ANSWERED, COMMITTED, SKIPPED, M
 from package_builder.base.digest import digest_of, digest_text
 from package_builder.base.errors import ModelAnswerError, ModelRequestRefused, PhaseFailed
 from package_builder.generation.graph import type_check_source
-from package_builder.generation.model import ModelRequest
+from package_builder.generation.providers import ModelProvider, ModelRequest
 from package_builder.generation.progress import board
 from package_builder.generation.state import now_iso
 from package_builder.generation.templates import FILE_TEMPLATE, SYSTEM_TEMPLATE, TASK_TEMPLATE, PromptRenderer, template_digests
@@ -148,7 +148,7 @@ def _render_files(ctx: PhaseContext) -> dict[str, str]:
     return {path: renderer.render(template, context) for path, template in ctx.phase.rendered_files.items()}
 
 
-def ask_model(ctx: PhaseContext, model, request: PreparedRequest, budget: Budget) -> PhaseArtifact:
+def ask_model(ctx: PhaseContext, model: ModelProvider, request: PreparedRequest, budget: Budget) -> PhaseArtifact:
     """Call the model; continue an answer cut off at `max_tokens` (up to `model.maxContinuations`), and re-ask with
     the problem when an answer is invalid (up to `model.maxAnswerRepairs`). Every call is checked against the budgets
     first and charged after. Returns an ANSWERED artifact (its files include the phase's rendered files)."""
@@ -176,7 +176,7 @@ def ask_model(ctx: PhaseContext, model, request: PreparedRequest, budget: Budget
     raise ModelAnswerError(f"no usable answer after {attempts} attempt(s); last problem: {problem}")
 
 
-def _answer_in_full(ctx: PhaseContext, model, system: tuple[dict, ...], messages: list[dict], calls: list[ModelCall],
+def _answer_in_full(ctx: PhaseContext, model: ModelProvider, system: tuple[dict, ...], messages: list[dict], calls: list[ModelCall],
                     attempt: int, budget: Budget) -> tuple[str, str]:
     """One answer, continued from where it stopped while it is cut off at `max_tokens`: the partial text goes back
     as the start of the assistant's turn (a prefill), so the next call pays only for the rest; a model that refuses
@@ -231,18 +231,16 @@ def _judge(ctx: PhaseContext, text: str, stop_reason: str, before: dict[str, str
     return answer, ""
 
 
-def _paid_call(ctx: PhaseContext, model, call: ModelRequest, budget: Budget):
+def _paid_call(ctx: PhaseContext, model: ModelProvider, call: ModelRequest, budget: Budget):
     """One model call inside the budgets: checked against its worst case before, charged its real cost after."""
     texts = [_text(call.system), *(_text(message["content"]) for message in call.messages)]
     budget.check(budget.worst_case(texts, call.max_tokens))
     with board(ctx.config.model.progress_every_seconds).watching(ctx.label(), call.max_tokens) as watch:
-        if hasattr(model, "watch"):
-            model.watch = watch
+        model.watch = watch
         try:
             reply = model.call(call, ctx.phase.name)
         finally:
-            if hasattr(model, "watch"):
-                model.watch = None
+            model.watch = None
     budget.charge(_cost(ctx, reply))
     return reply
 

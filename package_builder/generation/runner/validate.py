@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from package_builder.generation.artifacts import ANSWERED, COMMITTED, FAILED, SKIPPED, PhaseArtifact, fold_files
 from package_builder.base.errors import PhaseFailed
-from package_builder.generation.model import make_model
+from package_builder.generation.providers import make_model
 from package_builder.generation.state import GenerationState
 from package_builder.generation.templates import TASK_TEMPLATE, PromptRenderer
 from package_builder.generation.validation import ValidationReport, validate_package
