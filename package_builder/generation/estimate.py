@@ -24,6 +24,7 @@ from package_builder.base.paths import ProjectPaths
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import PlanSpec
 from package_builder.generation.pricing import configured_prices
+from package_builder.generation.run_context import RunContext
 
 EXPECTED_SHARE = 0.20  # of a phase's output budget, for a typical answer
 LOW_SHARE = 0.10
@@ -53,6 +54,7 @@ def estimate_plan(project: ProjectPaths, config: BuildConfig, config_path: Path,
     with tempfile.TemporaryDirectory(prefix="package-builder-estimate-") as scratch:
         store = ArtifactStore(Path(scratch), plan.task_name)
         written: set[str] = set()  # prefix digests the simulated requests wrote to the cache
+        quiet = RunContext(progress=lambda line: None)  # an estimate spends nothing and says nothing per phase
         estimates = []
         for phase in phases:
             settings = phase_settings(config, phases, phase)
@@ -60,7 +62,7 @@ def estimate_plan(project: ProjectPaths, config: BuildConfig, config_path: Path,
                 store.save(phase.slug, _simulated(phase, plan, 0, SKIPPED))
                 continue
             ctx = PhaseContext(project=project, config_path=config_path, config=config, plan=plan, phases=phases,
-                               phase=phase, settings=settings, store=store, progress=lambda line: None)
+                               phase=phase, settings=settings, store=store, run=quiet)
             request = prepare(ctx)
             blocks = [request.system, *request.files, request.task]
             breakpoints = [0, *(1 + i for i, block in enumerate(request.user_content()[:-1])

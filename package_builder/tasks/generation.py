@@ -17,16 +17,18 @@ from package_builder.generation.graph import rerun_key, upstream
 from package_builder.base.paths import state_dir
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import discover_plans, parse_plan
+from package_builder.generation.run_context import RunContext
 from package_builder.generation.templates import prompt_templates, template_sources
 from package_builder.tasks.project import LoadedProject
 
 
-def run_phase(phases: tuple[PhaseSpec, ...], project_root: str, config_path: str, plan_path: str, phase_name: str):
-    """doit action: one phase; a `PackageBuilderError` becomes a clean TaskFailed (no traceback)."""
-    from package_builder.generation.runner import PhaseJob, run_phase as run
+def run_phase(run: RunContext, phases: tuple[PhaseSpec, ...], project_root: str, config_path: str, plan_path: str,
+              phase_name: str):
+    """doit action: one phase of this doit command's run; a `PackageBuilderError` becomes a clean TaskFailed."""
+    from package_builder.generation.runner import PhaseJob, run_phase as run_one
 
     try:
-        return run(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), phase_name), phases)
+        return run_one(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), phase_name), phases, run)
     except PackageBuilderError as exc:
         return TaskFailed(str(exc))
 
@@ -84,13 +86,15 @@ def estimate_tasks(project: LoadedProject):
 
 
 def generation_tasks(project: LoadedProject):
-    """Every plan × every phase, plus one summary per plan and the `generate` group."""
+    """Every plan × every phase, plus one summary per plan and the `generate` group. The tasks of one doit command
+    are one run: they share one `RunContext`, so `budget.maxUsdPerRun` counts every package it generates."""
     plan_paths, broken = _plans(project, "generate")
     if broken:
         yield broken
         return
     wiring: dict[int, tuple[dict, dict]] = {}  # per phase list: what its phases depend on, computed once
     names = []
+    run = RunContext()
     for plan_path in plan_paths:
         name = plan_path.stem
         names.append(f"generate:{name}")
@@ -105,7 +109,7 @@ def generation_tasks(project: LoadedProject):
         yield {"basename": f"generate:{name}", "name": None,
                "doc": f"generate {plan.package_name} ({plan.category}) into {plan.package_path}"
                       + (" in one call (single-shot)" if len(phases) != len(project.phases) else "")}
-        yield from _phase_tasks(project, phases, plan_path, name, *wiring[id(phases)])
+        yield from _phase_tasks(project, run, phases, plan_path, name, *wiring[id(phases)])
     yield {"basename": "generate", "doc": "generate every planned package", "actions": None, "task_dep": names}
 
 
@@ -117,8 +121,8 @@ def _wiring(project: LoadedProject, phases: tuple) -> tuple[dict, dict]:
     return files, keys
 
 
-def _phase_tasks(project: LoadedProject, phases: tuple, plan_path: Path, name: str, phase_files: dict,
-                 settings: dict):
+def _phase_tasks(project: LoadedProject, run: RunContext, phases: tuple, plan_path: Path, name: str,
+                 phase_files: dict, settings: dict):
     workspace = project.workspace
     # Plain strings (the same ones `paths.artifact_path` gives): fifteen per plan, for every plan on every load.
     folder = os.path.join(state_dir(workspace), name) if workspace else ""
@@ -136,7 +140,7 @@ def _phase_tasks(project: LoadedProject, phases: tuple, plan_path: Path, name: s
             task.update(file_dep=[str(plan_path), *phase_files[phase.name],
                                   *sorted({artifacts[read] for read in upstream(phases, phase)})],
                         targets=[artifacts[phase.name]], uptodate=[settings[phase.name]], clean=True)
-        task["actions"] = [(fail, [unusable])] if unusable else [(run_phase, [*common, phase.name])]
+        task["actions"] = [(fail, [unusable])] if unusable else [(run_phase, [run, *common, phase.name])]
         yield task
         previous = f"generate:{name}:{phase.slug}"
     yield {"basename": f"generate:{name}", "name": "summary", "doc": "print files, tokens, time and branch",

@@ -16,7 +16,8 @@ from package_builder.base.paths import state_dir
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import parse_plan
 from package_builder.generation.state import GenerationState
-from package_builder.generation.runner.context import PhaseJob, Progress, load_context
+from package_builder.generation.run_context import Progress, RunContext, print_line
+from package_builder.generation.runner.context import PhaseJob, load_context
 from package_builder.generation.runner.generate import check, generate
 from package_builder.generation.runner.merge import merge, skip
 
@@ -26,13 +27,9 @@ __all__ = ["PhaseJob", "STEPS", "run_phase", "summarize"]
 STEPS = {"model": generate, "checks": check, "merge": merge}
 
 
-def print_line(line: str) -> None:
-    print(line, flush=True)
-
-
-def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress = print_line) -> dict:
-    """Run (or reuse) one phase and return a JSON-able summary; failures raise `PackageBuilderError`."""
-    ctx = load_context(job, phases, progress)
+def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], run: RunContext) -> dict:
+    """Run (or reuse) one phase of `run` and return a JSON-able summary; failures raise `PackageBuilderError`."""
+    ctx = load_context(job, phases, run)
     workspace = ctx.workspace()
     limit = ctx.config.turn_based_generation.max_concurrent_phases
     with slot(state_dir(ctx.config.workspace_root) / "phase-slots", limit,

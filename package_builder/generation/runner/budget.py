@@ -1,35 +1,27 @@
 """Money: every call's cost from its real usage, charged to the package's checkpoint and to this run, and the budgets
 (`budget.maxUsdPerPackage`, `budget.maxUsdPerRun`) that stop a call before its worst case could cross them.
 
-A run is one process of the tool (one `doit` invocation, or one worker): its spend lives in memory. A package's spend
-lives in its checkpoint (`costUsd`), so it survives reruns: a stop is resumed by raising the budget, and nothing
-answered is asked again.
+A run's spend lives in memory, in its `RunBudget` (run_context.py: one per `doit` command or Temporal workflow). A
+package's spend lives in its checkpoint (`costUsd`), so it survives reruns: a stop is resumed by raising the budget,
+and nothing answered is asked again.
 """
 from __future__ import annotations
-
-import threading
 
 from package_builder.base.errors import BudgetExceeded
 from package_builder.generation.pacing import estimate_input_tokens
 from package_builder.generation.pricing import Prices
+from package_builder.generation.run_context import RunBudget
 from package_builder.generation.state import GenerationState
-
-_RUN_LOCK = threading.Lock()
-_RUN_SPENT = [0.0]
-
-
-def run_spent() -> float:
-    with _RUN_LOCK:
-        return _RUN_SPENT[0]
 
 
 class Budget:
     """The spending caps of one phase's calls, and where their cost is recorded."""
 
-    def __init__(self, settings, prices: Prices, state: GenerationState):
+    def __init__(self, settings, prices: Prices, state: GenerationState, run: RunBudget):
         self.settings = settings
         self.prices = prices
         self.state = state
+        self.run = run
 
     def worst_case(self, texts: list[str], max_tokens: int) -> float:
         """USD a call could cost at most: all its input written to the cache, and a full output."""
@@ -39,7 +31,7 @@ class Budget:
         """Raise `BudgetExceeded`, naming the budget, when a call costing `worst_usd` could cross one."""
         for field, cap, spent, whose in (
                 ("budget.maxUsdPerPackage", self.settings.max_usd_per_package, self.state.cost_usd, "this package"),
-                ("budget.maxUsdPerRun", self.settings.max_usd_per_run, run_spent(), "this run")):
+                ("budget.maxUsdPerRun", self.settings.max_usd_per_run, self.run.spent, "this run")):
             if cap is not None and spent + worst_usd > cap:
                 raise BudgetExceeded(f"{field} is ${cap:.2f}; {whose} has spent ${spent:.4f} and the next call could "
                                      f"cost up to ${worst_usd:.4f}: raise {field} and run again (nothing answered "
@@ -47,5 +39,4 @@ class Budget:
 
     def charge(self, usd: float) -> None:
         self.state.charge(usd)
-        with _RUN_LOCK:
-            _RUN_SPENT[0] += usd
+        self.run.add(usd)

@@ -1,10 +1,10 @@
 """What every step of a phase knows: the loaded config, plan and phase, the phase's settings from `graph`, its
-artifact store, and where progress lines go. Built once per phase by `load_context`; the steps only read it."""
+artifact store, and the run it belongs to (its spend, where progress lines go). Built once per phase by
+`load_context`; the steps only read it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from package_builder.generation.artifacts import ANSWERED, COMMITTED, ArtifactStore, PhaseArtifact, fold_files
 from package_builder.base.config import BuildConfig, load_config
@@ -14,11 +14,11 @@ from package_builder.base.paths import ProjectPaths
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import PlanSpec, parse_plan
 from package_builder.generation.pricing import Prices, prices_for_run
+from package_builder.generation.run_context import Progress, RunContext
 from package_builder.generation.state import GenerationState, now_iso
 from package_builder.base.commands import Toolchain
 from package_builder.generation.writer import Workspace
 
-Progress = Callable[[str], None]
 TEST_RUNNER = {"name": "vitest", "version": "3.2.4", "coverage": "@vitest/coverage-v8"}
 
 
@@ -44,7 +44,11 @@ class PhaseContext:
     phase: PhaseSpec
     settings: PhaseSettings
     store: ArtifactStore
-    progress: Progress
+    run: RunContext
+
+    @property
+    def progress(self) -> Progress:
+        return self.run.progress
 
     def label(self, phase: PhaseSpec | None = None) -> str:
         phase = phase or self.phase
@@ -147,10 +151,10 @@ def usage_line(artifact: PhaseArtifact) -> str:
     return f"{artifact.prompt_tokens} in{cached} / {artifact.output_tokens} out tokens, ${artifact.cost_usd:.4f}"
 
 
-def load_context(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress) -> PhaseContext:
+def load_context(job: PhaseJob, phases: tuple[PhaseSpec, ...], run: RunContext) -> PhaseContext:
     config = load_config(job.config_path)
     plan = parse_plan(job.plan_path)
     phase = next(p for p in phases if p.name == job.phase_name)
     return PhaseContext(project=ProjectPaths(job.project_root), config_path=job.config_path, config=config, plan=plan,
                         phases=phases, phase=phase, settings=phase_settings(config, phases, phase),
-                        store=ArtifactStore(config.workspace_root, plan.task_name), progress=progress)
+                        store=ArtifactStore(config.workspace_root, plan.task_name), run=run)

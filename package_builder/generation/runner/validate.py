@@ -72,7 +72,7 @@ def build_validation(ctx: PhaseContext, state: GenerationState, workspace: Works
             workspace.apply(ctx.plan.package_path, view, sorted(managed - set(view)))
             workspace.commit(ctx.plan.package_path, ctx.commit_message(repairs, _repair_title(ctx, paid[-1])))
     model, exhausted, attempt = None, "", len(paid)
-    budget = Budget(ctx.config.budget, ctx.prices, state)
+    budget = Budget(ctx.config.budget, ctx.prices, state, ctx.run.budget)
     while True:
         with workspace.on_branch(state):
             ctx.check_package_clean(workspace)
