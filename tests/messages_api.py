@@ -2,7 +2,7 @@
 
 It answers `POST /v1/messages` in the API's real shapes (JSON, or Server-Sent Events when `stream: true`), with real
 `usage` and `stop_reason`, and real error bodies and headers (429 with `retry-after`, 529 `overloaded_error`). Each
-request is routed by the phase it names (`[phase 08/15 TESTING]`, in its task): a test queues replies per phase
+request is routed by the phase it names (`[phase 08 TESTING]`, in its task): a test queues replies per phase
 with `script()`, and everything else goes to the `default` callable.
 
 It applies the API's prompt-caching rules (`PromptCache`) and reports `cache_creation_input_tokens` and
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-_PHASE = re.compile(r"\[phase (\d{2})/(\d{2}) ([A-Z_]+)\]")
+_PHASE = re.compile(r"\[phase (\d{2}) ([A-Z_]+)\]")
 
 
 @dataclass(frozen=True)
@@ -201,10 +201,10 @@ class Request:
 
 
 def phase_of(body: dict) -> str | None:
-    """The phase a request is for: the last `[phase NN/NN NAME]` marker in it (the task comes last)."""
+    """The phase a request is for: the last `[phase NN NAME]` marker in it (the task comes last)."""
     texts = [_system_text(body.get("system")), *(_text_of(m.get("content")) for m in body.get("messages") or [])]
     matches = _PHASE.findall("\n".join(texts))
-    return matches[-1][2] if matches else None
+    return matches[-1][1] if matches else None
 
 
 def _system_text(system) -> str:

@@ -113,7 +113,6 @@ def template_context(ctx: PhaseContext, view: dict[str, str], rendered_files: di
     return {
         "plan": ctx.plan,
         "phase": ctx.phase,
-        "phase_count": len(ctx.phases),
         "max_tokens": ctx.settings.max_tokens,
         "files": view,
         "rendered_files": rendered_files,
