@@ -50,7 +50,7 @@ def test_the_example_goes_green_through_the_real_toolchain(project):
     assert report["green"] and all(value >= 90 for value in report["coverage"].values())
     assert [step["step"] for step in report["steps"]] == ["install", "type-check", "build", "tests"]
     written = (project.package_dir / "BUILD_VALIDATION.md").read_text()
-    assert "**Green.**" in written and "`node_modules/.bin/tsc --noEmit -p tsconfig.json` | 0" in written
+    assert "**Green.**" in written and "`tsc --noEmit -p tsconfig.json` | 0" in written
     assert (project.package_dir / "dist" / "index.js").is_file()
     assert project.git("status", "--porcelain") == ""  # node_modules, dist and coverage stay out of git
 

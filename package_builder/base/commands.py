@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from package_builder.base.credentials import SECRET_VARIABLES
@@ -44,6 +44,7 @@ INSTALL_MARKER = Path("node_modules") / ".package-builder-installed"
 TIMED_OUT = 124
 NOT_FOUND = 127
 HEARTBEAT_SECONDS = 30.0
+TYPECHECK = ("tsc", "--noEmit", "-p", "tsconfig.json")  # the type-check, as a person would type it
 
 
 @contextlib.contextmanager
@@ -287,17 +288,19 @@ class Toolchain:
 
     def run_tool(self, step: str, name: str, *args: str) -> StepResult:
         """Run an installed tool; one that no folder has is the package's own failure (a devDependency it lacks),
-        which a repair can fix, not the machine's."""
-        command = self.tool(name, *args)
-        if command[0] != "yarn" and self._find_bin(name) is None:
-            return StepResult(step=step, command=command, exit_code=NOT_FOUND, seconds=0.0, tool_missing=True,
-                              output=f"{name} is not installed: no node_modules/.bin/{name} in "
-                                     f"{self.package_dir} or any folder above it up to {self.workspace_root}; the "
-                                     f"package must list the package that provides it in devDependencies")
-        return self.run(step, command)
+        which a repair can fix, not the machine's. The result names the command as typed (`tsc --noEmit …`), not
+        where the manager put the tool: reports are committed with the package and read by the next phase, and must
+        not change with the monorepo's layout."""
+        typed = [name, *args]
+        if self.yarn_berry or self._find_bin(name) is not None:
+            return replace(self.run(step, self.tool(name, *args)), command=typed)
+        return StepResult(step=step, command=typed, exit_code=NOT_FOUND, seconds=0.0, tool_missing=True,
+                          output=f"{name} is not installed: no node_modules/.bin/{name} in {self.package_dir} or any "
+                                 f"folder above it up to {self.workspace_root}; the package must list the package "
+                                 "that provides it in devDependencies")
 
     def typecheck(self) -> StepResult:
-        return self.run_tool("type-check", "tsc", "--noEmit", "-p", "tsconfig.json")
+        return self.run_tool("type-check", *TYPECHECK)
 
     def lint_command(self, manifest: dict) -> list[str] | None:
         """The package's `lint` script, or eslint itself, when the package has a lint config; None otherwise."""

@@ -137,5 +137,7 @@ def _type_check(toolchain: Toolchain) -> TypeCheckResult:
         return TypeCheckResult(ran=False, problem=result.output)
     if result.machine_failed:  # not environment_failure: tsc's own errors may well mention a network
         return TypeCheckResult(ran=False, environment=True, problem=result.output[-600:])
+    # result.command is as typed (`tsc --noEmit …`), not where the manager put tsc: the next phase reads it, so the
+    # same package gets the same request in a plain folder, an npm monorepo or a pnpm one.
     return TypeCheckResult(ran=True, command=tuple(result.command), exit_code=result.exit_code, output=result.output,
                            errors=sum(1 for line in result.output.splitlines() if "error TS" in line))

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from package_builder.base.commands import NOT_FOUND, Toolchain, lockfiles_kept
+from package_builder.base.commands import INSTALL_MARKER, NOT_FOUND, Toolchain, lockfiles_kept
 from package_builder.base.layout import workspace_member
 from package_builder.generation.validation import environment_failure, type_check_between_phases
 
@@ -38,8 +38,8 @@ def test_a_tool_hoisted_to_the_root_is_run_from_there_and_reported_relative_to_t
 
     result = toolchain.typecheck()
 
-    assert result.ok and result.command[0] == "../../../node_modules/.bin/tsc"
-    assert "ran" in result.output and "--noEmit" in result.output
+    assert result.ok and "ran ../../../node_modules/.bin/tsc --noEmit" in result.output
+    assert result.command == ["tsc", "--noEmit", "-p", "tsconfig.json"], "reported as typed, whatever the layout"
 
 
 def test_the_package_own_tool_wins_over_the_root_one_as_pnpm_links_it(tmp_path):
@@ -118,3 +118,19 @@ def test_only_an_install_is_judged_by_network_words_in_its_output(tmp_path):
     failing_install = toolchain.run("install", ["sh", "-c", "echo 'npm ERR! network socket hang up'; exit 1"])
     assert not environment_failure(failing_test), "a red test is the code's to fix, whatever it is named"
     assert environment_failure(failing_install)
+
+
+def test_the_next_phase_reads_the_type_check_as_typed_wherever_the_manager_put_tsc(tmp_path):
+    """The stored check goes into the next phase's request: a plain folder and a monorepo must send the same one."""
+    commands = []
+    for root, hoisted in ((tmp_path / "plain", False), (tmp_path / "monorepo", True)):
+        root.mkdir()
+        package = monorepo(root)
+        fake_bin(root if hoisted else package, "tsc")
+        toolchain = Toolchain(package, root, "http://127.0.0.1:9/")
+        (package / INSTALL_MARKER).parent.mkdir(exist_ok=True)
+        (package / INSTALL_MARKER).write_text(toolchain._install_digest())  # installed: no npm in a unit test
+        check = type_check_between_phases(toolchain)
+        assert check.ran and check.exit_code == 0
+        commands.append(check.to_json()["command"])
+    assert commands == [["tsc", "--noEmit", "-p", "tsconfig.json"]] * 2
