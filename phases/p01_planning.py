@@ -1,4 +1,5 @@
-"""PLANNING: Turns the user's plan into an architecture the later phases follow: modules, public API, error model, test plan."""
+"""PLANNING: Turns the user's plan into an architecture the later phases follow: modules, public API, error model,
+test plan."""
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(

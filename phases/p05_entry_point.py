@@ -1,5 +1,6 @@
 """ENTRY_POINT: Writes the public surface: what `import ... from '<package>'` gives."""
 from package_builder.generation.phase import PhaseSpec
+
 from .checks import entry_point
 
 PHASE = PhaseSpec(

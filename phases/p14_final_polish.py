@@ -1,5 +1,6 @@
 """FINAL_POLISH: A last pass on naming, docs and the changelog before merge."""
 from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec
+
 from .checks import no_weakened_checks
 
 PHASE = PhaseSpec(

@@ -3,6 +3,7 @@ source files, quick prototypes"), then the same BUILD_VALIDATION and MERGE as tu
 `turnBasedGeneration.enabled: false`, or per plan by front matter `mode: single-shot`. Code renders the same config
 files FOUNDATION does; the answer is continued if it runs past its budget."""
 from package_builder.generation.phase import PhaseSpec
+
 from .checks import foundation
 from .p02_foundation import PHASE as FOUNDATION
 

@@ -92,7 +92,7 @@ class PhaseArtifact:
         return _camel(data)
 
     @classmethod
-    def from_json(cls, data: dict) -> "PhaseArtifact":
+    def from_json(cls, data: dict) -> PhaseArtifact:
         calls = [ModelCall(**_snake(call)) for call in data.get("calls", [])]
         fields = {key: value for key, value in _snake(data).items() if key in cls.__dataclass_fields__}
         fields["calls"] = calls

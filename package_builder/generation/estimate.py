@@ -16,11 +16,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from package_builder.generation.artifacts import COMMITTED, SKIPPED, ArtifactStore, PhaseArtifact
 from package_builder.base.config import BuildConfig
+from package_builder.base.paths import ProjectPaths
+from package_builder.generation.artifacts import COMMITTED, SKIPPED, ArtifactStore, PhaseArtifact
 from package_builder.generation.graph import phase_settings
 from package_builder.generation.pacing import estimate_input_tokens
-from package_builder.base.paths import ProjectPaths
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import PlanSpec
 from package_builder.generation.pricing import configured_prices

@@ -23,11 +23,11 @@ import math
 import os
 import sqlite3
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Callable, Mapping
 
 from package_builder.base.errors import ModelCallError
 
@@ -82,7 +82,7 @@ class Pacer:
                        "reason TEXT)")
 
     @classmethod
-    def for_identity(cls, identity: str, caps: Mapping[str, int | None] | None = None, **kwargs) -> "Pacer":
+    def for_identity(cls, identity: str, caps: Mapping[str, int | None] | None = None, **kwargs) -> Pacer:
         """The buckets every caller with this pacing identity shares (a provider's `pacing_identity`: for the API,
         a digest of the key, never the key)."""
         return cls(cache_dir() / f"{identity}.v{STATE_VERSION}.sqlite", caps, **kwargs)

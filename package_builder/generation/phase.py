@@ -6,13 +6,13 @@ shape, so the core and every engine agree on it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Literal, Mapping, get_args
+from typing import Literal, get_args
 
 from package_builder.base.errors import PhaseDeclarationError
 from package_builder.base.globs import glob_match
-
 
 EVERY_EARLIER_PHASE = ("*",)  # `reads=EVERY_EARLIER_PHASE`: the phase sees the whole package so far
 
@@ -54,7 +54,9 @@ class PhaseSpec:
 
     @property
     def module_file(self) -> str:
-        """`p08_testing.py`: the declaration's file in `phases/`; a task depends on it, so editing it reruns the phase."""
+        """`p08_testing.py`: the declaration's file in `phases/`.
+
+        A task depends on it, so editing it reruns the phase."""
         return self.source or f"p{self.number:02d}_{self.name.lower()}.py"
 
     @property

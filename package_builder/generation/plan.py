@@ -84,7 +84,8 @@ def parse_plan(path: Path) -> PlanSpec:
 
     task_name = path.stem
     if not TASK_NAME.match(task_name):
-        raise PlanError(f"{path}: the file name must be lowercase letters, digits, '.', '_' or '-' (it becomes the task name)")
+        raise PlanError(f"{path}: the file name must be lowercase letters, digits, '.', '_' or '-' "
+                        "(it becomes the task name)")
 
     package_name = str(front.get("package") or _first(_PACKAGE_LINE, body) or _first(_HEADING_NAME, body)
                        or _first(_NAME_BULLET, body) or "")
@@ -135,7 +136,8 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, str]:
         raise PlanError(f"{path}: front matter must be a mapping of fields (package, type, dependencies, ...)")
     unknown = sorted(set(front) - _FRONT_MATTER_KEYS)
     if unknown:
-        raise PlanError(f"{path}: unknown front matter field {unknown[0]!r}; known: {', '.join(sorted(_FRONT_MATTER_KEYS))}")
+        raise PlanError(f"{path}: unknown front matter field {unknown[0]!r}; "
+                        f"known: {', '.join(sorted(_FRONT_MATTER_KEYS))}")
     return front, text[match.end():]
 
 
@@ -156,7 +158,8 @@ def _category(path: Path, front: dict, body: str) -> str:
     if declared not in CATEGORIES:
         raise PlanError(f"{path}: **Type:** {declared!r} is not one of {', '.join(CATEGORIES)}")
     if folder in CATEGORIES and folder != declared:
-        raise PlanError(f"{path}: **Type:** {declared} disagrees with the plan's folder {folder!r}; move the plan or fix the type")
+        raise PlanError(f"{path}: **Type:** {declared} disagrees with the plan's folder {folder!r}; "
+                        "move the plan or fix the type")
     return declared
 
 
@@ -228,4 +231,5 @@ def _description(body: str) -> str:
 def _check_package_path(path: Path, package_path: str) -> None:
     pure = PurePosixPath(package_path)
     if pure.is_absolute() or ".." in pure.parts or str(pure) != package_path or package_path in ("", "."):
-        raise PlanError(f"{path}: package path {package_path!r} must be a relative path inside the workspace, like packages/core/name")
+        raise PlanError(f"{path}: package path {package_path!r} must be a relative path inside the workspace, "
+                        "like packages/core/name")

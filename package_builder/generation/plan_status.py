@@ -4,13 +4,13 @@ It is what a bare `doit` shows (the safe default task), so it must be cheap and 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from package_builder.generation.artifacts import COMMITTED, SKIPPED, ArtifactStore
 from package_builder.base.digest import digest_of
 from package_builder.base.errors import PackageBuilderError
+from package_builder.generation.artifacts import COMMITTED, SKIPPED, ArtifactStore
 from package_builder.generation.explain import changed_inputs
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import PlanSpec, parse_plan
@@ -171,7 +171,7 @@ def summary_table(statuses: list[PlanStatus], seconds: dict[str, float]) -> list
         rows.append((status.plan, f"{status.phases_done}/{status.phase_count}", status.state, tokens,
                      f"${status.cost_usd:.4f}", f"{seconds.get(status.plan, 0.0):.1f} s", status.branch or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
 def write_generation_summary(workspace_root: Path, statuses: list[PlanStatus], seconds: dict[str, float],

@@ -8,9 +8,9 @@ price we can vouch for (a wrong price must never read as exact): with a money bu
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from package_builder.base.errors import ConfigError
 
@@ -25,7 +25,7 @@ class Prices:
     cache_read: float
 
     @classmethod
-    def from_input_output(cls, input_price: float, output_price: float) -> "Prices":
+    def from_input_output(cls, input_price: float, output_price: float) -> Prices:
         return cls(input_price, output_price, round(input_price * 1.25, 6), round(input_price * 0.1, 6))
 
     def cost(self, input_tokens: int, output_tokens: int, cache_write_tokens: int = 0,
@@ -43,7 +43,7 @@ FAMILIES = {  # model-name fragment → list prices (input, output) per million 
 DEFAULT_FAMILY = "sonnet"
 
 
-def prices_for(model: str, override: "Prices | None" = None) -> tuple[Prices, bool]:
+def prices_for(model: str, override: Prices | None = None) -> tuple[Prices, bool]:
     """(prices, known): the override, else the model's family, else Sonnet's with known=False."""
     if override is not None:
         return override, True

@@ -11,8 +11,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 CHARS_PER_TOKEN = 3.5  # the pacer's offline estimate: good enough for "about N tokens so far"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 Progress = Callable[[str], None]
 

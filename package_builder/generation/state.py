@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from package_builder.base.locks import process_identity
 from package_builder.base.paths import state_dir
+from package_builder.base.storage import read_json, write_json_atomic
 from package_builder.generation.plan import PlanSpec
 from package_builder.generation.quality import package_checks
-from package_builder.base.storage import read_json, write_json_atomic
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class GenerationState:
@@ -33,12 +33,12 @@ class GenerationState:
         self.data = data
 
     @classmethod
-    def find(cls, workspace_root: Path, plan: PlanSpec) -> "GenerationState | None":
+    def find(cls, workspace_root: Path, plan: PlanSpec) -> GenerationState | None:
         """The newest session of this plan's package, or None when it never started."""
         return cls.newest_sessions(workspace_root).get((plan.package_name, str(plan.plan_path)))
 
     @classmethod
-    def newest_sessions(cls, workspace_root: Path) -> dict[tuple[str, str], "GenerationState"]:
+    def newest_sessions(cls, workspace_root: Path) -> dict[tuple[str, str], GenerationState]:
         """(package name, plan path) → its newest session, every checkpoint read once (status reads 50 plans)."""
         newest: dict[tuple[str, str], tuple[int, GenerationState]] = {}
         for path in state_dir(workspace_root).glob("gen-*.json"):
@@ -52,7 +52,7 @@ class GenerationState:
         return {key: state for key, (_, state) in newest.items()}
 
     @classmethod
-    def open(cls, workspace_root: Path, plan: PlanSpec, base_branch: str | None, branch_prefix: str) -> "GenerationState":
+    def open(cls, workspace_root: Path, plan: PlanSpec, base_branch: str | None, branch_prefix: str) -> GenerationState:
         """The newest session of this plan's package, or a new one (not written until `save`)."""
         found = cls.find(workspace_root, plan)
         if found is not None:

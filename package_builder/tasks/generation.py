@@ -13,8 +13,8 @@ from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
 from package_builder.base.errors import PackageBuilderError, PlanError
-from package_builder.generation.graph import rerun_key, upstream
 from package_builder.base.paths import state_dir
+from package_builder.generation.graph import rerun_key, upstream
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import discover_plans, parse_plan
 from package_builder.generation.run_context import RunContext
@@ -25,7 +25,8 @@ from package_builder.tasks.project import LoadedProject
 def run_phase(run: RunContext, phases: tuple[PhaseSpec, ...], project_root: str, config_path: str, plan_path: str,
               phase_name: str):
     """doit action: one phase of this doit command's run; a `PackageBuilderError` becomes a clean TaskFailed."""
-    from package_builder.generation.runner import PhaseJob, run_phase as run_one
+    from package_builder.generation.runner import PhaseJob
+    from package_builder.generation.runner import run_phase as run_one
 
     try:
         return run_one(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), phase_name), phases, run)
@@ -35,7 +36,8 @@ def run_phase(run: RunContext, phases: tuple[PhaseSpec, ...], project_root: str,
 
 def summarize(phases: tuple[PhaseSpec, ...], project_root: str, config_path: str, plan_path: str):
     """doit action: the closing line of one plan's generation."""
-    from package_builder.generation.runner import PhaseJob, summarize as summary
+    from package_builder.generation.runner import PhaseJob
+    from package_builder.generation.runner import summarize as summary
 
     try:
         return summary(PhaseJob(Path(project_root), Path(config_path), Path(plan_path), phases[-1].name), phases)

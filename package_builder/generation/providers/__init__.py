@@ -11,8 +11,7 @@ from pathlib import Path
 
 from package_builder.base.config import BuildConfig
 from package_builder.generation.providers import anthropic, record, replay
-from package_builder.generation.providers.interface import (ModelProvider, ModelReply, ModelRequest, ProviderModule,
-                                                            Say)
+from package_builder.generation.providers.interface import ModelProvider, ModelReply, ModelRequest, ProviderModule, Say
 
 __all__ = ["PROVIDERS", "ModelProvider", "ModelReply", "ModelRequest", "make_model"]
 

@@ -5,9 +5,10 @@ is chosen by name in `providers/__init__.py` and called through `ModelProvider`,
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from package_builder.base.config import BuildConfig
 from package_builder.base.digest import digest_of
@@ -57,7 +58,9 @@ class ModelProvider(Protocol):
         None when its calls are not paced (a replay asks no one)."""
 
     def call(self, request: ModelRequest, phase: str) -> ModelReply:
-        """The model's answer to `request`; failures raise `ModelCallError` (or `ModelRequestRefused`) naming `phase`."""
+        """The model's answer to `request`.
+
+        Failures raise `ModelCallError` (or `ModelRequestRefused`) naming `phase`."""
 
 
 class ProviderModule(Protocol):

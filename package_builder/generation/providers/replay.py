@@ -34,7 +34,8 @@ class ReplayModel:
         entry = self._by_digest.get(request.digest)
         if entry is None:
             hint = ("it has answers for this phase, but for other requests: the prompt, plan, model or an earlier "
-                    "phase changed since it was recorded" if phase in self._phases else "it has no answer for this phase")
+                    "phase changed since it was recorded" if phase in self._phases
+                    else "it has no answer for this phase")
             config = self.config_path or "the config"
             raise ModelCallError(
                 f"{phase}: no answer in cassette {self.cassette} for request {request.digest[:19]}…; {hint}. To go on, "

@@ -8,18 +8,18 @@ artifact, finishes an interrupted apply or commit, and never pays for a model ca
 """
 from __future__ import annotations
 
-from package_builder.generation.artifacts import COMMITTED, SKIPPED, ArtifactStore, fold_files
 from package_builder.base.config import load_config
 from package_builder.base.errors import PackageBuilderError, PhaseFailed
 from package_builder.base.locks import slot
 from package_builder.base.paths import state_dir
+from package_builder.generation.artifacts import COMMITTED, SKIPPED, ArtifactStore, fold_files
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import parse_plan
-from package_builder.generation.state import GenerationState
 from package_builder.generation.run_context import Progress, RunContext, print_line
 from package_builder.generation.runner.context import PhaseJob, load_context
 from package_builder.generation.runner.generate import check, generate
 from package_builder.generation.runner.merge import merge, skip
+from package_builder.generation.state import GenerationState
 
 __all__ = ["PhaseJob", "STEPS", "run_phase", "summarize"]
 

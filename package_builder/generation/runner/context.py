@@ -6,17 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from package_builder.generation.artifacts import ANSWERED, COMMITTED, ArtifactStore, PhaseArtifact, fold_files
+from package_builder.base.commands import Toolchain
 from package_builder.base.config import BuildConfig, load_config
 from package_builder.base.errors import WorkspaceError
-from package_builder.generation.graph import PhaseSettings, phase_settings
 from package_builder.base.paths import ProjectPaths
+from package_builder.generation.artifacts import ANSWERED, COMMITTED, ArtifactStore, PhaseArtifact, fold_files
+from package_builder.generation.graph import PhaseSettings, phase_settings
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import PlanSpec, parse_plan
 from package_builder.generation.pricing import Prices, prices_for_run
 from package_builder.generation.run_context import Progress, RunContext
 from package_builder.generation.state import GenerationState, now_iso
-from package_builder.base.commands import Toolchain
 from package_builder.generation.writer import Workspace
 
 TEST_RUNNER = {"name": "vitest", "version": "3.2.4", "coverage": "@vitest/coverage-v8"}

@@ -11,13 +11,13 @@ from package_builder.generation.artifacts import COMMITTED, FAILED, PhaseArtifac
 from package_builder.generation.explain import changed_inputs
 from package_builder.generation.graph import type_check_source
 from package_builder.generation.providers import make_model
-from package_builder.generation.state import GenerationState
-from package_builder.generation.writer import Workspace
 from package_builder.generation.runner.budget import Budget
 from package_builder.generation.runner.context import PhaseContext, usage_line
 from package_builder.generation.runner.request import PreparedRequest, ask_model, prepare
 from package_builder.generation.runner.type_check import ensure_type_check
 from package_builder.generation.runner.validate import build_validation
+from package_builder.generation.state import GenerationState
+from package_builder.generation.writer import Workspace
 
 
 def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) -> dict:
@@ -29,7 +29,8 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
     pending = (existing if existing and existing.inputs_digest == request.inputs_digest
                and existing.status != FAILED else None)
     prices = ctx.prices  # an unknown model's price under a budget fails here, before anything is asked or committed
-    model = None if pending else make_model(ctx.config, ctx.config_path, ctx.say)  # a missing key fails before git is touched
+    # a missing key fails before git is touched
+    model = None if pending else make_model(ctx.config, ctx.config_path, ctx.say)
     state.start_step(ctx.phase.number, ctx.phase.name)
     with workspace.on_branch(state):
         ctx.check_package_clean(workspace)
@@ -39,7 +40,8 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
     else:
         artifact = ask_model(ctx, model, request, Budget(ctx.config.budget, prices, state, ctx.run.budget))
         if existing is not None:  # a file this phase wrote last time and not now must go, not linger in the package
-            artifact = replace(artifact, deletes=sorted(set(artifact.deletes) | (set(existing.files) - set(artifact.files))))
+            gone = set(existing.files) - set(artifact.files)
+            artifact = replace(artifact, deletes=sorted(set(artifact.deletes) | gone))
         ctx.store.save(ctx.phase.slug, artifact)
 
     with workspace.on_branch(state):

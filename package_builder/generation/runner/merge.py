@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import time
 
-from package_builder.generation.artifacts import COMMITTED, SKIPPED
 from package_builder.base.digest import digest_of
 from package_builder.base.errors import PhaseFailed
-from package_builder.generation.graph import disabled_by
 from package_builder.base.paths import state_dir
-from package_builder.generation.state import GenerationState
 from package_builder.base.storage import write_text_atomic
-from package_builder.generation.validation import validate_package
-from package_builder.generation.writer import Workspace
+from package_builder.generation.artifacts import COMMITTED, SKIPPED
+from package_builder.generation.graph import disabled_by
 from package_builder.generation.runner.context import PhaseContext
 from package_builder.generation.runner.pull_request import pull_request
+from package_builder.generation.state import GenerationState
+from package_builder.generation.validation import validate_package
+from package_builder.generation.writer import Workspace
 
 
 def merge(ctx: PhaseContext, state: GenerationState, workspace: Workspace) -> dict:

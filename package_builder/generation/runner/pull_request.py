@@ -3,8 +3,8 @@ what was built, each phase's summary, the validation results and the cost, from 
 from __future__ import annotations
 
 from package_builder.generation.artifacts import COMMITTED, SKIPPED, PhaseArtifact
-from package_builder.generation.state import GenerationState
 from package_builder.generation.runner.context import PhaseContext
+from package_builder.generation.state import GenerationState
 
 
 def pull_request(ctx: PhaseContext, state: GenerationState, head: str, ahead: int) -> tuple[str, str]:

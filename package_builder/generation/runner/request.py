@@ -8,18 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from package_builder.generation.answer import ModelAnswer, parse_answer
-from package_builder.generation.artifacts import ANSWERED, COMMITTED, SKIPPED, ModelCall, PhaseArtifact, fold_files
 from package_builder.base.digest import digest_of, digest_text
 from package_builder.base.errors import ModelAnswerError, ModelRequestRefused, PhaseFailed
+from package_builder.generation.answer import ModelAnswer, parse_answer
+from package_builder.generation.artifacts import ANSWERED, COMMITTED, SKIPPED, ModelCall, PhaseArtifact, fold_files
 from package_builder.generation.graph import type_check_source
-from package_builder.generation.providers import ModelProvider, ModelRequest
 from package_builder.generation.progress import board
-from package_builder.generation.state import now_iso
-from package_builder.generation.templates import FILE_TEMPLATE, SYSTEM_TEMPLATE, TASK_TEMPLATE, PromptRenderer, template_digests
+from package_builder.generation.providers import ModelProvider, ModelRequest
 from package_builder.generation.runner.budget import Budget
 from package_builder.generation.runner.context import TEST_RUNNER, PhaseContext
-
+from package_builder.generation.state import now_iso
+from package_builder.generation.templates import (
+    FILE_TEMPLATE,
+    SYSTEM_TEMPLATE,
+    TASK_TEMPLATE,
+    PromptRenderer,
+    template_digests,
+)
 
 CACHED = {"type": "ephemeral"}  # a prompt-cache breakpoint: the API caches the request up to this block
 
@@ -162,7 +167,8 @@ def ask_model(ctx: PhaseContext, model: ModelProvider, request: PreparedRequest,
         answer, problem = _judge(ctx, text, stop_reason, before)
         if answer is not None:
             if answer.dropped:
-                ctx.say(f"dropped {len(answer.dropped)} block(s) this phase does not write: {'; '.join(answer.dropped)}"[:400])
+                ctx.say(f"dropped {len(answer.dropped)} block(s) this phase does not write: "
+                        f"{'; '.join(answer.dropped)}"[:400])
             return ctx.new_artifact(
                 request.inputs, request.inputs_digest, ANSWERED, files={**request.rendered_files, **answer.files},
                 deletes=list(answer.deletes), summary=answer.summary, raw_answer=text, calls=calls,
@@ -175,8 +181,8 @@ def ask_model(ctx: PhaseContext, model: ModelProvider, request: PreparedRequest,
     raise ModelAnswerError(f"no usable answer after {attempts} attempt(s); last problem: {problem}")
 
 
-def _answer_in_full(ctx: PhaseContext, model: ModelProvider, system: tuple[dict, ...], messages: list[dict], calls: list[ModelCall],
-                    attempt: int, budget: Budget) -> tuple[str, str]:
+def _answer_in_full(ctx: PhaseContext, model: ModelProvider, system: tuple[dict, ...], messages: list[dict],
+                    calls: list[ModelCall], attempt: int, budget: Budget) -> tuple[str, str]:
     """One answer, continued from where it stopped while it is cut off at `max_tokens`: the partial text goes back
     as the start of the assistant's turn (a prefill), so the next call pays only for the rest; a model that refuses
     prefills gets a follow-up turn asking for exactly the rest instead. Returns (joined text, last stop reason)."""

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from package_builder.generation.artifacts import COMMITTED
 from package_builder.base.errors import PhaseFailed
+from package_builder.generation.artifacts import COMMITTED
+from package_builder.generation.runner.context import PhaseContext
 from package_builder.generation.state import GenerationState
 from package_builder.generation.validation import type_check_between_phases
 from package_builder.generation.writer import Workspace
-from package_builder.generation.runner.context import PhaseContext
 
 
 def ensure_type_check(ctx: PhaseContext, phase, state: GenerationState, workspace: Workspace) -> None:

@@ -12,16 +12,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
-from package_builder.generation.artifacts import ANSWERED, COMMITTED, FAILED, SKIPPED, PhaseArtifact, fold_files
 from package_builder.base.errors import PhaseFailed
+from package_builder.generation.artifacts import ANSWERED, COMMITTED, FAILED, SKIPPED, PhaseArtifact, fold_files
 from package_builder.generation.providers import make_model
+from package_builder.generation.runner.budget import Budget
+from package_builder.generation.runner.context import PhaseContext
+from package_builder.generation.runner.request import PreparedRequest, ask_model, file_blocks, file_order
 from package_builder.generation.state import GenerationState
 from package_builder.generation.templates import TASK_TEMPLATE, PromptRenderer
 from package_builder.generation.validation import ValidationReport, validate_package
 from package_builder.generation.writer import Workspace
-from package_builder.generation.runner.budget import Budget
-from package_builder.generation.runner.context import PhaseContext
-from package_builder.generation.runner.request import PreparedRequest, ask_model, file_blocks, file_order
 
 
 @dataclass

@@ -8,8 +8,8 @@ package's own paths are ever staged.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from package_builder.base.errors import WorkspaceError
 from package_builder.base.locks import exclusive
@@ -41,7 +41,7 @@ class Workspace:
             ignore.write_text("*\n", encoding="utf-8")
 
     @contextlib.contextmanager
-    def locked(self) -> Iterator["Workspace"]:
+    def locked(self) -> Iterator[Workspace]:
         """Serialise the git steps of concurrent generations in this workspace; clean up after a killed one. Every
         git command runs inside it (the methods below take it themselves), which is what lets the next holder trust
         the marker of an interrupted command."""
@@ -70,7 +70,7 @@ class Workspace:
             return self.git.run(*args, ok_codes=ok_codes)
 
     @contextlib.contextmanager
-    def on_branch(self, state: GenerationState) -> Iterator["Workspace"]:
+    def on_branch(self, state: GenerationState) -> Iterator[Workspace]:
         """Hold the lock with the generation's feature branch checked out (created from its base the first time)."""
         with self.locked():
             self.checkout_branch(state.branch, state.base_branch or self.current_branch())
