@@ -71,14 +71,14 @@ def parse_answer(text: str, phase: PhaseSpec) -> ModelAnswer:
             if "</summary>" in line:  # one line; prose after the closing tag is ignored like any prose
                 summary = line[len("<summary>"):].split("</summary>", 1)[0].strip() or summary
             else:
-                opened = i + 1
+                summary_opened = i + 1
                 summary_lines = [line[len("<summary>"):]]
                 i += 1
                 while i < len(lines) and "</summary>" not in lines[i] and not _BLOCK_TAG.match(lines[i]):
                     summary_lines.append(lines[i])
                     i += 1
                 if i == len(lines) or _BLOCK_TAG.match(lines[i]):
-                    problems.append(f"line {opened}: <summary> is never closed with </summary>"
+                    problems.append(f"line {summary_opened}: <summary> is never closed with </summary>"
                                     + (f" before the tag on line {i + 1}" if i < len(lines) else ""))
                     break
                 summary_lines.append(lines[i].split("</summary>", 1)[0])

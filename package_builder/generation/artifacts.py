@@ -135,7 +135,8 @@ class ArtifactStore:
         data = read_json(self.path(phase_slug))
         if not isinstance(data, dict) or not isinstance(data.get("status"), str):
             return None
-        return data["status"], data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
+        inputs = data.get("inputs")
+        return data["status"], inputs if isinstance(inputs, dict) else {}
 
     def peek(self, phase_slug: str) -> PhaseArtifact | None:
         """The stored artifact when it reads back cleanly, else None; never moves anything (for status views)."""

@@ -39,7 +39,7 @@ class VisibleInputs:
     """What status can compare without rendering a prompt: the plan, the templates, the model settings. Template
     digests are computed once per phase for all plans."""
 
-    def __init__(self, prompts_dir, config):
+    def __init__(self, prompts_dir, config) -> None:
         self.prompts_dir = prompts_dir
         self.config = config
         self._templates: dict[str, dict] = {}
@@ -51,7 +51,7 @@ class VisibleInputs:
 
         if phase.name not in self._templates:
             self._templates[phase.name] = template_digests(self.prompts_dir, phase)
-        now = {"plan": digest_text(plan.body), "templates": self._templates[phase.name]}
+        now: dict[str, object] = {"plan": digest_text(plan.body), "templates": self._templates[phase.name]}
         if self.config is not None:
             settings = phase_settings(self.config, phases, phase)
             now.update(model=settings.model, maxTokens=settings.max_tokens, temperature=settings.temperature)

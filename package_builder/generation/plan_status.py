@@ -4,7 +4,7 @@ It is what a bare `doit` shows (the safe default task), so it must be cheap and 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +86,7 @@ def plan_status(workspace_root: Path | None, plan_path: Path,
     if state is None:
         return PlanStatus(plan.task_name, plan.package_name, 0, len(phases), "not started",
                           phase=phases[0].name if phases else "")
+    assert workspace_root is not None  # a checkpoint was found, and checkpoints live in a workspace
     store = ArtifactStore(workspace_root, plan.task_name)
     failure = state.data.get("failureRecovery") or {}
     artifacts = {phase.name: facts for phase in phases if (facts := store.peek_facts(phase.slug)) is not None}
@@ -175,7 +176,7 @@ def summary_table(statuses: list[PlanStatus], seconds: dict[str, float]) -> list
 
 
 def write_generation_summary(workspace_root: Path, statuses: list[PlanStatus], seconds: dict[str, float],
-                             failed_in_run: set[str] = frozenset()) -> Path:
+                             failed_in_run: Set[str] = frozenset()) -> Path:
     """`.generation-state/summary.json` for CI: `{"ok", "failed", "plans": [status + seconds]}`. A plan failed when
     its checkpoint says so or when one of its tasks failed in this run (`failed_in_run`: a failure before its
     checkpoint was written, or one the checkpoint could not record)."""

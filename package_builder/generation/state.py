@@ -45,7 +45,10 @@ class GenerationState:
             data = read_json(path)
             if not data:
                 continue
-            key = (data.get("packageName"), data.get("planPath"))
+            package_name, plan_path = data.get("packageName"), data.get("planPath")
+            if not isinstance(package_name, str) or not isinstance(plan_path, str):
+                continue  # names no plan: no lookup by (package name, plan path) could ever find it
+            key = (package_name, plan_path)
             started = int(str(data.get("sessionId", "")).removeprefix("gen-") or 0)
             if key not in newest or started > newest[key][0]:
                 newest[key] = (started, cls(path, data))

@@ -60,7 +60,8 @@ class PromptRenderer:
         except self._jinja2.TemplateNotFound as exc:
             raise PackageBuilderError(f"{self.prompts_dir / name}: template not found ({exc.name})") from None
         except self._jinja2.TemplateError as exc:
-            where = f"{exc.filename}:{exc.lineno}" if getattr(exc, "lineno", None) else str(self.prompts_dir / name)
+            lineno = getattr(exc, "lineno", None)  # only a TemplateSyntaxError knows its file and line
+            where = f"{getattr(exc, 'filename', None)}:{lineno}" if lineno else str(self.prompts_dir / name)
             raise PackageBuilderError(f"{where}: template error: {exc.message}") from None
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
+from typing import Any
 
 from package_builder.base.config import BuildConfig
 from package_builder.base.errors import ModelCallError, ModelRequestRefused
 from package_builder.generation.pacing import Pacer, Usage, estimate_input_tokens
+from package_builder.generation.progress import CallWatch
 from package_builder.generation.providers.interface import ModelReply, ModelRequest, Say
 
 # The SDK reads either; both are emptied for every command we run (base/credentials.py).
@@ -41,7 +43,8 @@ class AnthropicModel:
         self._say = say
         self.pacing_identity = pacing_identity(api_key)
         self._pacer = Pacer.for_identity(self.pacing_identity, caps.by_kind() if caps else None, say=self._note)
-        self.watch = None  # the running call's progress (see progress.py), set by the runner around each call
+        # the running call's progress (see progress.py), set by the runner around each call
+        self.watch: CallWatch | None = None
 
     def _note(self, line: str) -> None:
         """A wait the pacer announces: a line of its own, and what the running call's live line says it waits for."""
@@ -51,7 +54,7 @@ class AnthropicModel:
 
     def call(self, request: ModelRequest, phase: str) -> ModelReply:
         started = time.monotonic()
-        params = dict(model=request.model, system=request.system if isinstance(request.system, str)
+        params: dict[str, Any] = dict(model=request.model, system=request.system if isinstance(request.system, str)
                       else list(request.system), messages=list(request.messages), max_tokens=request.max_tokens)
         if request.temperature is not None:
             params["extra_body"] = {"temperature": request.temperature}
@@ -123,13 +126,16 @@ def _retry_after(exc) -> float | None:
         return None
 
 
+def _error_body(exc) -> dict:
+    """The API's `{"error": {"type", "message"}}` object of a failure, or {} when its body holds none."""
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
 def _error_type(exc) -> str:
-    body = exc.body if isinstance(getattr(exc, "body", None), dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    return str(error.get("type") or exc.__class__.__name__)
+    return str(_error_body(exc).get("type") or exc.__class__.__name__)
 
 
 def _error_message(exc) -> str:
-    body = exc.body if isinstance(getattr(exc, "body", None), dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    return str(error.get("message") or exc.message)[:300]
+    return str(_error_body(exc).get("message") or exc.message)[:300]

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from package_builder.base.config import BuildConfig
 from package_builder.base.digest import digest_of
+from package_builder.generation.progress import CallWatch
 
 Say = Callable[[str], None]
 
@@ -50,7 +51,7 @@ class ModelProvider(Protocol):
     """A model the runner can call. `watch` is the running call's progress line (progress.py), set by the runner
     around each call; a provider that streams reports into it, others may ignore it."""
 
-    watch: object | None
+    watch: CallWatch | None
 
     @property
     def pacing_identity(self) -> str | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from package_builder.base.config import BuildConfig
 from package_builder.base.storage import read_json, write_json_atomic
+from package_builder.generation.progress import CallWatch
 from package_builder.generation.providers import anthropic
 from package_builder.generation.providers.interface import ModelProvider, ModelReply, ModelRequest, Say
 from package_builder.generation.providers.replay import cassette_of
@@ -27,11 +28,11 @@ class RecordingModel:
         return self.inner.pacing_identity
 
     @property
-    def watch(self):
+    def watch(self) -> CallWatch | None:
         return self.inner.watch
 
     @watch.setter
-    def watch(self, value) -> None:
+    def watch(self, value: CallWatch | None) -> None:
         self.inner.watch = value
 
     def call(self, request: ModelRequest, phase: str) -> ModelReply:

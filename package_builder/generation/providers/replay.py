@@ -10,6 +10,7 @@ from pathlib import Path
 from package_builder.base.config import BuildConfig
 from package_builder.base.errors import ModelCallError
 from package_builder.base.storage import read_json
+from package_builder.generation.progress import CallWatch
 from package_builder.generation.providers.interface import ModelReply, ModelRequest, Say
 
 SECRET_VARIABLES: frozenset[str] = frozenset()  # a cassette needs no credential
@@ -26,7 +27,7 @@ class ReplayModel:
             raise ModelCallError(f"{cassette}: cassette not found or not a JSON object (model.cassette)")
         self.cassette = cassette
         self.config_path = config_path
-        self.watch = None
+        self.watch: CallWatch | None = None
         self._by_digest = {entry["requestDigest"]: entry for entry in data.get("interactions", [])}
         self._phases = {entry.get("phase") for entry in data.get("interactions", [])}
 

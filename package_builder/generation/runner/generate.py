@@ -38,6 +38,7 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
     if pending is not None:
         artifact = pending  # the model already answered these exact inputs: a kill came before the commit
     else:
+        assert model is not None  # made above whenever no answer is pending
         artifact = ask_model(ctx, model, request, Budget(ctx.config.budget, prices, state, ctx.run.budget))
         if existing is not None:  # a file this phase wrote last time and not now must go, not linger in the package
             gone = set(existing.files) - set(artifact.files)

@@ -34,7 +34,8 @@ def merge(ctx: PhaseContext, state: GenerationState, workspace: Workspace) -> di
         head = workspace.head_sha()
         ahead = workspace.commits_between(base, state.branch) if base else 0
     title, body = pull_request(ctx, state, head, ahead)
-    outcome, done = {"mode": mode}, f"branch {state.branch} ready to merge into {base} ({ahead} commits)"
+    outcome: dict[str, str] = {"mode": mode}
+    done = f"branch {state.branch} ready to merge into {base} ({ahead} commits)"
     if mode == "pr":
         written = write_pull_request(ctx, title, body)
         outcome["pullRequest"] = str(written)

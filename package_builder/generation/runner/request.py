@@ -51,7 +51,7 @@ class PreparedRequest:
         """The files, then the task. Cache breakpoints (3, with the system's the API's maximum of 4) end the first
         third, two thirds and all of the files: the next phase shares our prefix up to the first file it sees
         changed, and finds an entry there when one of our breakpoints is at or before it."""
-        blocks = [{"type": "text", "text": text} for text in self.files]
+        blocks: list[dict] = [{"type": "text", "text": text} for text in self.files]
         for index in sorted({len(blocks) * k // 3 - 1 for k in (1, 2, 3)} - {-1}):
             blocks[index] = {**blocks[index], "cache_control": CACHED}
         return [*blocks, {"type": "text", "text": self.task}]

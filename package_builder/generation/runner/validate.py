@@ -61,7 +61,7 @@ def build_validation(ctx: PhaseContext, state: GenerationState, workspace: Works
     origin = {**file_order(earlier), **{path: ctx.phase.number for path in repairs.files}}
     # Every path this phase ever wrote (a stale repair too) that the package must not hold now is removed.
     managed = {path for a in [*earlier, *([stored] if stored else [])] for path in (*a.files, *a.deletes)}
-    repairs_left = RepairsLeft(settings.max_repair_attempts, dict(settings.max_attempts_per_failure))
+    repairs_left = RepairsLeft(settings.max_repair_attempts, dict(settings.max_attempts_per_failure.items()))
     for repair in paid:
         repairs_left.spend(repair["failure"])
     if paid:
@@ -84,6 +84,7 @@ def build_validation(ctx: PhaseContext, state: GenerationState, workspace: Works
                 f"({', '.join(f'{s.step} {s.exit_code}' for s in report.steps) or 'no command ran'})")
         if report.green or report.failure == "environment" or attempt >= settings.max_repair_attempts:
             break
+        assert report.failure is not None  # not green: the report names its first failing step's kind
         exhausted = repairs_left.refusal(report.failure)
         if exhausted:
             break

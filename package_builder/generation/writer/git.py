@@ -43,6 +43,9 @@ class GitRepo:
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
             raise WorkspaceError(f"workspaceRoot {root} is not a git repository: run `git init` there and make a "
                                  "first commit") from None
+        if self.repo.working_tree_dir is None:
+            raise WorkspaceError(f"workspaceRoot {root} is a bare git repository: point workspaceRoot at a clone "
+                                 "with a working tree")
         if Path(self.repo.working_tree_dir).resolve() != root.resolve():
             raise WorkspaceError(f"workspaceRoot {root} must be the top of its git repository "
                                  f"({self.repo.working_tree_dir})")
