@@ -7,6 +7,7 @@ and an allowlist, a merge phase none of them), with an error that names the decl
 """
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 
 from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec, validate_phases
 
@@ -29,8 +30,15 @@ from . import (
     single_shot,
 )
 
+
+def _declared(module: ModuleType) -> PhaseSpec:
+    """The phase `module` declares, with its file's name: a phase's task depends on that file."""
+    assert module.__file__ is not None  # a phase is a .py module, never a namespace package
+    return replace(module.PHASE, source=Path(module.__file__).name)
+
+
 PHASES: tuple[PhaseSpec, ...] = validate_phases(tuple(
-    replace(module.PHASE, source=Path(module.__file__).name)
+    _declared(module)
     for module in (
         p01_planning, p02_foundation, p03_types, p04_core_implementation, p05_entry_point, p06_utilities,
         p07_error_handling, p08_testing, p09_documentation, p10_examples, p11_integration_review,
