@@ -26,12 +26,19 @@ from package_builder.base.layout import (
     is_yarn_berry,
     workspace_globs,
     workspace_member,
+    workspace_package_names,
 )
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ERROR_LINE = re.compile(r"error|fail|✗|×|expected|TS\d{4}|ERR!|not found|cannot", re.I)
+# What an install or the registry prints when the machine, the network or the registry failed, not the package: an
+# outage (5xx), a refused token (401/403), a full or locked disk, a download that arrived broken.
 ENVIRONMENT_PROBLEM = re.compile(
-    r"ENOTFOUND|ETIMEDOUT|ECONNREFUSED|ECONNRESET|EAI_AGAIN|ENOSPC|EACCES|network|socket hang up", re.I)
+    r"ENOTFOUND|ETIMEDOUT|ECONNREFUSED|ECONNRESET|EAI_AGAIN|ENOSPC|EACCES|EPERM|EBUSY|EINTEGRITY|\bE(?:5\d\d|401|403)\b"
+    r"|network|socket hang up", re.I)
+# Steps whose running out of time says the machine or the network is slow; any other step that does (a test that
+# never ends) failed on its own code.
+MACHINE_BOUND_STEPS = ("install", "dependency check")
 _NON_REGISTRY = ("workspace:", "file:", "link:", "portal:", "git+", "git:", "github:", "http:", "https:")
 DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
 LINT_CONFIGS = ("eslint.config.js", "eslint.config.mjs", "eslint.config.cjs", "eslint.config.ts", ".eslintrc",
@@ -51,9 +58,8 @@ TYPECHECK = ("tsc", "--noEmit", "-p", "tsconfig.json")  # the type-check, as a p
 def lockfiles_kept(*folders: Path):
     """Put every lockfile in `folders` back as it was when the block ends: the same bytes, or gone if it was not
     there. Generation installs a package the lockfile does not know yet; updating the lockfile is the user's call."""
-    names = (*LOCKFILES, "npm-shrinkwrap.json")
     before = {folder / name: (folder / name).read_bytes() if (folder / name).is_file() else None
-              for folder in dict.fromkeys(folders) for name in names}
+              for folder in dict.fromkeys(folders) for name in LOCKFILES}
     try:
         yield
     finally:
@@ -83,10 +89,11 @@ class StepResult:
 
     @property
     def machine_failed(self) -> bool:
-        """The command never got to judge the code: it ran out of time, or a program it needs is missing."""
-        if self.tool_missing:
-            return False
-        return self.timed_out or self.program_missing or self.exit_code in (TIMED_OUT, NOT_FOUND)
+        """The command never got to judge the code: a program we start is missing, or an install ran out of time.
+        A script's own `sh: tsup: not found` (exit 127) or a test that never ends is the code's to fix."""
+        if self.program_missing:
+            return True
+        return (self.timed_out or self.exit_code == TIMED_OUT) and self.step in MACHINE_BOUND_STEPS
 
 
 def trim_output(text: str, max_lines: int = 40, max_chars: int = 4000) -> str:
@@ -140,7 +147,12 @@ class Toolchain:
         except OSError as exc:
             return StepResult(step=step, command=command, exit_code=NOT_FOUND, seconds=0.0,
                               output=f"cannot run {command[0]}: {exc}", program_missing=True)
-        out, err, timed_out = self._wait(process, step, command, started)
+        try:
+            out, err, timed_out = self._wait(process, step, command, started)
+        except BaseException:  # Ctrl-C or a kill of ours: end the command and all it started before we go
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            raise
         code = TIMED_OUT if timed_out else process.returncode
         output = out + "\n" + err
         if timed_out:
@@ -172,9 +184,13 @@ class Toolchain:
 
         Asked through `npm view name@range version`, so the registry's own semver matching decides.
         """
+        try:  # the workspace's own packages are linked by the manager, never fetched: the registry need not have them
+            siblings = workspace_package_names(self.workspace_root) if workspace_globs(self.workspace_root) else set()
+        except ConfigError:
+            siblings = set()
         wanted = [(name, str(spec)) for section in DEPENDENCY_FIELDS
                   for name, spec in (manifest.get(section) or {}).items()
-                  if not str(spec).startswith(_NON_REGISTRY)]
+                  if not str(spec).startswith(_NON_REGISTRY) and name not in siblings]
 
         def look_up(item: tuple[str, str]) -> tuple[str, str, StepResult]:
             name, spec = item

@@ -60,3 +60,13 @@ def path_matcher(globs: tuple[str, ...]):
     lines = [("!/" if g.startswith("!") else "/") + g.removeprefix("!").removeprefix("./") for g in globs]
     spec = pathspec.PathSpec.from_lines("gitignore", lines)
     return spec.match_file
+
+
+def expand_braces(glob: str) -> list[str]:
+    """`src/**/*.{ts,tsx}` → `src/**/*.ts`, `src/**/*.tsx` (Turborepo's globs have braces, gitignore patterns not)."""
+    start = glob.find("{")
+    end = glob.find("}", start)
+    if start < 0 or end < 0:
+        return [glob]
+    return [expanded for choice in glob[start + 1:end].split(",")
+            for expanded in expand_braces(glob[:start] + choice + glob[end + 1:])]

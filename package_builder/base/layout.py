@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 
 from package_builder.base.errors import ConfigError
-from package_builder.base.globs import glob_match
+from package_builder.base.globs import expand_braces
 
-LOCKFILES = ("package-lock.json", "yarn.lock", "pnpm-lock.yaml")
+LOCKFILES = ("package-lock.json", "yarn.lock", "pnpm-lock.yaml", "npm-shrinkwrap.json")
 
 
 def read_manifest(path: Path) -> dict:
@@ -27,8 +27,12 @@ def read_manifest(path: Path) -> dict:
 
 
 def workspace_globs(root: Path) -> list[str]:
-    """The workspace patterns of the monorepo at `root`: package.json `workspaces` (array or {packages}), else
-    pnpm-workspace.yaml's `packages` list. An empty list means the root is not a monorepo."""
+    """The workspace patterns of the monorepo at `root`, from the file its manager reads: pnpm-workspace.yaml's
+    `packages` for pnpm (which ignores package.json `workspaces`), else package.json `workspaces` (array or
+    {packages}), else pnpm-workspace.yaml. An empty list means the root is not a monorepo."""
+    pnpm = root / "pnpm-workspace.yaml"
+    if pnpm.exists() and detect_package_manager(root) == "pnpm":
+        return pnpm_packages(pnpm)
     manifest = read_manifest(root / "package.json") if (root / "package.json").exists() else {}
     declared = manifest.get("workspaces")
     if isinstance(declared, dict):
@@ -38,17 +42,36 @@ def workspace_globs(root: Path) -> list[str]:
     if declared is not None:
         raise ConfigError(
             f"{root / 'package.json'}: field workspaces must be a list of globs or {{\"packages\": [...]}}")
-    pnpm = root / "pnpm-workspace.yaml"
     return pnpm_packages(pnpm) if pnpm.exists() else []
 
 
+def workspace_directories(root: Path) -> list[Path]:
+    """The folders the workspace at `root` counts as its packages (each with a package.json), sorted: its globs
+    expanded (braces and character classes too), minus those of its `!` globs, whatever their order."""
+    patterns = workspace_globs(root)
+    excluded = {d for p in patterns if p.startswith("!") for d in expand_workspace_glob(root, p[1:])}
+    return sorted({d for p in patterns if not p.startswith("!") for d in expand_workspace_glob(root, p)} - excluded)
+
+
+def workspace_package_names(root: Path) -> set[str]:
+    """The names of the workspace's own packages: a dependency on one is linked by the manager, not fetched."""
+    names = set()
+    for directory in workspace_directories(root):
+        name = read_manifest(directory / "package.json").get("name")
+        if isinstance(name, str):
+            names.add(name)
+    return names
+
+
 def expand_workspace_glob(root: Path, pattern: str) -> list[Path]:
+    """The folders with a package.json that one workspace glob names, inside `root` and outside node_modules."""
     pattern = pattern.strip().rstrip("/").removeprefix("./")
     if not pattern or pattern.startswith(("/", "..")) or "/../" in f"/{pattern}/":
         raise ConfigError(f"{root}: workspace glob {pattern!r} must stay inside the monorepo")
     inside = root.resolve()
-    return [d for d in root.glob(pattern) if (d / "package.json").is_file()
-            and "node_modules" not in d.relative_to(root).parts and d.resolve().is_relative_to(inside)]
+    return [d for alternative in expand_braces(pattern) for d in root.glob(alternative)
+            if (d / "package.json").is_file() and "node_modules" not in d.relative_to(root).parts
+            and d.resolve().is_relative_to(inside)]
 
 
 def pnpm_packages(path: Path) -> list[str]:
@@ -103,16 +126,8 @@ def is_yarn_berry(workspace_root: Path) -> bool:
 
 
 def workspace_member(root: Path, directory: Path) -> bool | None:
-    """Whether the workspace at `root` counts `directory` among its packages (its globs, `!` excludes applied), or
-    None when `root` declares no workspace at all (then a package is installed on its own)."""
-    patterns = workspace_globs(root)
-    if not patterns:
+    """Whether the workspace at `root` counts `directory` (which has its package.json) among its packages, by the
+    very rule the builds use to find them, or None when `root` declares no workspace (a package installs alone)."""
+    if not workspace_globs(root):
         return None
-    relative = directory.resolve().relative_to(root.resolve()).as_posix()
-    member = False
-    for pattern in patterns:
-        negated = pattern.startswith("!")
-        glob = pattern.removeprefix("!").strip().removeprefix("./").rstrip("/")
-        if glob_match(relative, glob):
-            member = not negated
-    return member
+    return directory.resolve() in {d.resolve() for d in workspace_directories(root)}

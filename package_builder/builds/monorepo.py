@@ -13,7 +13,7 @@ from pathlib import Path
 
 from package_builder.base.errors import ConfigError
 from package_builder.base.globs import path_matcher
-from package_builder.base.layout import LOCKFILES, expand_workspace_glob, read_manifest, workspace_globs
+from package_builder.base.layout import LOCKFILES, read_manifest, workspace_directories
 
 # npm's rules for a package name: lowercase, URL-safe, at most 214 characters, optionally scoped (@scope/name).
 NPM_PACKAGE_NAME = re.compile(r"^(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$")
@@ -54,10 +54,7 @@ def is_npm_package_name(name: str) -> bool:
 
 def discover_packages(root: Path) -> list[WorkspacePackage]:
     """Every workspace package under `root`, in dependency order (dependencies first, then by name)."""
-    patterns = workspace_globs(root)
-    excluded = {d for p in patterns if p.startswith("!") for d in expand_workspace_glob(root, p[1:])}
-    included = {d for p in patterns if not p.startswith("!") for d in expand_workspace_glob(root, p)}
-    directories = sorted(included - excluded)
+    directories = workspace_directories(root)
     raw = []
     for directory in directories:
         manifest = read_manifest(directory / "package.json")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from package_builder.base.errors import ConfigError
-from package_builder.base.globs import path_matcher
+from package_builder.base.globs import expand_braces, path_matcher
 
 STEPS = ("build", "test")
 DEFAULT_INPUTS = "$TURBO_DEFAULT$"
@@ -155,16 +155,6 @@ def _definition(step: str, raw, source: str) -> StepDefinition:
         raise ConfigError(f"{source}: field cache must be true or false")
     env = _names(raw.get("env", []), f"{source}: field env")
     return StepDefinition(step, globs("inputs"), globs("outputs"), tuple(depends), source, tuple(env), cache)
-
-
-def expand_braces(glob: str) -> list[str]:
-    """`src/**/*.{ts,tsx}` → `src/**/*.ts`, `src/**/*.tsx` (Turborepo's globs have braces, gitignore patterns not)."""
-    start = glob.find("{")
-    end = glob.find("}", start)
-    if start < 0 or end < 0:
-        return [glob]
-    return [expanded for choice in glob[start + 1:end].split(",")
-            for expanded in expand_braces(glob[:start] + choice + glob[end + 1:])]
 
 
 def _read_json(path: Path) -> dict:

@@ -28,7 +28,7 @@ def test_dodo_is_a_short_table_of_contents():
 
 def test_only_the_task_package_imports_doit():
     offenders = [str(path.relative_to(REPO)) for path in (REPO / "package_builder").rglob("*.py")
-                 if "doit" in imported_modules(path) and "tasks" not in path.relative_to(REPO).parts]
+                 if "doit" in imported_modules(path) and path.relative_to(REPO).parts[1] != "tasks"]
     assert offenders == []
 
 
@@ -69,6 +69,9 @@ def internal_imports(name: str, path: Path, modules: dict[str, Path]) -> set[str
                 found.add(target if target in modules else module)
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
+        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in
+              ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant)):
+            found.add(str(node.args[0].value))  # importlib.import_module("package_builder.builds.steps")
     return {target for target in found if target in modules and target != name}
 
 
@@ -91,6 +94,8 @@ def test_no_module_imports_the_other_half_or_the_wiring_and_the_base_imports_nei
         mine = part_of(name)
         for target in internal_imports(name, path, modules):
             theirs = part_of(target)
+            if mine == "":  # package_builder/__init__.py would be a back door between the parts
+                crossing.append(f"{name} -> {target}")
             if mine in HALVES and theirs not in (mine, BASE, ""):
                 crossing.append(f"{name} -> {target}")
             if mine == BASE and theirs not in (BASE, ""):

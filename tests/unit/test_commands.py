@@ -20,7 +20,8 @@ def test_a_command_past_its_limit_is_ended_with_its_children_and_the_setting_is_
     started = time.monotonic()
     result = toolchain(tmp_path, 1.5, lines).run("tests", ["sh", "-c", "echo started the suite; sleep 30 & sleep 30"])
     assert time.monotonic() - started < 10, "the background child did not keep the pipes open"
-    assert result.timed_out and not result.ok and result.machine_failed
+    assert result.timed_out and not result.ok
+    assert not result.machine_failed, "a test suite that never ends is the code's to fix (the output says it timed out)"
     assert result.output.startswith("timed out after 2 s (builds.commandTimeoutSeconds)")
     assert "started the suite" in result.output and "b'" not in result.output and 'b"' not in result.output
     assert lines and "still running after" in lines[0] and "(limit 2 s, builds.commandTimeoutSeconds)" in lines[0]
@@ -60,3 +61,35 @@ def test_secrets_reach_no_command_but_a_config_naming_one_still_parses(tmp_path,
 
     assert result.ok
     assert result.output.strip() == "[][][][][] set", "present and empty: `${NPM_TOKEN}` in a .yarnrc.yml resolves"
+
+
+def test_an_install_that_runs_out_of_time_is_the_machines_failure(tmp_path):
+    result = toolchain(tmp_path, 1.0, []).run("install", ["sleep", "30"])
+    assert result.timed_out and result.machine_failed
+
+
+def test_a_script_calling_a_tool_it_never_installed_is_the_codes_failure(tmp_path):
+    """`sh: tsup: not found` (exit 127) inside `npm run build`: a repair can add tsup to devDependencies."""
+    result = toolchain(tmp_path, 30, []).run("build", ["sh", "-c", "tsup-not-installed-anywhere src/index.ts"])
+    assert result.exit_code == 127 and not result.machine_failed
+
+
+def test_a_ctrl_c_while_a_command_runs_ends_the_command_and_all_it_started(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    marker = tmp_path / "still-running"
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from package_builder.base.commands import Toolchain
+        Toolchain(Path({str(tmp_path)!r}), Path({str(tmp_path)!r}), "http://127.0.0.1:9/").run(
+            "install", ["sh", "-c", "sleep 1.5; touch {marker}"])
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
+    time.sleep(0.7)
+    process.send_signal(signal.SIGINT)
+    process.wait(10)
+    time.sleep(1.5)
+    assert not marker.exists(), "the install went on writing after the user pressed Ctrl-C"

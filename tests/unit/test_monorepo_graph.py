@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from package_builder.base.errors import ConfigError
+from package_builder.base.layout import workspace_globs
 from package_builder.builds.monorepo import (
     DEFAULT_OUTPUTS,
     WorkspacePackage,
@@ -21,7 +22,6 @@ from package_builder.builds.monorepo import (
     discover_packages,
     is_npm_package_name,
     source_files,
-    workspace_globs,
 )
 
 

@@ -67,7 +67,9 @@ def test_a_tool_above_the_workspace_root_is_not_used(tmp_path):
 
 @pytest.mark.parametrize("globs, member", [(["packages/*/*"], True), (["packages/*"], False),
                                            (["packages/**"], True), (["packages/*/*", "!packages/core/thing"], False),
-                                           (["./packages/core/*/"], True)])
+                                           (["!packages/core/thing", "packages/*/*"], False),
+                                           (["./packages/core/*/"], True), (["packages/{core,shared}/*"], True),
+                                           (["packages/[cs]*/*"], True), (["packages/{shared,apps}/*"], False)])
 def test_membership_follows_the_workspace_globs(tmp_path, globs, member):
     package = monorepo(tmp_path, globs)
     assert workspace_member(tmp_path, package) is member
@@ -134,3 +136,30 @@ def test_the_next_phase_reads_the_type_check_as_typed_wherever_the_manager_put_t
         assert check.ran and check.exit_code == 0
         commands.append(check.to_json()["command"])
     assert commands == [["tsc", "--noEmit", "-p", "tsconfig.json"]] * 2
+
+
+def test_pnpm_reads_its_yaml_even_when_package_json_declares_workspaces_too(tmp_path):
+    package = monorepo(tmp_path, ["packages/*/*"], manager="pnpm@9.15.0")
+    (tmp_path / "pnpm-workspace.yaml").write_text("packages:\n  - 'apps/*'\n")
+    assert workspace_member(tmp_path, package) is False, "pnpm ignores package.json workspaces"
+
+
+def test_a_dependency_on_a_package_of_the_same_workspace_is_not_looked_up_in_the_registry(tmp_path):
+    """npm and yarn classic have no `workspace:` protocol: `"@s/strings": "^1.0.0"` is how a sibling is named there.
+    The registry (here: nothing listens) is not asked about it, so it is never reported as missing."""
+    package = monorepo(tmp_path)
+    sibling = tmp_path / "packages" / "shared" / "strings"
+    sibling.mkdir(parents=True)
+    (sibling / "package.json").write_text(json.dumps({"name": "@s/strings", "version": "1.0.0"}))
+    toolchain = Toolchain(package, tmp_path, "http://127.0.0.1:9/")
+    assert toolchain.missing_dependencies({"dependencies": {"@s/strings": "^1.0.0"}}) == ([], "")
+
+
+@pytest.mark.parametrize("output", ["npm error code E503\n503 Service Unavailable - GET http://registry/x",
+                                    "npm error code E401\nUnable to authenticate", "npm error code E403",
+                                    "npm error code EINTEGRITY sha512 integrity checksum failed",
+                                    "npm error code EPERM operation not permitted"])
+def test_a_registry_or_disk_failure_during_an_install_is_the_environments(tmp_path, output):
+    package = monorepo(tmp_path)
+    result = Toolchain(package, tmp_path, "http://127.0.0.1:9/").run("install", ["sh", "-c", f"echo '{output}'; exit 1"])
+    assert environment_failure(result), "no paid repair can fix an outage or a refused token"
