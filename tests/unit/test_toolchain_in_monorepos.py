@@ -161,5 +161,6 @@ def test_a_dependency_on_a_package_of_the_same_workspace_is_not_looked_up_in_the
                                     "npm error code EPERM operation not permitted"])
 def test_a_registry_or_disk_failure_during_an_install_is_the_environments(tmp_path, output):
     package = monorepo(tmp_path)
-    result = Toolchain(package, tmp_path, "http://127.0.0.1:9/").run("install", ["sh", "-c", f"echo '{output}'; exit 1"])
+    toolchain = Toolchain(package, tmp_path, "http://127.0.0.1:9/")
+    result = toolchain.run("install", ["sh", "-c", f"echo '{output}'; exit 1"])
     assert environment_failure(result), "no paid repair can fix an outage or a refused token"
