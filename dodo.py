@@ -12,6 +12,7 @@
     build:<npm name>  test:<npm name>  publish:<npm name>     dependencies first, maxConcurrentBuilds at once
 Load time stays light (stdlib, doit, the config's validated snapshot): pydantic, the SDK, Jinja2, GitPython load later.
 """
+
 from pathlib import Path
 
 from package_builder.tasks.catalog import doit_namespace

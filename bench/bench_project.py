@@ -1,4 +1,5 @@
 """A throwaway package-builder checkout and workspace repo for the generation benches (not a bench itself)."""
+
 import json
 import shutil
 import subprocess

@@ -4,6 +4,7 @@ Prints: per-phase overhead (phase wall time minus model call time: prompt render
 checkpoint; goal ≤ 100 ms), and the no-op `doit generate:data-validator` after a full run (goal ≤ 0.5 s, 0 calls).
 Run by hand: `.venv/bin/python bench/generation_overhead.py [repeats]`.
 """
+
 import json
 import os
 import re
@@ -52,10 +53,14 @@ def main(repeats: int = 5) -> None:
     print(f"full run: {full_seconds:.2f} s wall, {calls} model calls")
     for name, overhead in overheads:
         print(f"  {name:<20} engine overhead {overhead * 1000:6.0f} ms")
-    print("engine overhead per phase (median, phases 2-15 without BUILD_VALIDATION): "
-          f"{statistics.median(steady) * 1000:.0f} ms (goal <= 100 ms)")
-    print(f"no-op rerun: {statistics.median(noop):.3f} s median of {repeats}, "
-          f"{len(api.hits) - calls} model calls (goal <= 0.5 s, 0 calls)")
+    print(
+        "engine overhead per phase (median, phases 2-15 without BUILD_VALIDATION): "
+        f"{statistics.median(steady) * 1000:.0f} ms (goal <= 100 ms)"
+    )
+    print(
+        f"no-op rerun: {statistics.median(noop):.3f} s median of {repeats}, "
+        f"{len(api.hits) - calls} model calls (goal <= 0.5 s, 0 calls)"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ the same number of trivial tasks. Task loading walks every package's files (they
 
 Goal: ratio ≤ 1.5. Run by hand: `.venv/bin/python bench/list_many_packages.py [packages] [files] [repeats]`.
 """
+
 import json
 import shutil
 import sys
@@ -30,8 +31,9 @@ def main(packages: int = 100, files: int = 20, repeats: int = 11) -> None:
             folder = workspace / "packages" / f"p{i:03d}"
             (folder / "src").mkdir(parents=True)
             deps = {f"@bench/p{i - 1:03d}": "^1.0.0"} if i else {}
-            (folder / "package.json").write_text(json.dumps({"name": f"@bench/p{i:03d}", "version": "1.0.0",
-                                                             "dependencies": deps}))
+            (folder / "package.json").write_text(
+                json.dumps({"name": f"@bench/p{i:03d}", "version": "1.0.0", "dependencies": deps})
+            )
             for j in range(files):
                 (folder / "src" / f"m{j}.ts").write_text(f"export const m{j} = {j};\n")
         bare = Path(tmp) / "bare"
@@ -40,7 +42,8 @@ def main(packages: int = 100, files: int = 20, repeats: int = 11) -> None:
         (bare / "dodo.py").write_text(
             "def task_t():\n"
             f"    for i in range({tasks}):\n"
-            "        yield {'name': str(i), 'actions': None, 'file_dep': [], 'doc': 'x'}\n")
+            "        yield {'name': str(i), 'actions': None, 'file_dep': [], 'doc': 'x'}\n"
+        )
         ours = median_seconds([sys.executable, "-m", "doit", "list", "--all"], project, repeats)
         theirs = median_seconds([sys.executable, "-m", "doit", "list", "--all"], bare, repeats)
         print(f"doit list, {packages} packages x {files} files ({tasks} tasks): {ours * 1000:.0f} ms")

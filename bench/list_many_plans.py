@@ -2,6 +2,7 @@
 
 Goal: ratio ≤ 1.5. Run by hand: `.venv/bin/python bench/list_many_plans.py [plans] [repeats]`.
 """
+
 import shutil
 import statistics
 import subprocess
@@ -44,7 +45,8 @@ def main(plans: int = 50, repeats: int = 11) -> None:
             "DOIT_CONFIG = {'backend': 'sqlite3', 'dep_file': '.bare.db'}\n"
             "def task_trivial():\n"
             f"    for i in range({plans * PHASE_TASKS}):\n"
-            "        yield {'name': str(i), 'actions': None, 'doc': 'trivial'}\n")
+            "        yield {'name': str(i), 'actions': None, 'doc': 'trivial'}\n"
+        )
 
         doit = [sys.executable, "-m", "doit", "list"]
         ours = median_seconds(doit, project, repeats)

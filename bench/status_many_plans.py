@@ -5,6 +5,7 @@ generation (`scripts/example`, run first if `.example-workspace/` is missing) an
 once per plan, renamed, so every plan has real-sized artifacts to read and compare. Goal: ≤ 0.5 s for 50 plans, the
 whole command. It prints the time of `doit status` and of `doit status --json`, and of a bare `doit list` for scale.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -7,6 +7,7 @@ source, and after reverting that edit (both tools restore from their caches). Go
 no-op and after-revert ≤ 1.0× turbo.
 Turbo is installed from npm into bench/turbo/ on first use. Its cache is local only (no remote cache).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,14 +47,23 @@ def monorepo(folder: Path, extra_files: int = 0) -> Path:
     for package in sorted((workspace / "packages").iterdir()):  # a bigger package: more to hash, copy and restore
         for number in range(extra_files):
             (package / "src" / f"module-{number:04d}.js").write_text(
-                f"export const value{number} = {number};\n" + "// filler\n" * 40)
+                f"export const value{number} = {number};\n" + "// filler\n" * 40
+            )
     manifest = json.loads((workspace / "package.json").read_text())
     npm_version = subprocess.run(["npm", "--version"], capture_output=True, text=True, check=True).stdout.strip()
     manifest["packageManager"] = f"npm@{npm_version}"  # turbo 2 wants it; doit ignores it
     (workspace / "package.json").write_text(json.dumps(manifest, indent=2))
-    (workspace / "turbo.json").write_text(json.dumps({"tasks": {
-        "build": {"dependsOn": ["^build"], "outputs": ["dist/**"]},
-        "test": {"dependsOn": ["build"], "outputs": []}}}, indent=2))
+    (workspace / "turbo.json").write_text(
+        json.dumps(
+            {
+                "tasks": {
+                    "build": {"dependsOn": ["^build"], "outputs": ["dist/**"]},
+                    "test": {"dependsOn": ["build"], "outputs": []},
+                }
+            },
+            indent=2,
+        )
+    )
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
     subprocess.run(git + ["add", "-A"], cwd=workspace, check=True)
     subprocess.run(git + ["commit", "-qm", "fixture"], cwd=workspace, check=True)
@@ -68,8 +78,9 @@ def doit_project(folder: Path, workspace: Path, concurrency: int) -> Path:
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
     (project / "configs").mkdir()
-    (project / "configs" / "build-env.json").write_text(json.dumps(
-        {"workspaceRoot": str(workspace), "maxConcurrentBuilds": concurrency}))
+    (project / "configs" / "build-env.json").write_text(
+        json.dumps({"workspaceRoot": str(workspace), "maxConcurrentBuilds": concurrency})
+    )
     return project
 
 
@@ -77,8 +88,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--extra-files", type=int, default=0,
-                        help="source files added to each package (each built into dist/): a bigger repo")
+    parser.add_argument(
+        "--extra-files",
+        type=int,
+        default=0,
+        help="source files added to each package (each built into dist/): a bigger repo",
+    )
     args = parser.parse_args()
     if not TURBO.exists():
         subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=TURBO_DIR, check=True, capture_output=True)
@@ -92,8 +107,19 @@ def main() -> int:
             theirs = monorepo(Path(tmp) / "turbo", args.extra_files)
             commands = {
                 "doit": ([sys.executable, "-m", "doit", "build", "test"], project, ours),
-                "turbo": ([str(TURBO), "run", "build", "test", f"--concurrency={args.concurrency}",
-                           "--output-logs=errors-only"], theirs, theirs)}
+                "turbo": (
+                    [
+                        str(TURBO),
+                        "run",
+                        "build",
+                        "test",
+                        f"--concurrency={args.concurrency}",
+                        "--output-logs=errors-only",
+                    ],
+                    theirs,
+                    theirs,
+                ),
+            }
             for tool, (command, cwd, workspace) in commands.items():
                 source = workspace / "packages" / "core" / "src" / "index.js"
                 original = source.read_text()
@@ -104,8 +130,10 @@ def main() -> int:
                 source.write_text(original)
                 times[f"{tool} after revert"].append(run(command, cwd, env))
     median = {name: statistics.median(values) for name, values in times.items()}
-    print(f"six packages (+{args.extra_files} source files each), concurrency {args.concurrency}, median of "
-          f"{args.rounds} round(s); install not timed")
+    print(
+        f"six packages (+{args.extra_files} source files each), concurrency {args.concurrency}, median of "
+        f"{args.rounds} round(s); install not timed"
+    )
     goals = {"cold": 1.1, "no-op": 1.0, "after edit": 1.1, "after revert": 1.0}
     print(f"  {'stage':<13} {'doit':>7} {'turbo':>7}  ratio (goal)")
     for stage in stages:

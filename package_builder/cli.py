@@ -7,6 +7,7 @@ publish, and doit's own list, info, forget...), from any folder, once package-bu
 Everything after the config is doit's command line. This module only reads the arguments; `tasks.command` is the
 doit side (where the phases, prompts, plans and doit's dep file are found).
 """
+
 from __future__ import annotations
 
 import os
@@ -54,8 +55,10 @@ def config_file(option: str | None) -> Path:
     path = Path(named).expanduser().resolve()
     if not path.is_file():
         source = "--config" if option else CONFIG_ENV
-        raise UsageError(f"config file {path} (from {source}) does not exist: copy configs/build-env.example.json "
-                         "there and set workspaceRoot, or name another file")
+        raise UsageError(
+            f"config file {path} (from {source}) does not exist: copy configs/build-env.example.json "
+            "there and set workspaceRoot, or name another file"
+        )
     return path
 
 

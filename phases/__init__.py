@@ -5,6 +5,7 @@ so adding a phase is one module and one entry below. `validate_phases` keeps the
 (names are unique, a phase reads only earlier phases, each has what its kind needs: a model phase a template, a budget
 and an allowlist, a merge phase none of them), with an error that names the declaration, even under `python -O`.
 """
+
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -37,21 +38,37 @@ def _declared(module: ModuleType) -> PhaseSpec:
     return replace(module.PHASE, source=Path(module.__file__).name)
 
 
-PHASES: tuple[PhaseSpec, ...] = validate_phases(tuple(
-    _declared(module)
-    for module in (
-        p01_planning, p02_foundation, p03_types, p04_core_implementation, p05_entry_point, p06_utilities,
-        p07_error_handling, p08_testing, p09_documentation, p10_examples, p11_integration_review,
-        p12_critical_fixes, p13_build_validation, p14_final_polish, p15_merge,
+PHASES: tuple[PhaseSpec, ...] = validate_phases(
+    tuple(
+        _declared(module)
+        for module in (
+            p01_planning,
+            p02_foundation,
+            p03_types,
+            p04_core_implementation,
+            p05_entry_point,
+            p06_utilities,
+            p07_error_handling,
+            p08_testing,
+            p09_documentation,
+            p10_examples,
+            p11_integration_review,
+            p12_critical_fixes,
+            p13_build_validation,
+            p14_final_polish,
+            p15_merge,
+        )
     )
-))
+)
 PHASE_NAMES: tuple[str, ...] = tuple(phase.name for phase in PHASES)
 BY_NAME: dict[str, PhaseSpec] = {phase.name: phase for phase in PHASES}
 
 # Single-shot mode (see single_shot.py): one call for the whole package, then the same checks and MERGE.
-SINGLE_SHOT_PHASES: tuple[PhaseSpec, ...] = validate_phases((
-    replace(single_shot.PHASE, source=Path(single_shot.__file__).name),
-    replace(BY_NAME["BUILD_VALIDATION"], reads=EVERY_EARLIER_PHASE),
-    replace(BY_NAME["MERGE"], reads=EVERY_EARLIER_PHASE),
-))
+SINGLE_SHOT_PHASES: tuple[PhaseSpec, ...] = validate_phases(
+    (
+        replace(single_shot.PHASE, source=Path(single_shot.__file__).name),
+        replace(BY_NAME["BUILD_VALIDATION"], reads=EVERY_EARLIER_PHASE),
+        replace(BY_NAME["MERGE"], reads=EVERY_EARLIER_PHASE),
+    )
+)
 ALL_PHASE_NAMES: tuple[str, ...] = (*PHASE_NAMES, single_shot.PHASE.name)  # what the config may name

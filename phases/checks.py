@@ -3,6 +3,7 @@
 A check sees only the answer, the plan and the package as the phase found it (`before`): data in, problems out,
 never the workspace.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,10 @@ if TYPE_CHECKING:  # annotations only: `doit list` imports every declaration, an
     from package_builder.generation.answer import ModelAnswer
     from package_builder.generation.plan import PlanSpec
 
-_WEAKENING = re.compile(r"@ts-ignore|@ts-nocheck|@ts-expect-error|\b(?:it|test|describe)\.(?:skip|skipIf|todo)\b|"
-                        rf"\bx(?:it|describe)\(|{ANY_TYPE}|\beslint-disable\b")  # `any`: the checkpoint's scan too
+_WEAKENING = re.compile(
+    r"@ts-ignore|@ts-nocheck|@ts-expect-error|\b(?:it|test|describe)\.(?:skip|skipIf|todo)\b|"
+    rf"\bx(?:it|describe)\(|{ANY_TYPE}|\beslint-disable\b"
+)  # `any`: the checkpoint's scan too
 _ASSERTION = re.compile(r"\bexpect(?:TypeOf)?\s*\(|\bassert(?:\.\w+)?\s*\(")
 _LINE_COMMENT = re.compile(r"(?m)^\s*//.*$|/\*.*?\*/", re.S)
 _CONSTANT = r"""(?:true|false|null|undefined|NaN|-?\d[\d_]*(?:\.\d+)?|'[^'\\\n]*'|"[^"\\\n]*"|`[^`$\\\n]*`)"""
@@ -27,7 +30,8 @@ _TAUTOLOGY = re.compile(
     rf"\bexpect\s*\(\s*{_CONSTANT}\s*{_MATCHER}(?:{_CONSTANT}\s*)?\)"  # expect(true).toBe(true), expect(1).toBeTruthy()
     rf"|\bexpect\s*\(\s*(?P<name>{_NAME})\s*{_MATCHER}(?P=name)\s*\)"  # expect(x).toBe(x)
     rf"|\bassert(?:\.\w+)?\s*\(\s*{_CONSTANT}\s*(?:,\s*{_CONSTANT}\s*)*\)"  # assert(true), assert.equal(1, 1)
-    rf"|\bassert\.\w+\s*\(\s*(?P<same>{_NAME})\s*,\s*(?P=same)\s*[,)]")  # assert.equal(x, x)
+    rf"|\bassert\.\w+\s*\(\s*(?P<same>{_NAME})\s*,\s*(?P=same)\s*[,)]"
+)  # assert.equal(x, x)
 _CODE_FILE = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 _TEST_FILE = tuple(f".{kind}{ext}" for kind in ("test", "spec") for ext in _CODE_FILE)
 
@@ -55,8 +59,11 @@ def entry_point(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str]) -> 
 
 def no_tests_in_src(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str]) -> list[str]:
     """Tests belong to TESTING (tests/): a code phase that writes them would be overwritten out of order."""
-    return [f"{path}: tests go in tests/ and are written by the TESTING phase"
-            for path in answer.files if path.endswith((".test.ts", ".spec.ts"))]
+    return [
+        f"{path}: tests go in tests/ and are written by the TESTING phase"
+        for path in answer.files
+        if path.endswith((".test.ts", ".spec.ts"))
+    ]
 
 
 def no_weakened_checks(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str]) -> list[str]:
@@ -72,20 +79,26 @@ def no_weakened_checks(answer: ModelAnswer, plan: PlanSpec, before: dict[str, st
         added = _weakenings(content) - _weakenings(earlier)
         if added:
             token = sorted(added)[0]
-            problems.append(f"{path}: {token!r} weakens the checks ({added[token]} more than before this answer); "
-                            "fix the cause instead")
+            problems.append(
+                f"{path}: {token!r} weakens the checks ({added[token]} more than before this answer); "
+                "fix the cause instead"
+            )
         if not _is_test(path):
             continue
         tautologies = _tautologies(content) - _tautologies(earlier)
         if tautologies:
-            problems.append(f"{path}: {sorted(tautologies)[0]!r} asserts nothing about the code (it holds whatever "
-                            "the code does); assert on what the code returns or throws")
+            problems.append(
+                f"{path}: {sorted(tautologies)[0]!r} asserts nothing about the code (it holds whatever "
+                "the code does); assert on what the code returns or throws"
+            )
         now, was = _assertions(content), _assertions(earlier)
         if not now:
             problems.append(f"{path}: a test file without assertions is not a fix")
         elif now < was:
-            problems.append(f"{path} holds {now} assertions, {was} before this answer; deleting assertions is not a "
-                            "fix: keep every assertion and fix the code (or a wrong expected value)")
+            problems.append(
+                f"{path} holds {now} assertions, {was} before this answer; deleting assertions is not a "
+                "fix: keep every assertion and fix the code (or a wrong expected value)"
+            )
     return problems
 
 

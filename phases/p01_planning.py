@@ -1,5 +1,6 @@
 """PLANNING: Turns the user's plan into an architecture the later phases follow: modules, public API, error model,
 test plan."""
+
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(

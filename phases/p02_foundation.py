@@ -1,6 +1,7 @@
 """FOUNDATION: Sets up the package. Code renders the config files that never vary (strict tsconfig, vitest config with
 the category's coverage threshold, .gitignore) from `prompts/files/`; the model writes package.json (and
 eslint.config.mjs when the plan asks for linting)."""
+
 from package_builder.generation.phase import PhaseSpec
 
 from .checks import foundation

@@ -1,4 +1,5 @@
 """TYPES: Writes the type contract every later code phase builds on."""
+
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(

@@ -1,4 +1,5 @@
 """CORE_IMPLEMENTATION: Implements the package against the types, with input validation and JSDoc."""
+
 from package_builder.generation.phase import PhaseSpec
 
 from .checks import no_tests_in_src

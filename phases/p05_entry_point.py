@@ -1,4 +1,5 @@
 """ENTRY_POINT: Writes the public surface: what `import ... from '<package>'` gives."""
+
 from package_builder.generation.phase import PhaseSpec
 
 from .checks import entry_point

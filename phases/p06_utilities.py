@@ -1,4 +1,5 @@
 """UTILITIES: Factors shared helpers out of the core into src/utils/."""
+
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(

@@ -1,4 +1,5 @@
 """ERROR_HANDLING: Adds typed errors with codes and `cause` chaining, and updates the code that throws them."""
+
 from package_builder.generation.phase import PhaseSpec
 
 from .checks import no_tests_in_src

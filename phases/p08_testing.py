@@ -1,4 +1,5 @@
 """TESTING: Writes tests against everything the code phases produced, aiming at the category's coverage target."""
+
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(

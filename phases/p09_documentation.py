@@ -1,4 +1,5 @@
 """DOCUMENTATION: Documents the public API the entry point exports."""
+
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(

@@ -1,4 +1,5 @@
 """EXAMPLES: Writes runnable, type-checked examples of the documented API."""
+
 from package_builder.generation.phase import PhaseSpec
 
 PHASE = PhaseSpec(

@@ -1,4 +1,5 @@
 """INTEGRATION_REVIEW: Reads everything written so far and writes a review: what is solid, what must be fixed."""
+
 from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec
 
 PHASE = PhaseSpec(

@@ -1,4 +1,5 @@
 """CRITICAL_FIXES: Fixes the review's findings across code, tests and docs."""
+
 from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec
 
 from .checks import no_weakened_checks

@@ -1,5 +1,6 @@
 """BUILD_VALIDATION: runs the real toolchain (dependency guard, install, type-check, build, tests with coverage) on
 the package and asks the model only to repair what fails; BUILD_VALIDATION.md is rendered from the real outcome."""
+
 from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec
 
 from .checks import no_weakened_checks

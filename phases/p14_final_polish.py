@@ -1,4 +1,5 @@
 """FINAL_POLISH: A last pass on naming, docs and the changelog before merge."""
+
 from package_builder.generation.phase import EVERY_EARLIER_PHASE, PhaseSpec
 
 from .checks import no_weakened_checks

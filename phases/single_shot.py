@@ -2,6 +2,7 @@
 source files, quick prototypes"), then the same BUILD_VALIDATION and MERGE as turn-based generation. Chosen by
 `turnBasedGeneration.enabled: false`, or per plan by front matter `mode: single-shot`. Code renders the same config
 files FOUNDATION does; the answer is continued if it runs past its budget."""
+
 from package_builder.generation.phase import PhaseSpec
 
 from .checks import foundation
@@ -14,8 +15,16 @@ PHASE = PhaseSpec(
     max_tokens=16000,
     temperature=0.2,
     template="single-shot.md.j2",
-    write_allowlist=("package.json", "eslint.config.mjs", "src/**", "tests/**", "README.md", "CHANGELOG.md",
-                     "docs/**", "examples/**"),
+    write_allowlist=(
+        "package.json",
+        "eslint.config.mjs",
+        "src/**",
+        "tests/**",
+        "README.md",
+        "CHANGELOG.md",
+        "docs/**",
+        "examples/**",
+    ),
     rendered_files=FOUNDATION.rendered_files,
     check=foundation,
 )

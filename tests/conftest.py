@@ -1,5 +1,6 @@
 """Fixtures for driving package-builder the way a user does: a copy of the project, a workspace git repo, `doit`
 as a subprocess, and a Messages API server on 127.0.0.1 that the real anthropic SDK talks to."""
+
 from __future__ import annotations
 
 import json
@@ -70,28 +71,51 @@ class Project:
         self.config_path.write_text(json.dumps(config, indent=2))
 
     def env(self, **extra) -> dict:
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("ANTHROPIC_", "GIT_", "PACKAGE_BUILDER_", "npm_config_"))}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("ANTHROPIC_", "GIT_", "PACKAGE_BUILDER_", "npm_config_"))
+        }
         env.update(PATH=f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        env.update(HOME=str(self.home), GIT_CONFIG_NOSYSTEM="1", ANTHROPIC_API_KEY=TEST_API_KEY,
-                   ANTHROPIC_BASE_URL=self.api.base_url, PYTHONUNBUFFERED="1", npm_config_cache=str(self.npm_cache))
+        env.update(
+            HOME=str(self.home),
+            GIT_CONFIG_NOSYSTEM="1",
+            ANTHROPIC_API_KEY=TEST_API_KEY,
+            ANTHROPIC_BASE_URL=self.api.base_url,
+            PYTHONUNBUFFERED="1",
+            npm_config_cache=str(self.npm_cache),
+        )
         env.update(extra)
         return {k: v for k, v in env.items() if v is not None}
 
     def doit(self, *args: str, check: bool = False, timeout: float = 300, **env) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "doit", *args], cwd=self.root, env=self.env(**env),
-                                capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            [sys.executable, "-m", "doit", *args],
+            cwd=self.root,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"doit {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
 
     def popen(self, *args: str, **env) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "doit", *args], cwd=self.root, env=self.env(**env),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "doit", *args],
+            cwd=self.root,
+            env=self.env(**env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
 
     def git(self, *args: str) -> str:
-        return subprocess.run(["git", *args], cwd=self.workspace, env=self.env(), capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(
+            ["git", *args], cwd=self.workspace, env=self.env(), capture_output=True, text=True, check=True
+        ).stdout
 
     def state(self) -> dict:
         files = sorted((self.workspace / ".generation-state").glob("gen-*.json"))

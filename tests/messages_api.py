@@ -15,6 +15,7 @@ produced (a streamed answer's chunk by chunk, after its headers went out). Every
 as the real API sends it, so up to a second before the bucket is really full); a refused request gets 429
 `rate_limit_error` with `retry-after` (whole seconds, rounded up). `rate_limited` counts the 429s.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +50,11 @@ class TokenBuckets:
     KINDS = ("requests", "input-tokens", "output-tokens")
 
     def __init__(self, limits: RateLimits):
-        self.limits = {"requests": limits.requests, "input-tokens": limits.input_tokens,
-                       "output-tokens": limits.output_tokens}
+        self.limits = {
+            "requests": limits.requests,
+            "input-tokens": limits.input_tokens,
+            "output-tokens": limits.output_tokens,
+        }
         self.window = limits.window_seconds
         self.level = dict(self.limits)
         self.updated = time.monotonic()
@@ -67,9 +71,11 @@ class TokenBuckets:
         """Take a request and its input tokens; 0 when admitted, else the seconds until it would be."""
         with self.lock:
             self._refill()
-            waits = [(1 - self.level["requests"]) / self.limits["requests"],
-                     (input_tokens - self.level["input-tokens"]) / self.limits["input-tokens"],
-                     (1 - self.level["output-tokens"]) / self.limits["output-tokens"]]
+            waits = [
+                (1 - self.level["requests"]) / self.limits["requests"],
+                (input_tokens - self.level["input-tokens"]) / self.limits["input-tokens"],
+                (1 - self.level["output-tokens"]) / self.limits["output-tokens"],
+            ]
             wait = max(waits) * self.window
             if wait > 0:
                 self.refused += 1
@@ -95,7 +101,8 @@ class TokenBuckets:
                 headers[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
                 headers[f"anthropic-ratelimit-{kind}-remaining"] = str(max(0, math.floor(level)))
                 headers[f"anthropic-ratelimit-{kind}-reset"] = reset.isoformat(timespec="seconds").replace(
-                    "+00:00", "Z")
+                    "+00:00", "Z"
+                )
             return headers
 
 
@@ -135,8 +142,9 @@ class PromptCache:
             read = cumulative[read_end] if read_end >= 0 else 0
             if read_end >= 0:
                 self.entries[digests[read_end]] = now + self.LIFETIME_SECONDS
-            written_end = max((b for b in breakpoints if cumulative[b] >= self.FLOOR_TOKENS and b > read_end),
-                              default=-1)
+            written_end = max(
+                (b for b in breakpoints if cumulative[b] >= self.FLOOR_TOKENS and b > read_end), default=-1
+            )
             for b in breakpoints:
                 if cumulative[b] >= self.FLOOR_TOKENS and b > read_end:
                     self.entries[digests[b]] = now + self.LIFETIME_SECONDS
@@ -148,14 +156,20 @@ def _blocks(body: dict) -> list[tuple[str, int, bool]]:
     """Every content block in request order: (its canonical text, its tokens, whether it ends a cached prefix)."""
     out = []
     system = body.get("system")
-    for block in ([{"type": "text", "text": system}] if isinstance(system, str) else system or []):
-        out.append((json.dumps({"system": block.get("text", "")}), len(block.get("text", "")) // 4,
-                    "cache_control" in block))
+    for block in [{"type": "text", "text": system}] if isinstance(system, str) else system or []:
+        out.append(
+            (json.dumps({"system": block.get("text", "")}), len(block.get("text", "")) // 4, "cache_control" in block)
+        )
     for message in body.get("messages") or []:
         content = message.get("content")
-        for block in ([{"type": "text", "text": content}] if isinstance(content, str) else content or []):
-            out.append((json.dumps({message.get("role"): block.get("text", "")}), len(block.get("text", "")) // 4,
-                        "cache_control" in block))
+        for block in [{"type": "text", "text": content}] if isinstance(content, str) else content or []:
+            out.append(
+                (
+                    json.dumps({message.get("role"): block.get("text", "")}),
+                    len(block.get("text", "")) // 4,
+                    "cache_control" in block,
+                )
+            )
     return out
 
 
@@ -314,13 +328,24 @@ def _handler_for(api: MessagesAPIServer):
                 return self._error(ApiError(400, "invalid_request_error", f"{missing[0]}: Field required"))
             messages = body.get("messages") or []
             users = [m for m in messages if m.get("role") == "user"]
-            request = Request(phase=phase_of(body), body=body, headers=dict(self.headers),
-                              system=_system_text(body.get("system")),
-                              user_text=_text_of(users[-1]["content"]) if users else "", messages=messages)
+            request = Request(
+                phase=phase_of(body),
+                body=body,
+                headers=dict(self.headers),
+                system=_system_text(body.get("system")),
+                user_text=_text_of(users[-1]["content"]) if users else "",
+                messages=messages,
+            )
             if api.refuse_prefill and messages and messages[-1].get("role") == "assistant":
                 api.hits.append(request)
-                return self._error(ApiError(400, "invalid_request_error", "This model does not support assistant "
-                                            "message prefill. The conversation must end with a user message."))
+                return self._error(
+                    ApiError(
+                        400,
+                        "invalid_request_error",
+                        "This model does not support assistant "
+                        "message prefill. The conversation must end with a user message.",
+                    )
+                )
             uncached, cache_write, cache_read = api.cache.usage(body)
             input_tokens = uncached + cache_write  # what counts against input tokens per minute: not cache reads
             started = time.monotonic()
@@ -328,19 +353,36 @@ def _handler_for(api: MessagesAPIServer):
                 wait = api.buckets.admit(input_tokens)
                 if wait > 0:
                     api.rate_limited.append(request)
-                    return self._error(ApiError(429, "rate_limit_error", "This request would exceed your "
-                                                "organization's rate limit.", {"retry-after": str(math.ceil(wait))}))
+                    return self._error(
+                        ApiError(
+                            429,
+                            "rate_limit_error",
+                            "This request would exceed your organization's rate limit.",
+                            {"retry-after": str(math.ceil(wait))},
+                        )
+                    )
             reply = api._reply_for(request)
             if isinstance(reply, Hold):
                 api._wait_released()
                 reply = reply.then
             if isinstance(reply, ApiError):
                 return self._error(reply)
-            usage = {"input_tokens": uncached, "output_tokens": max(1, len(reply.text) // 4),
-                     "cache_creation_input_tokens": cache_write, "cache_read_input_tokens": cache_read}
-            message = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
-                       "model": body["model"], "content": [{"type": "text", "text": reply.text}],
-                       "stop_reason": reply.stop_reason, "stop_sequence": None, "usage": usage}
+            usage = {
+                "input_tokens": uncached,
+                "output_tokens": max(1, len(reply.text) // 4),
+                "cache_creation_input_tokens": cache_write,
+                "cache_read_input_tokens": cache_read,
+            }
+            message = {
+                "id": f"msg_{uuid.uuid4().hex[:24]}",
+                "type": "message",
+                "role": "assistant",
+                "model": body["model"],
+                "content": [{"type": "text", "text": reply.text}],
+                "stop_reason": reply.stop_reason,
+                "stop_sequence": None,
+                "usage": usage,
+            }
             api.answered.append((started, time.monotonic(), input_tokens, usage["output_tokens"]))
             api.usage.append(usage)
             if body.get("stream"):
@@ -357,20 +399,38 @@ def _handler_for(api: MessagesAPIServer):
             """Server-Sent Events: the headers first (with the buckets as they stand), then the text, its output
             tokens taken chunk by chunk as it is written."""
             text = message["content"][0]["text"]
-            start = {**message, "content": [], "stop_reason": None,
-                     "usage": {**message["usage"], "output_tokens": 1}}
+            start = {**message, "content": [], "stop_reason": None, "usage": {**message["usage"], "output_tokens": 1}}
             chunk = max(1, len(text) // (24 if seconds else 3))
-            events = [("message_start", {"type": "message_start", "message": start}),
-                      ("content_block_start", {"type": "content_block_start", "index": 0,
-                                               "content_block": {"type": "text", "text": ""}})]
-            events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                "delta": {"type": "text_delta", "text": text[i:i + chunk]}})
-                       for i in range(0, len(text), chunk)]
-            events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
-                       ("message_delta", {"type": "message_delta",
-                                          "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-                                          "usage": {"output_tokens": message["usage"]["output_tokens"]}}),
-                       ("message_stop", {"type": "message_stop"})]
+            events = [
+                ("message_start", {"type": "message_start", "message": start}),
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                ),
+            ]
+            events += [
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": text[i : i + chunk]},
+                    },
+                )
+                for i in range(0, len(text), chunk)
+            ]
+            events += [
+                ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                (
+                    "message_delta",
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                        "usage": {"output_tokens": message["usage"]["output_tokens"]},
+                    },
+                ),
+                ("message_stop", {"type": "message_stop"}),
+            ]
             encoded = [f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events]
             total = message["usage"]["output_tokens"]
             deltas = sum(1 for name, _ in events if name == "content_block_delta")

@@ -3,6 +3,7 @@ build and test scripts run by node. Each build logs its start and end (BUILD_LOG
 
     colors   dates   strings   core ← math ← app (also needs strings)
 """
+
 from __future__ import annotations
 
 import itertools
@@ -10,7 +11,12 @@ import json
 from pathlib import Path
 
 PACKAGES = {  # short name: workspace dependencies
-    "core": [], "strings": [], "dates": [], "colors": [], "math": ["core"], "app": ["math", "strings"],
+    "core": [],
+    "strings": [],
+    "dates": [],
+    "colors": [],
+    "math": ["core"],
+    "app": ["math", "strings"],
 }
 _SCOPES = itertools.count(1)
 
@@ -59,12 +65,19 @@ def write_monorepo(root: Path, manager: str = "npm") -> str:
         folder = root / "packages" / short
         (folder / "src").mkdir(parents=True)
         (folder / "test").mkdir()
-        manifest = {"name": f"{scope}/{short}", "version": "1.0.0", "type": "module", "main": "dist/index.js",
-                    "files": ["dist"], "publishConfig": {"access": "public"},
-                    "scripts": {"build": "node ../../tools/build.mjs", "test": "node --test test/"},
-                    "dependencies": {
-                        f"{scope}/{dep}": "workspace:^1.0.0" if manager in LINKS_WITH_WORKSPACE_PROTOCOL else "^1.0.0"
-                        for dep in deps}}
+        manifest = {
+            "name": f"{scope}/{short}",
+            "version": "1.0.0",
+            "type": "module",
+            "main": "dist/index.js",
+            "files": ["dist"],
+            "publishConfig": {"access": "public"},
+            "scripts": {"build": "node ../../tools/build.mjs", "test": "node --test test/"},
+            "dependencies": {
+                f"{scope}/{dep}": "workspace:^1.0.0" if manager in LINKS_WITH_WORKSPACE_PROTOCOL else "^1.0.0"
+                for dep in deps
+            },
+        }
         if not deps:
             del manifest["dependencies"]  # yarn berry removes an empty one on install
         (folder / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -75,7 +88,8 @@ def write_monorepo(root: Path, manager: str = "npm") -> str:
         (folder / "test" / "index.test.js").write_text(
             "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\n"
             f"import {{ value }} from '../dist/index.js';\n\n"
-            f"test('{short} builds its value', () => assert.equal(value, '{expected}'));\n")
+            f"test('{short} builds its value', () => assert.equal(value, '{expected}'));\n"
+        )
     return scope
 
 

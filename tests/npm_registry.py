@@ -1,5 +1,6 @@
 """A real npm registry for the tests: Verdaccio 5.33 (installed by scripts/test into tests/tools/) on 127.0.0.1,
 with no uplinks, storage in a temporary folder, and users created the way npm does it (`PUT /-/user/...`)."""
+
 from __future__ import annotations
 
 import json
@@ -48,11 +49,16 @@ class NpmRegistry:
             f"auth:\n  htpasswd:\n    file: {self.folder / 'htpasswd'}\n    max_users: 1000\n"
             "uplinks: {}\n"
             "packages:\n  '**':\n    access: $all\n    publish: $authenticated\n    unpublish: $authenticated\n"
-            "log: { type: stdout, format: pretty, level: warn }\n")
+            "log: { type: stdout, format: pretty, level: warn }\n"
+        )
         self.log = open(self.folder / "verdaccio.log", "w")
-        self.process = subprocess.Popen([str(VERDACCIO), "--config", str(config), "--listen", f"127.0.0.1:{self.port}"],
-                                        stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        env={**os.environ, "NODE_NO_WARNINGS": "1"})
+        self.process = subprocess.Popen(
+            [str(VERDACCIO), "--config", str(config), "--listen", f"127.0.0.1:{self.port}"],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "NODE_NO_WARNINGS": "1"},
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -60,15 +66,19 @@ class NpmRegistry:
                 return self
             except (urllib.error.URLError, OSError) as error:
                 if self.process.poll() is not None:
-                    log = (self.folder / 'verdaccio.log').read_text()[-2000:]
+                    log = (self.folder / "verdaccio.log").read_text()[-2000:]
                     raise RuntimeError(f"verdaccio exited: {log}") from error
                 time.sleep(0.2)
         raise RuntimeError("verdaccio did not answer /-/ping within 60 s")
 
     def add_user(self, name: str, password: str = "test-password-1234") -> str:
         body = json.dumps({"name": name, "password": password}).encode()
-        request = urllib.request.Request(f"{self.url}-/user/org.couchdb.user:{name}", data=body, method="PUT",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}-/user/org.couchdb.user:{name}",
+            data=body,
+            method="PUT",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())["token"]
 

@@ -1,5 +1,6 @@
 """A real Turborepo remote-cache server for the tests: `turborepo-remote-cache` (installed by scripts/test into
 tests/tools/remote-cache/) on 127.0.0.1, storing artifacts in a temporary folder, with one accepted token."""
+
 from __future__ import annotations
 
 import os
@@ -28,11 +29,22 @@ class RemoteCacheServer:
         (self.folder / "store").mkdir(parents=True, exist_ok=True)
         self.log = open(self.folder / "server.log", "w")
         self.process = subprocess.Popen(
-            [str(SERVER)], stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "TURBO_TOKEN": self.token,
-                 "STORAGE_PROVIDER": "local", "STORAGE_PATH": str(self.folder / "store"),
-                 "STORAGE_PATH_USE_TMP_FOLDER": "false",
-                 "NODE_ENV": "production", "LOG_LEVEL": "warn"})
+            [str(SERVER)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={
+                **os.environ,
+                "HOST": "127.0.0.1",
+                "PORT": str(self.port),
+                "TURBO_TOKEN": self.token,
+                "STORAGE_PROVIDER": "local",
+                "STORAGE_PATH": str(self.folder / "store"),
+                "STORAGE_PATH_USE_TMP_FOLDER": "false",
+                "NODE_ENV": "production",
+                "LOG_LEVEL": "warn",
+            },
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -42,7 +54,7 @@ class RemoteCacheServer:
                 return self  # it answers (401 without a token): it is up
             except (urllib.error.URLError, OSError) as error:
                 if self.process.poll() is not None:
-                    log = (self.folder / 'server.log').read_text()[-2000:]
+                    log = (self.folder / "server.log").read_text()[-2000:]
                     raise RuntimeError(f"remote cache exited: {log}") from error
                 time.sleep(0.2)
         raise RuntimeError("the remote cache did not answer within 60 s")

@@ -2,6 +2,7 @@
 new phase. What a phase sends the model names its number but not how many phases there are, so every finished
 phase's request, and so its stored answer, stays valid even where the runner, not doit's database, decides (doit's
 database lost to a kill -9, `doit run -a`, another engine); the printed lines still show the count."""
+
 from __future__ import annotations
 
 import re
@@ -26,20 +27,24 @@ PHASE = PhaseSpec(
     write_allowlist=("docs/SECURITY.md",),
 )
 '''
-ANSWER = ('<file path="docs/SECURITY.md">\n# Security review\n\nNo input reaches `eval` or the file system.\n'
-          '</file>\n<summary>Reviewed the package for security problems: none found.</summary>\n')
+ANSWER = (
+    '<file path="docs/SECURITY.md">\n# Security review\n\nNo input reaches `eval` or the file system.\n'
+    "</file>\n<summary>Reviewed the package for security problems: none found.</summary>\n"
+)
 
 
 def add_security_review(project) -> None:
     """What a user does to add a phase: one module in phases/, its prompt, and one entry in the list."""
     (project.root / "phases" / "p16_security_review.py").write_text(NEW_PHASE)
     (project.root / "prompts" / "security-review.md.j2").write_text(
-        "## Your task: {{ phase.name }}\nReview the package above for security problems and write "
-        "`docs/SECURITY.md`.\n")
+        "## Your task: {{ phase.name }}\nReview the package above for security problems and write `docs/SECURITY.md`.\n"
+    )
     registry = project.root / "phases" / "__init__.py"
     text = registry.read_text()
-    for old, new in (("    single_shot,\n)", "    single_shot,\n    p16_security_review,\n)"),
-                     ("p14_final_polish, p15_merge,\n", "p14_final_polish, p15_merge, p16_security_review,\n")):
+    for old, new in (
+        ("    single_shot,\n)", "    single_shot,\n    p16_security_review,\n)"),
+        ("p14_final_polish, p15_merge,\n", "p14_final_polish, p15_merge, p16_security_review,\n"),
+    ):
         assert old in text, f"phases/__init__.py no longer has {old!r}: update this test's edit"
         text = text.replace(old, new)
     registry.write_text(text)
@@ -52,8 +57,9 @@ def test_a_phase_added_after_a_finished_generation_calls_the_model_only_for_itse
     finished = len(project.api.hits)
     assert finished > 0
     assert "[phase 03 TYPES]" in project.api.hits_for("TYPES")[0].user_text
-    assert not any(re.search(r"\[phase \d\d/", hit.user_text + hit.system) for hit in project.api.hits), \
+    assert not any(re.search(r"\[phase \d\d/", hit.user_text + hit.system) for hit in project.api.hits), (
         "a request names the phase count: adding a phase would change every phase's digest"
+    )
 
     add_security_review(project)
     project.api.script("SECURITY_REVIEW", Text(ANSWER))
@@ -66,5 +72,5 @@ def test_a_phase_added_after_a_finished_generation_calls_the_model_only_for_itse
 
     # every phase's action runs: the runner compares each request's digest with its stored answer's
     everything = project.doit("run", "-a", "generate:data-validator", check=True)
-    assert len(project.api.hits) == finished + 1, [hit.phase for hit in project.api.hits[finished + 1:]]
+    assert len(project.api.hits) == finished + 1, [hit.phase for hit in project.api.hits[finished + 1 :]]
     assert "phase 03/16 TYPES  reused: inputs unchanged, no model call" in everything.stdout

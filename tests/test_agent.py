@@ -1,5 +1,6 @@
 """The agent interface other orchestrators use: exact instructions only, npm names only, workspace packages only,
 and never a shell."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,14 +38,17 @@ def test_test_package_runs_the_packages_tests(agent, project):
     assert "tested" in report
 
 
-@pytest.mark.parametrize("instruction, problem", [
-    ("build-package: x; rm -rf ~", "not an instruction this agent runs"),
-    ("build-package: ../../etc", "is not a valid npm package name"),
-    ("build-package: $(id)", "is not a valid npm package name"),
-    ("build-package: `id`", "is not a valid npm package name"),
-    ("deploy-package: left-pad", "not an instruction this agent runs"),
-    ("build-package: @someone-else/not-here", "is not a package of the workspace"),
-])
+@pytest.mark.parametrize(
+    "instruction, problem",
+    [
+        ("build-package: x; rm -rf ~", "not an instruction this agent runs"),
+        ("build-package: ../../etc", "is not a valid npm package name"),
+        ("build-package: $(id)", "is not a valid npm package name"),
+        ("build-package: `id`", "is not a valid npm package name"),
+        ("deploy-package: left-pad", "not an instruction this agent runs"),
+        ("build-package: @someone-else/not-here", "is not a package of the workspace"),
+    ],
+)
 def test_anything_else_is_refused_before_anything_runs(agent, tmp_path, instruction, problem):
     with pytest.raises(InstructionError, match=problem):
         agent.execute(instruction)

@@ -1,5 +1,6 @@
 """Bad input gets one clear error and loses nothing: hostile or broken model answers, API errors, a bad plan, a bad
 config, a missing API key, a workspace that is not ready."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,10 @@ GOOD = '<file path="docs/architecture.md">\n# Architecture\n</file>\n<summary>ok
 HOSTILE = {
     "parent-escape": ('<file path="../../escaped.txt">\npwned\n</file>\n', "must be a normalised relative path"),
     "absolute": ('<file path="/tmp/pb-absolute-escape.txt">\npwned\n</file>\n', "absolute paths are not allowed"),
-    "not-allowed": ('<file path="src/index.ts">\nexport {};\n</file>\n',
-                    "PLANNING may only write docs/architecture.md"),
+    "not-allowed": (
+        '<file path="src/index.ts">\nexport {};\n</file>\n',
+        "PLANNING may only write docs/architecture.md",
+    ),
     "duplicate": (GOOD + GOOD, "appears in more than one block"),
     "unterminated": ('<file path="docs/architecture.md">\n# Architecture\n', "is never closed"),
     "no-files": ("I would write an architecture document here.\n", "has no <file"),
@@ -30,8 +33,9 @@ HOSTILE = {
 FAST_KINDS = ("parent-escape",)
 
 
-@pytest.mark.parametrize("kind", [kind if kind in FAST_KINDS else pytest.param(kind, marks=pytest.mark.slow)
-                                  for kind in sorted(HOSTILE)])
+@pytest.mark.parametrize(
+    "kind", [kind if kind in FAST_KINDS else pytest.param(kind, marks=pytest.mark.slow) for kind in sorted(HOSTILE)]
+)
 def test_hostile_answer_is_refused_whole_and_a_rerun_resumes(project, kind, tmp_path):
     answer, message = HOSTILE[kind]
     project.write_config(model={"maxAnswerRepairs": 0})
@@ -57,7 +61,7 @@ def test_a_truncated_answer_is_continued_from_where_it_stopped_and_pays_only_for
     whole = example_answer("PLANNING")
     cut = whole.index("\n", len(whole) // 2) + 1
     prefill = whole[:cut].rstrip()  # the API refuses a prefill that ends in white space
-    project.api.script("PLANNING", Text(whole[:cut], stop_reason="max_tokens"), Text(whole[len(prefill):]))
+    project.api.script("PLANNING", Text(whole[:cut], stop_reason="max_tokens"), Text(whole[len(prefill) :]))
 
     result = project.doit("generate:data-validator:01-planning", check=True)
 
@@ -68,7 +72,8 @@ def test_a_truncated_answer_is_continued_from_where_it_stopped_and_pays_only_for
     artifact = json.loads((project.workspace / ".generation-state/data-validator/01-planning.json").read_text())
     assert [c["stopReason"] for c in artifact["calls"]] == ["max_tokens", "end_turn"]
     assert (project.package_dir / "docs/architecture.md").read_text() == parse_answer(
-        whole, phases.BY_NAME["PLANNING"]).files["docs/architecture.md"]
+        whole, phases.BY_NAME["PLANNING"]
+    ).files["docs/architecture.md"]
 
 
 def test_a_model_that_refuses_prefills_is_asked_for_the_rest_in_a_turn_of_its_own(project):
@@ -83,7 +88,8 @@ def test_a_model_that_refuses_prefills_is_asked_for_the_rest_in_a_turn_of_its_ow
     assert len(hits) == 3  # the answer, the refused prefill, the follow-up turn
     assert hits[2].messages[-2]["role"] == "assistant" and "Continue it exactly where it stopped" in hits[2].user_text
     assert (project.package_dir / "docs/architecture.md").read_text() == parse_answer(
-        whole, phases.BY_NAME["PLANNING"]).files["docs/architecture.md"]
+        whole, phases.BY_NAME["PLANNING"]
+    ).files["docs/architecture.md"]
 
 
 def test_an_answer_still_cut_off_after_the_continuations_is_never_applied(project):
@@ -113,9 +119,12 @@ def test_a_path_through_a_symlink_to_outside_is_refused(project, tmp_path):
 @pytest.mark.slow  # real waits: retry-after, backoff, the wait limit
 def test_a_429_and_a_529_burst_are_waited_out_and_a_limit_that_never_lifts_fails_clearly(project):
     project.write_config(model={"maxRetries": 0})  # no SDK retries: the waiting is package-builder's own
-    project.api.script("PLANNING", ApiError(429, "rate_limit_error", "slow down", {"retry-after": "30"}),
-                       ApiError(529, "overloaded_error", "Overloaded", {}),
-                       ApiError(529, "overloaded_error", "Overloaded", {}))
+    project.api.script(
+        "PLANNING",
+        ApiError(429, "rate_limit_error", "slow down", {"retry-after": "30"}),
+        ApiError(529, "overloaded_error", "Overloaded", {}),
+        ApiError(529, "overloaded_error", "Overloaded", {}),
+    )
     started = time.monotonic()
     project.doit("generate:data-validator:01-planning", check=True)
     assert len(project.api.hits_for("PLANNING")) == 4
@@ -141,7 +150,6 @@ def test_a_plan_without_a_package_name_names_the_file_and_what_to_add(project):
     assert result.returncode != 0
     assert "data-validator.md: no package name: add a line like **Package:**" in result.stdout
     assert project.api.hits == []
-
 
 
 @pytest.mark.parametrize("bullet, name", [("- `@Acme/Logger`: logging", "@Acme/Logger")])  # more in tests/unit
@@ -178,14 +186,23 @@ def test_a_cassette_miss_after_an_edited_plan_says_to_undo_it_or_record_with_a_k
     assert "scripts/record-example-cassette" in result.stdout
     assert project.api.hits == []
 
-@pytest.mark.parametrize("config_text, message", [
-    ("{not json", "not valid JSON"),
-    (json.dumps({"workspaceRoot": ".", "model": {"provider": "openai"}}), "field model.provider"),
-    (json.dumps({"workspaceRoot": ".", "maxConcurentBuilds": 2}),
-     "field maxConcurentBuilds: unknown field; did you mean maxConcurrentBuilds?"),
-    (json.dumps({"model": {}}), "field workspaceRoot: Field required"),
-    (json.dumps({"workspaceRoot": ".", "turnBasedGeneration": {"phasesToSkip": ["TESTS"]}}), "unknown phase 'TESTS'"),
-])
+
+@pytest.mark.parametrize(
+    "config_text, message",
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({"workspaceRoot": ".", "model": {"provider": "openai"}}), "field model.provider"),
+        (
+            json.dumps({"workspaceRoot": ".", "maxConcurentBuilds": 2}),
+            "field maxConcurentBuilds: unknown field; did you mean maxConcurrentBuilds?",
+        ),
+        (json.dumps({"model": {}}), "field workspaceRoot: Field required"),
+        (
+            json.dumps({"workspaceRoot": ".", "turnBasedGeneration": {"phasesToSkip": ["TESTS"]}}),
+            "unknown phase 'TESTS'",
+        ),
+    ],
+)
 def test_a_bad_config_names_the_file_and_the_field(project, config_text, message):
     project.config_path.write_text(config_text)
     result = project.doit("generate:data-validator")
@@ -292,8 +309,10 @@ def test_an_extra_file_package_builder_renders_itself_is_dropped_not_paid_for_ag
     result = project.doit("generate:data-validator:02-foundation", check=True)
 
     assert len(project.api.hits_for("FOUNDATION")) == 1, "applied in one call"
-    assert "dropped 1 block(s) this phase does not write: 'tsconfig.json': package-builder renders it itself" in \
-        result.stdout
+    assert (
+        "dropped 1 block(s) this phase does not write: 'tsconfig.json': package-builder renders it itself"
+        in result.stdout
+    )
     artifact = json.loads((project.workspace / ".generation-state/data-validator/02-foundation.json").read_text())
     assert artifact["dropped"] == ["'tsconfig.json': package-builder renders it itself"]
     assert '"strict": true' in (project.package_dir / "tsconfig.json").read_text(), "the rendered one, not the model's"

@@ -1,5 +1,6 @@
 """BUILD_VALIDATION runs the real toolchain (npm, tsc, vitest with coverage) on the generated package and asks the model
 only to repair what really fails. Each test drives `doit` up to that phase with a scripted model answer."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,9 @@ def validation(project) -> dict:
 
 VALIDATE_TS = example_files("ERROR_HANDLING")["src/validate.ts"]
 UTILS_TEST = example_files("TESTING")["tests/utils.test.ts"]
-FAILING_UTILS_TEST = UTILS_TEST.replace("expect(keyPath('a', 'b')).toBe('a.b');",
-                                        "expect(keyPath('a', 'b')).toBe('a/b');")
+FAILING_UTILS_TEST = UTILS_TEST.replace(
+    "expect(keyPath('a', 'b')).toBe('a.b');", "expect(keyPath('a', 'b')).toBe('a/b');"
+)
 MANIFEST = json.loads(example_files("CRITICAL_FIXES")["package.json"])
 
 
@@ -85,8 +87,9 @@ def test_a_dependency_that_does_not_exist_is_caught_before_install(project):
 
 def test_a_repair_that_deletes_a_test_is_refused(project):
     project.api.script("CRITICAL_FIXES", critical_fixes_with("tests/utils.test.ts", FAILING_UTILS_TEST))
-    project.api.script("BUILD_VALIDATION", answer({}, deletes=("tests/utils.test.ts",)),
-                       answer({"tests/utils.test.ts": UTILS_TEST}))
+    project.api.script(
+        "BUILD_VALIDATION", answer({}, deletes=("tests/utils.test.ts",)), answer({"tests/utils.test.ts": UTILS_TEST})
+    )
 
     result = project.doit(BUILD_VALIDATION, check=True)
 
@@ -120,8 +123,10 @@ def test_a_package_that_never_goes_green_ends_with_a_clear_report_and_resumes(pr
 
 def test_install_scripts_of_a_generated_package_do_not_run(project):
     marker = "require('fs').writeFileSync('INSTALL_SCRIPT_RAN', '')"
-    manifest = {**MANIFEST, "scripts": {**MANIFEST["scripts"], "preinstall": f'node -e "{marker}"',
-                                        "postinstall": f'node -e "{marker}"'}}
+    manifest = {
+        **MANIFEST,
+        "scripts": {**MANIFEST["scripts"], "preinstall": f'node -e "{marker}"', "postinstall": f'node -e "{marker}"'},
+    }
     project.api.script("CRITICAL_FIXES", critical_fixes_with("package.json", json.dumps(manifest, indent=2) + "\n"))
 
     project.doit(BUILD_VALIDATION, check=True)
@@ -146,9 +151,11 @@ def test_an_unreachable_registry_stops_without_spending_model_calls(project):
 def test_a_repair_that_deletes_an_assertion_is_refused(project):
     failing_line = "expect(keyPath('a', 'b')).toBe('a/b');"
     project.api.script("CRITICAL_FIXES", critical_fixes_with("tests/utils.test.ts", FAILING_UTILS_TEST))
-    project.api.script("BUILD_VALIDATION",
-                       answer({"tests/utils.test.ts": FAILING_UTILS_TEST.replace(failing_line, "")}),
-                       answer({"tests/utils.test.ts": UTILS_TEST}))
+    project.api.script(
+        "BUILD_VALIDATION",
+        answer({"tests/utils.test.ts": FAILING_UTILS_TEST.replace(failing_line, "")}),
+        answer({"tests/utils.test.ts": UTILS_TEST}),
+    )
 
     result = project.doit(BUILD_VALIDATION, check=True)
 
@@ -167,8 +174,10 @@ def test_a_failure_kind_out_of_attempts_ends_the_repairs_without_a_model_call(pr
     result = project.doit(BUILD_VALIDATION)
 
     assert result.returncode != 0
-    assert "still red after 0 repair attempt(s) (buildValidation.maxAttemptsPerFailure allows 0 for type failures)" \
+    assert (
+        "still red after 0 repair attempt(s) (buildValidation.maxAttemptsPerFailure allows 0 for type failures)"
         in result.stdout
+    )
     assert project.api.hits_for("BUILD_VALIDATION") == []
     assert validation(project)["validation"]["attempts"][-1]["failure"] == "type"
 
@@ -176,17 +185,24 @@ def test_a_failure_kind_out_of_attempts_ends_the_repairs_without_a_model_call(pr
 def test_a_package_with_a_lint_config_is_linted_and_a_lint_failure_repaired(project):
     """The plan asked for linting, so FOUNDATION wrote an eslint config; a `var` slips into the code."""
     lint_tools = {"eslint": "9.39.1", "typescript-eslint": "8.46.4"}
-    manifest = {**MANIFEST, "scripts": {**MANIFEST["scripts"], "lint": "eslint src"},
-                "devDependencies": {**MANIFEST["devDependencies"], **lint_tools}}
-    eslint_config = ('import tseslint from "typescript-eslint";\n\n'
-                     'export default tseslint.config({ files: ["src/**/*.ts"], '
-                     'extends: [tseslint.configs.base], rules: { "no-var": "error" } });\n')
+    manifest = {
+        **MANIFEST,
+        "scripts": {**MANIFEST["scripts"], "lint": "eslint src"},
+        "devDependencies": {**MANIFEST["devDependencies"], **lint_tools},
+    }
+    eslint_config = (
+        'import tseslint from "typescript-eslint";\n\n'
+        'export default tseslint.config({ files: ["src/**/*.ts"], '
+        'extends: [tseslint.configs.base], rules: { "no-var": "error" } });\n'
+    )
     package_json = json.dumps(manifest, indent=2) + "\n"
     project.api.script("FOUNDATION", answer({"package.json": package_json, "eslint.config.mjs": eslint_config}))
     with_var = VALIDATE_TS.replace("const result = validate(schema, value);", "var result = validate(schema, value);")
     assert with_var != VALIDATE_TS
-    project.api.script("CRITICAL_FIXES", answer({**example_files("CRITICAL_FIXES"), "package.json": package_json,
-                                                 "src/validate.ts": with_var}))
+    project.api.script(
+        "CRITICAL_FIXES",
+        answer({**example_files("CRITICAL_FIXES"), "package.json": package_json, "src/validate.ts": with_var}),
+    )
     project.api.script("BUILD_VALIDATION", answer({"src/validate.ts": VALIDATE_TS}))
 
     result = project.doit(BUILD_VALIDATION, check=True)
@@ -211,8 +227,12 @@ def test_a_package_in_a_pnpm_or_yarn_workspace_is_validated_with_that_manager(pr
     project.git("add", "-A")
     project.git("-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "-qm", "workspace")
 
-    project.doit(BUILD_VALIDATION, check=True, npm_config_store_dir=str(project.npm_cache / "pnpm-store"),
-                 YARN_CACHE_FOLDER=str(project.npm_cache / "yarn-cache"))
+    project.doit(
+        BUILD_VALIDATION,
+        check=True,
+        npm_config_store_dir=str(project.npm_cache / "pnpm-store"),
+        YARN_CACHE_FOLDER=str(project.npm_cache / "yarn-cache"),
+    )
 
     report = validation(project)["validation"]["attempts"][-1]
     assert report["green"], report
@@ -222,8 +242,10 @@ def test_a_package_in_a_pnpm_or_yarn_workspace_is_validated_with_that_manager(pr
 
 def test_a_failing_test_that_mentions_the_network_is_repaired_not_blamed_on_the_machine(project):
     """A test named for network errors fails on the code, not on the network: the model is asked to repair it."""
-    red = ("import { expect, it } from 'vitest';\n\n"
-           "it('retries on network errors (ECONNRESET, socket hang up)', () => {\n  expect(1 + 1).toBe(3);\n});\n")
+    red = (
+        "import { expect, it } from 'vitest';\n\n"
+        "it('retries on network errors (ECONNRESET, socket hang up)', () => {\n  expect(1 + 1).toBe(3);\n});\n"
+    )
     project.api.script("CRITICAL_FIXES", critical_fixes_with("tests/network.test.ts", red))
     project.api.script("BUILD_VALIDATION", answer({"tests/network.test.ts": red.replace("toBe(3)", "toBe(2)")}))
 

@@ -1,5 +1,6 @@
 """The checkpoint's `requirements` (strictTypeScript, noAnyTypes, jsdocRequired) say what the package as written
 satisfies, checked after each phase, instead of `true` written at the start whatever the code holds."""
+
 from __future__ import annotations
 
 import re
@@ -18,4 +19,7 @@ def test_a_package_whose_exports_have_no_jsdoc_records_false_and_the_rest_as_che
     project.doit("generate:data-validator:04-core-implementation", check=True)
     requirements = project.state()["requirements"]
     assert (requirements["strictTypeScript"], requirements["noAnyTypes"], requirements["jsdocRequired"]) == (
-        True, True, False)
+        True,
+        True,
+        False,
+    )

@@ -1,6 +1,7 @@
 """The type contract between phases: after each code-writing phase (TYPES … ERROR_HANDLING) package-builder runs a
 cheap `tsc --noEmit` and the next phase's prompt carries its errors. The result is part of that phase's inputs, so
 a rerun or a resume reuses exactly what was asked."""
+
 from __future__ import annotations
 
 import json

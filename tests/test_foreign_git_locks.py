@@ -1,6 +1,7 @@
 """The README's promise, driven through `doit`: a git lock the tool cannot prove its own is reported with its path and
 left alone. A run killed in `git add` leaves a marker behind; the user cleans up by hand and commits, with the
 message editor open (git holds .git/index.lock meanwhile); the next run must not take that lock for its own."""
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,11 @@ def test_the_users_git_commit_in_its_editor_is_not_taken_for_a_killed_runs_lock(
     (project.workspace / "README.md").write_text("# a monorepo, edited\n")
     editing, done = tmp_path / "editing", tmp_path / "done"
     editor = f'sh -c "touch {editing}; while [ ! -e {done} ]; do sleep 0.05; done; echo by hand > \\"\\$1\\"" --'
-    commit = subprocess.Popen(["git", "-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit",
-                               "-a", "--quiet"], cwd=project.workspace, env=project.env(GIT_EDITOR=editor))
+    commit = subprocess.Popen(
+        ["git", "-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "-a", "--quiet"],
+        cwd=project.workspace,
+        env=project.env(GIT_EDITOR=editor),
+    )
     try:
         deadline = time.monotonic() + 30
         while not editing.exists():  # …and commits: git holds .git/index.lock while the editor is open

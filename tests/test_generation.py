@@ -1,6 +1,7 @@
 """The user's story of `doit generate:<name>`: a full run, a rerun that costs nothing, a kill and a resume, an edit that
 reruns only what depends on it. `doit` runs as a subprocess against a workspace git repo; the real anthropic SDK talks
 to a Messages API server on 127.0.0.1."""
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,23 @@ from messages_api import Hold, Text
 
 pytestmark = pytest.mark.slow  # real npm toolchain, full generations
 
-PHASES = ["PLANNING", "FOUNDATION", "TYPES", "CORE_IMPLEMENTATION", "ENTRY_POINT", "UTILITIES", "ERROR_HANDLING",
-          "TESTING", "DOCUMENTATION", "EXAMPLES", "INTEGRATION_REVIEW", "CRITICAL_FIXES", "BUILD_VALIDATION",
-          "FINAL_POLISH", "MERGE"]
+PHASES = [
+    "PLANNING",
+    "FOUNDATION",
+    "TYPES",
+    "CORE_IMPLEMENTATION",
+    "ENTRY_POINT",
+    "UTILITIES",
+    "ERROR_HANDLING",
+    "TESTING",
+    "DOCUMENTATION",
+    "EXAMPLES",
+    "INTEGRATION_REVIEW",
+    "CRITICAL_FIXES",
+    "BUILD_VALIDATION",
+    "FINAL_POLISH",
+    "MERGE",
+]
 COMMITTING_PHASES = PHASES[:-1]
 # BUILD_VALIDATION asks the model only to repair a red package; the example is green.
 MODEL_PHASES = [phase for phase in COMMITTING_PHASES if phase != "BUILD_VALIDATION"]
@@ -47,28 +62,52 @@ def test_full_run_writes_fifteen_phases_with_commits_and_checkpoint(project):
     assert state["tokens"]["input"] > 0 and state["tokens"]["output"] > 0
     assert re.fullmatch(r"feat/package-generation-\d{13}", state["branch"])
     if shutil.which("jq"):
-        jq = subprocess.run(["jq", ".currentPhase, .currentStepNumber", str(project.workspace / ".generation-state" /
-                             f"{state['sessionId']}.json")], capture_output=True, text=True, check=True)
+        jq = subprocess.run(
+            [
+                "jq",
+                ".currentPhase, .currentStepNumber",
+                str(project.workspace / ".generation-state" / f"{state['sessionId']}.json"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert jq.stdout.split() == ['"MERGE"', "15"]
 
     assert project.git("branch", "--show-current").strip() == state["branch"]
-    assert phase_commits(project, state["branch"]) == [f"{n:02d}-{p.lower().replace('_', '-')}"
-                                                       for n, p in enumerate(COMMITTING_PHASES, start=1)]
+    assert phase_commits(project, state["branch"]) == [
+        f"{n:02d}-{p.lower().replace('_', '-')}" for n, p in enumerate(COMMITTING_PHASES, start=1)
+    ]
     authors = set(project.git("log", "--format=%an <%ae>", f"main..{state['branch']}").splitlines())
     assert authors == {"package-builder <package-builder@localhost>"}
     touched = set(project.git("diff", "--name-only", f"main..{state['branch']}").splitlines())
     assert touched and all(path.startswith("packages/core/data-validator/") for path in touched)
     assert project.git("status", "--porcelain") == ""
 
-    for path in ["package.json", "tsconfig.json", "vitest.config.ts", "src/index.ts", "README.md",
-                 "docs/architecture.md", "docs/INTEGRATION_REVIEW.md", "CHANGELOG.md"]:
+    for path in [
+        "package.json",
+        "tsconfig.json",
+        "vitest.config.ts",
+        "src/index.ts",
+        "README.md",
+        "docs/architecture.md",
+        "docs/INTEGRATION_REVIEW.md",
+        "CHANGELOG.md",
+    ]:
         assert (project.package_dir / path).is_file(), path
     assert "90" in (project.package_dir / "vitest.config.ts").read_text()  # core coverage bar, rendered by code
     assert any(project.package_dir.glob("tests/*.test.ts"))
     artifact = json.loads((project.workspace / ".generation-state" / "data-validator" / "08-testing.json").read_text())
     assert artifact["status"] == "committed" and artifact["usage"]["outputTokens"] > 0
-    assert set(artifact["inputs"]["upstream"]) == {"PLANNING", "FOUNDATION", "TYPES", "CORE_IMPLEMENTATION",
-                                                   "ENTRY_POINT", "UTILITIES", "ERROR_HANDLING"}
+    assert set(artifact["inputs"]["upstream"]) == {
+        "PLANNING",
+        "FOUNDATION",
+        "TYPES",
+        "CORE_IMPLEMENTATION",
+        "ENTRY_POINT",
+        "UTILITIES",
+        "ERROR_HANDLING",
+    }
 
     pull_request = (project.workspace / ".generation-state/data-validator/PR.md").read_text()
     assert pull_request.startswith("# Add @example/data-validator 0.1.0\n")
@@ -119,8 +158,9 @@ def test_editing_a_template_reruns_only_the_phases_that_depend_on_it(project):
     template = project.root / "prompts" / "testing.md.j2"
     template.write_text(template.read_text() + "\nPrefer table-driven tests.\n")
     status = project.doit("status", check=True).stdout
-    assert re.search(r"15/15 phases done, out of date from TESTING, .*: template prompts/testing\.md\.j2 changed$",
-                     status, re.M), status
+    assert re.search(
+        r"15/15 phases done, out of date from TESTING, .*: template prompts/testing\.md\.j2 changed$", status, re.M
+    ), status
     first = project.doit("generate:data-validator", check=True)
     assert project.api.phases_called()[before:] == ["TESTING"], "same answer → nothing downstream changes"
     assert re.search(r"TESTING +runs again: template prompts/testing\.md\.j2 changed", first.stdout), first.stdout
@@ -133,8 +173,7 @@ def test_editing_a_template_reruns_only_the_phases_that_depend_on_it(project):
     changed = example_answer("TESTING").replace("</file>", "// one more line\n</file>", 1)
     project.api.script("TESTING", Text(changed))
     second = project.doit("generate:data-validator", check=True)
-    assert project.api.phases_called()[before:] == ["TESTING", "INTEGRATION_REVIEW", "CRITICAL_FIXES",
-                                                    "FINAL_POLISH"]
+    assert project.api.phases_called()[before:] == ["TESTING", "INTEGRATION_REVIEW", "CRITICAL_FIXES", "FINAL_POLISH"]
     assert re.search(r"INTEGRATION_REVIEW +runs again: TESTING's output changed", second.stdout), second.stdout
     state = project.state()
     assert state["status"] == "completed"
@@ -153,10 +192,13 @@ def test_doit_list_shows_one_task_per_plan_and_every_phase_with_all(project):
 def test_two_packages_generate_at_once_on_their_own_branches(project):
     plan = project.root / "plans" / "packages" / "core" / "data-validator.md"
     (plan.parent / "number-validator.md").write_text(
-        plan.read_text().replace("@example/data-validator", "@example/number-validator"))
+        plan.read_text().replace("@example/data-validator", "@example/number-validator")
+    )
     project.api.default = lambda request: Text(
-        example_answer(request.phase).replace("@example/data-validator",
-                                              re.search(r"npm package `([^`]+)`", request.system).group(1)))
+        example_answer(request.phase).replace(
+            "@example/data-validator", re.search(r"npm package `([^`]+)`", request.system).group(1)
+        )
+    )
 
     project.write_config(turnBasedGeneration={"maxConcurrentPhases": 2})
     project.doit("-n", "2", "generate", check=True)
@@ -176,8 +218,9 @@ def test_the_bundled_example_replays_with_no_api_key_and_no_server(project):
     from conftest import REPO
 
     project.write_config(model={"provider": "replay", "cassette": str(REPO / "examples/data-validator/cassette.json")})
-    result = project.doit("generate:data-validator", check=True, ANTHROPIC_API_KEY=None,
-                          ANTHROPIC_BASE_URL="http://127.0.0.1:9")
+    result = project.doit(
+        "generate:data-validator", check=True, ANTHROPIC_API_KEY=None, ANTHROPIC_BASE_URL="http://127.0.0.1:9"
+    )
     assert "15/15 phases done" in result.stdout
     assert project.api.hits == []
     assert project.state()["status"] == "completed"
@@ -196,8 +239,9 @@ def test_record_then_replay_needs_no_server_and_a_miss_names_the_phase(project, 
     shutil.rmtree(project.package_dir)  # build outputs (dist/, node_modules/) are only ignored on the feature branch
     (project.root / ".package-builder.doit.db").unlink()
     project.write_config(model={"provider": "replay", "cassette": str(cassette)})
-    replayed = project.doit("generate:data-validator", check=True, ANTHROPIC_API_KEY=None,
-                            ANTHROPIC_BASE_URL="http://127.0.0.1:9")
+    replayed = project.doit(
+        "generate:data-validator", check=True, ANTHROPIC_API_KEY=None, ANTHROPIC_BASE_URL="http://127.0.0.1:9"
+    )
     assert "15/15 phases done" in replayed.stdout
     assert len(project.api.hits) == len(MODEL_PHASES)
 
@@ -212,7 +256,8 @@ def test_record_then_replay_needs_no_server_and_a_miss_names_the_phase(project, 
 def test_one_package_failing_stops_only_that_package_and_the_closing_line_names_both(project):
     plan = project.root / "plans" / "packages" / "core" / "data-validator.md"
     (plan.parent / "number-validator.md").write_text(
-        plan.read_text().replace("@example/data-validator", "@example/number-validator"))
+        plan.read_text().replace("@example/data-validator", "@example/number-validator")
+    )
 
     def answer(request):
         package = re.search(r"npm package `([^`]+)`", request.system).group(1)
@@ -226,14 +271,23 @@ def test_one_package_failing_stops_only_that_package_and_the_closing_line_names_
     result = project.doit("generate")
 
     assert result.returncode != 0
-    assert re.search(r"^generation: 1 of 2 package\(s\) failed \(number-validator: phase 01/15 PLANNING failed: "
-                     r".*escaped.md.*\); done: data-validator$", result.stdout, re.M), result.stdout
-    sessions = {json.loads(p.read_text())["packageName"]: json.loads(p.read_text())
-                for p in (project.workspace / ".generation-state").glob("gen-*.json")}
+    assert re.search(
+        r"^generation: 1 of 2 package\(s\) failed \(number-validator: phase 01/15 PLANNING failed: "
+        r".*escaped.md.*\); done: data-validator$",
+        result.stdout,
+        re.M,
+    ), result.stdout
+    sessions = {
+        json.loads(p.read_text())["packageName"]: json.loads(p.read_text())
+        for p in (project.workspace / ".generation-state").glob("gen-*.json")
+    }
     assert sessions["@example/data-validator"]["status"] == "completed"
     assert sessions["@example/number-validator"]["status"] == "failed"
-    table = {line.split()[0]: line.split()[1:3] for line in result.stdout.splitlines()
-             if line.startswith(("data-validator ", "number-validator "))}
+    table = {
+        line.split()[0]: line.split()[1:3]
+        for line in result.stdout.splitlines()
+        if line.startswith(("data-validator ", "number-validator "))
+    }
     assert table == {"data-validator": ["15/15", "done"], "number-validator": ["0/15", "failed"]}, result.stdout
     summary = json.loads((project.workspace / ".generation-state/summary.json").read_text())
     assert summary["ok"] is False and summary["failed"] == ["number-validator"]
@@ -249,11 +303,17 @@ def test_status_shows_a_done_a_failed_a_half_done_and_an_out_of_date_plan_in_tex
     for name in ("broken-validator", "half-validator", "stale-validator"):
         (plans / f"{name}.md").write_text(example.replace("@example/data-validator", f"@example/{name}"))
     project.api.default = lambda request: Text(
-        example_answer(request.phase).replace("@example/data-validator",
-                                              re.search(r"npm package `([^`]+)`", request.system).group(1)))
+        example_answer(request.phase).replace(
+            "@example/data-validator", re.search(r"npm package `([^`]+)`", request.system).group(1)
+        )
+    )
     project.doit("generate:data-validator", check=True)
-    project.doit("generate:half-validator:01-planning", "generate:stale-validator:01-planning",
-                 "generate:broken-validator:01-planning", check=True)
+    project.doit(
+        "generate:half-validator:01-planning",
+        "generate:stale-validator:01-planning",
+        "generate:broken-validator:01-planning",
+        check=True,
+    )
     (project.workspace / ".git" / "index.lock").write_text("")  # someone else's git command
     project.doit("generate:broken-validator:02-foundation")
     (project.workspace / ".git" / "index.lock").unlink()
@@ -265,14 +325,18 @@ def test_status_shows_a_done_a_failed_a_half_done_and_an_out_of_date_plan_in_tex
     listed = {plan["plan"]: plan for plan in json.loads(project.doit("status", "--json", check=True).stdout)["plans"]}
 
     lines = {line.split()[0]: line for line in text.splitlines() if "@example/" in line}
-    assert re.search(r"15/15 phases done, \$\d+\.\d{4}, [\d,]+ in / [\d,]+ out tokens on feat/",
-                     lines["data-validator"])
+    assert re.search(
+        r"15/15 phases done, \$\d+\.\d{4}, [\d,]+ in / [\d,]+ out tokens on feat/", lines["data-validator"]
+    )
     assert re.search(r"1/15 phases done, failed at FOUNDATION, .*index\.lock", lines["broken-validator"])
     assert re.search(r"1/15 phases done, in progress, next FOUNDATION", lines["half-validator"])
     assert re.search(r"1/15 phases done, out of date from PLANNING, .*: the plan changed$", lines["stale-validator"])
     assert {name: (plan["state"], plan["phasesDone"], plan["phase"]) for name, plan in listed.items()} == {
-        "data-validator": ("done", 15, "MERGE"), "broken-validator": ("failed", 1, "FOUNDATION"),
-        "half-validator": ("in progress", 1, "FOUNDATION"), "stale-validator": ("out of date", 1, "PLANNING")}
+        "data-validator": ("done", 15, "MERGE"),
+        "broken-validator": ("failed", 1, "FOUNDATION"),
+        "half-validator": ("in progress", 1, "FOUNDATION"),
+        "stale-validator": ("out of date", 1, "PLANNING"),
+    }
     assert listed["stale-validator"]["reason"] == "the plan changed"
     assert listed["data-validator"]["costUsd"] > listed["half-validator"]["costUsd"] > 0
     assert len(project.api.hits) == calls, "status asks the model nothing"
@@ -319,13 +383,15 @@ def test_on_merge_merge_is_refused_when_the_base_moved_and_nothing_is_changed(pr
 def test_on_merge_merge_checks_the_branch_head_and_refuses_a_red_one(project):
     project.write_config(git={"onMerge": "merge"})
     broken = example_answer("FINAL_POLISH").replace(
-        "<summary>", '<file path="src/late.ts">\nexport const late: number = "not a number";\n</file>\n<summary>', 1)
+        "<summary>", '<file path="src/late.ts">\nexport const late: number = "not a number";\n</file>\n<summary>', 1
+    )
     project.api.script("FINAL_POLISH", Text(broken))
 
     result = project.doit("generate:data-validator")
 
     assert result.returncode != 0
-    assert re.search(r"not merged \(git\.onMerge is merge\): the branch head is not green \(type: ", result.stdout), \
+    assert re.search(r"not merged \(git\.onMerge is merge\): the branch head is not green \(type: ", result.stdout), (
         result.stdout
+    )
     assert project.git("log", "--format=%s", "main").split("\n")[:1] == ["initial"], "main untouched"
     assert (project.workspace / ".generation-state/data-validator/PR.md").is_file()

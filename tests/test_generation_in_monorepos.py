@@ -3,6 +3,7 @@ npm or yarn `workspaces`, or a pnpm-workspace.yaml) whose lockfile is committed.
 tools to the monorepo's root, pnpm links them into the package, yarn berry runs them through `yarn run`: the
 type-check between phases and BUILD_VALIDATION must find them wherever the manager put them, install through the
 workspace, and leave the user's lockfile exactly as it was."""
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,12 @@ BUILD_VALIDATION = "generate:data-validator:13-build-validation"
 CODE_PHASES = ("03-types", "04-core-implementation", "05-entry-point", "06-utilities", "07-error-handling")
 LOCKFILE = {"npm": "package-lock.json", "pnpm": "pnpm-lock.yaml", "yarn": "yarn.lock", "yarn-berry": "yarn.lock"}
 # How each manager's users write their first lockfile, before the generated package exists.
-LOCK_ONLY = {"npm": ["npm", "install", "--package-lock-only", "--no-audit", "--no-fund"],
-             "pnpm": ["pnpm", "install", "--lockfile-only"],
-             "yarn": ["yarn", "install", "--non-interactive"],
-             "yarn-berry": ["yarn", "install", "--mode=skip-build"]}
+LOCK_ONLY = {
+    "npm": ["npm", "install", "--package-lock-only", "--no-audit", "--no-fund"],
+    "pnpm": ["pnpm", "install", "--lockfile-only"],
+    "yarn": ["yarn", "install", "--non-interactive"],
+    "yarn-berry": ["yarn", "install", "--mode=skip-build"],
+}
 
 
 def make_monorepo(project, manager: str) -> None:
@@ -32,16 +35,17 @@ def make_monorepo(project, manager: str) -> None:
     shared.mkdir(parents=True)
     (shared / "package.json").write_text(json.dumps({"name": "@example/strings", "version": "1.0.0"}, indent=2) + "\n")
     (root / ".gitignore").write_text("node_modules/\n.yarn/\n.pnp.*\n")
-    subprocess.run(LOCK_ONLY[manager], cwd=root, env=project.env(**cache_env(project)), check=True,
-                   capture_output=True)
+    subprocess.run(LOCK_ONLY[manager], cwd=root, env=project.env(**cache_env(project)), check=True, capture_output=True)
     project.git("add", "-A")
     project.git("-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "-qm", "monorepo")
 
 
 def cache_env(project) -> dict:
-    return {"npm_config_store_dir": str(project.npm_cache / "pnpm-store"),
-            "YARN_CACHE_FOLDER": str(project.npm_cache / "yarn-cache"),
-            "YARN_GLOBAL_FOLDER": str(project.npm_cache / "yarn-berry")}
+    return {
+        "npm_config_store_dir": str(project.npm_cache / "pnpm-store"),
+        "YARN_CACHE_FOLDER": str(project.npm_cache / "yarn-cache"),
+        "YARN_GLOBAL_FOLDER": str(project.npm_cache / "yarn-berry"),
+    }
 
 
 def artifact(project, slug: str) -> dict:

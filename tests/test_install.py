@@ -1,6 +1,7 @@
 """An install that works anywhere: the wheel holds every subpackage, every phase declaration and every prompt, and its
 `package-builder` command, installed (not editable) into a fresh venv outside the checkout, lists the tasks and
 generates the bundled example from another folder, with the installed package's own phases and prompts."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,23 @@ import pytest
 from conftest import REPO, TOOLS_BIN
 
 SOURCES = ("package_builder", "phases", "prompts")  # what the wheel is built from, besides the top-level files
-PHASES = ["PLANNING", "FOUNDATION", "TYPES", "CORE_IMPLEMENTATION", "ENTRY_POINT", "UTILITIES", "ERROR_HANDLING",
-          "TESTING", "DOCUMENTATION", "EXAMPLES", "INTEGRATION_REVIEW", "CRITICAL_FIXES", "BUILD_VALIDATION",
-          "FINAL_POLISH", "MERGE"]
+PHASES = [
+    "PLANNING",
+    "FOUNDATION",
+    "TYPES",
+    "CORE_IMPLEMENTATION",
+    "ENTRY_POINT",
+    "UTILITIES",
+    "ERROR_HANDLING",
+    "TESTING",
+    "DOCUMENTATION",
+    "EXAMPLES",
+    "INTEGRATION_REVIEW",
+    "CRITICAL_FIXES",
+    "BUILD_VALIDATION",
+    "FINAL_POLISH",
+    "MERGE",
+]
 
 
 def copy_source(target: Path) -> Path:
@@ -38,8 +53,22 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
     """(the source tree it was built from, the wheel): `pip wheel`, as a user or a CI job builds it."""
     source = copy_source(tmp_path_factory.mktemp("source") / "package-builder")
     out = tmp_path_factory.mktemp("wheel")
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
-                             "--quiet", "--wheel-dir", str(out), str(source)], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--wheel-dir",
+            str(out),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (wheel,) = out.glob("package_builder-*.whl")
     return source, wheel
@@ -51,14 +80,22 @@ def test_the_wheel_holds_every_subpackage_every_phase_and_every_prompt_and_the_c
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = "".join(archive.read(name).decode() for name in names if name.endswith("/entry_points.txt"))
-    modules = {f"package_builder/{path.relative_to(source / 'package_builder').as_posix()}"
-               for path in (source / "package_builder").rglob("*.py")}
+    modules = {
+        f"package_builder/{path.relative_to(source / 'package_builder').as_posix()}"
+        for path in (source / "package_builder").rglob("*.py")
+    }
     phases = {f"package_builder/phases/{path.name}" for path in (source / "phases").glob("*.py")}
-    prompts = {f"package_builder/prompts/{path.relative_to(source / 'prompts').as_posix()}"
-               for path in (source / "prompts").rglob("*.j2")}
-    assert {"package_builder/generation/runner/__init__.py", "package_builder/tasks/__init__.py",
-            "package_builder/base/commands.py", "package_builder/builds/steps.py",
-            "package_builder/generation/writer/__init__.py"} <= modules
+    prompts = {
+        f"package_builder/prompts/{path.relative_to(source / 'prompts').as_posix()}"
+        for path in (source / "prompts").rglob("*.j2")
+    }
+    assert {
+        "package_builder/generation/runner/__init__.py",
+        "package_builder/tasks/__init__.py",
+        "package_builder/base/commands.py",
+        "package_builder/builds/steps.py",
+        "package_builder/generation/writer/__init__.py",
+    } <= modules
     assert len(phases) > 15 and any("/files/" in name for name in prompts)
 
     assert modules - names == set()
@@ -70,13 +107,20 @@ def test_the_wheel_holds_every_subpackage_every_phase_and_every_prompt_and_the_c
 
 def run_env(tmp_path: Path, venv: Path, **extra: str) -> dict:
     """A user's shell outside the checkout: the fresh venv first on PATH, nothing of the checkout's Python, no key."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("ANTHROPIC_", "GIT_", "PACKAGE_BUILDER_", "npm_config_", "PYTHON", "VIRTUAL_ENV"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ANTHROPIC_", "GIT_", "PACKAGE_BUILDER_", "npm_config_", "PYTHON", "VIRTUAL_ENV"))
+    }
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    env.update(PATH=os.pathsep.join([str(venv / "bin"), str(TOOLS_BIN), os.environ.get("PATH", "")]),
-               HOME=str(home), GIT_CONFIG_NOSYSTEM="1", PYTHONUNBUFFERED="1",
-               ANTHROPIC_BASE_URL="http://127.0.0.1:9")  # replayed: any call that tried the network would fail
+    env.update(
+        PATH=os.pathsep.join([str(venv / "bin"), str(TOOLS_BIN), os.environ.get("PATH", "")]),
+        HOME=str(home),
+        GIT_CONFIG_NOSYSTEM="1",
+        PYTHONUNBUFFERED="1",
+        ANTHROPIC_BASE_URL="http://127.0.0.1:9",
+    )  # replayed: any call that tried the network would fail
     env.update(extra)
     return env
 
@@ -85,14 +129,32 @@ def install_non_editable(wheel: Path, venv: Path) -> None:
     """A fresh venv with the wheel and its dependencies, at the versions the checkout's venv runs (found in pip's
     cache, so no resolving against the index)."""
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    frozen = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable",
-                             "--disable-pip-version-check"], capture_output=True, text=True, check=True).stdout
+    frozen = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     constraints = venv / "constraints.txt"
     constraints.write_text("\n".join(line for line in frozen.splitlines() if "==" in line) + "\n")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    result = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-                             "--quiet", "--constraint", str(constraints), str(wheel)],
-                            env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--constraint",
+            str(constraints),
+            str(wheel),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -108,8 +170,11 @@ def example_project(tmp_path: Path) -> tuple[Path, Path]:
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "README.md").write_text("# example monorepo\n")
-    for args in (("init", "--quiet", "--initial-branch=main"), ("add", "README.md"),
-                 ("-c", "user.name=example", "-c", "user.email=example@localhost", "commit", "--quiet", "-m", "init")):
+    for args in (
+        ("init", "--quiet", "--initial-branch=main"),
+        ("add", "README.md"),
+        ("-c", "user.name=example", "-c", "user.email=example@localhost", "commit", "--quiet", "-m", "init"),
+    ):
         subprocess.run(["git", *args], cwd=workspace, check=True, env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1"})
     return config, workspace
 
@@ -118,8 +183,14 @@ def command_line(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProce
     """`package-builder` as the checkout's own (editable) install runs it: its phases and prompts are the checkout's
     folders, mapped by pyproject.toml's package-dir, whatever folder it is run from."""
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("PACKAGE_BUILDER_", "ANTHROPIC_"))}
-    return subprocess.run([sys.executable, "-m", "package_builder.cli", *args], cwd=cwd, env={**clean, **env},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "package_builder.cli", *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_the_command_lists_a_configs_plans_from_another_folder_and_keeps_doits_record_beside_the_config(tmp_path):
@@ -148,16 +219,19 @@ def test_the_command_without_a_usable_config_says_what_to_pass(tmp_path):
 
     assert missing.returncode == 2 and "pass --config path/to/build-env.json" in missing.stderr
     assert "PACKAGE_BUILDER_CONFIG" in missing.stderr
-    assert absent.returncode == 2 and f"config file {tmp_path / 'nowhere.json'} (from --config) does not exist" \
-        in absent.stderr
+    assert (
+        absent.returncode == 2
+        and f"config file {tmp_path / 'nowhere.json'} (from --config) does not exist" in absent.stderr
+    )
     assert dangling.returncode == 2 and "--config needs a path" in dangling.stderr
     assert "Traceback" not in missing.stderr + absent.stderr + dangling.stderr
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow  # a venv with every dependency, then the whole example through the real npm toolchain
-def test_an_installed_wheel_lists_and_generates_the_example_from_a_folder_outside_the_checkout(built, tmp_path,
-                                                                                                 npm_cache):
+def test_an_installed_wheel_lists_and_generates_the_example_from_a_folder_outside_the_checkout(
+    built, tmp_path, npm_cache
+):
     _, wheel = built
     venv = tmp_path / "venv"
     install_non_editable(wheel, venv)
@@ -168,8 +242,7 @@ def test_an_installed_wheel_lists_and_generates_the_example_from_a_folder_outsid
     command = str(venv / "bin" / "package-builder")
 
     def package_builder(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        return subprocess.run([command, *args], cwd=elsewhere, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run([command, *args], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=timeout)
 
     version = package_builder("--version")
     site_packages = next((venv / "lib").glob("python3*/site-packages")).resolve()

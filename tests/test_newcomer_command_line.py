@@ -4,6 +4,7 @@ head`, the README's rerun story with the replay provider, a broken config under 
 key. Each story runs `doit` as a subprocess against a real git workspace; none reaches npm (only PLANNING calls the
 model, the other phases are skipped by `turnBasedGeneration.phasesToExecute`, BUILD_VALIDATION is off). The stories
 that run a generation are in the slow tier; the status line and the model time also have fast unit tests."""
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,10 @@ def test_workspace_globs_that_match_nothing_are_named_when_there_is_nothing_to_b
     result = project.doit("build")
 
     assert result.returncode != 0
-    assert f'the "workspaces" of {project.workspace / "package.json"} (libs/*) match no folder with a package.json' \
-        in result.stdout, result.stdout
+    assert (
+        f'the "workspaces" of {project.workspace / "package.json"} (libs/*) match no folder with a package.json'
+        in result.stdout
+    ), result.stdout
 
 
 def test_testing_a_package_the_workspace_does_not_have_names_it_the_workspace_and_the_packages_it_has(project):
@@ -92,8 +95,11 @@ def test_the_status_line_puts_the_phases_done_apart_from_the_phase_that_is_stale
     plan.write_text(plan.read_text() + "\n- Also accept ISO dates.\n")
 
     status = project.doit(check=True).stdout
-    assert re.search(r"@example/data-validator +1/15 phases done, out of date from PLANNING, .*: the plan changed$",
-                     status, re.MULTILINE), status
+    assert re.search(
+        r"@example/data-validator +1/15 phases done, out of date from PLANNING, .*: the plan changed$",
+        status,
+        re.MULTILINE,
+    ), status
 
 
 def test_status_lines_read_as_phases_done_then_where_the_plan_stands():
@@ -113,16 +119,22 @@ def record_then_replay(project, tmp_path):
     """Generate the example once recording PLANNING's answer into a cassette (the real SDK against the test API),
     then point the config at that cassette with the replay provider, in a fresh workspace: the README's example."""
     cassette = tmp_path / "cassette.json"
-    project.write_config(model={"provider": "record", "cassette": str(cassette)},
-                         turnBasedGeneration=ONLY_PLANNING, buildValidation=NO_CHECKS)
+    project.write_config(
+        model={"provider": "record", "cassette": str(cassette)},
+        turnBasedGeneration=ONLY_PLANNING,
+        buildValidation=NO_CHECKS,
+    )
     recorded = project.doit("generate:data-validator", check=True)
     workspace = tmp_path / "replayed-workspace"
     workspace.mkdir()
     for args in (("init", "-q", "-b", "main"), ("commit", "-q", "--allow-empty", "-m", "initial")):
         subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b.test", *args], cwd=workspace, check=True)
     project.workspace = workspace
-    project.write_config(model={"provider": "replay", "cassette": str(cassette)},
-                         turnBasedGeneration=ONLY_PLANNING, buildValidation=NO_CHECKS)
+    project.write_config(
+        model={"provider": "replay", "cassette": str(cassette)},
+        turnBasedGeneration=ONLY_PLANNING,
+        buildValidation=NO_CHECKS,
+    )
     return recorded
 
 
@@ -139,8 +151,14 @@ def test_the_closing_line_of_a_replayed_run_says_replayed_and_a_real_run_its_mod
 
 def test_model_time_counts_real_calls_and_never_shows_a_false_zero():
     def call(seconds: float) -> ModelCall:
-        return ModelCall(attempt=1, request_digest="sha256:x", stop_reason="end_turn", input_tokens=1,
-                         output_tokens=1, seconds=seconds)
+        return ModelCall(
+            attempt=1,
+            request_digest="sha256:x",
+            stop_reason="end_turn",
+            input_tokens=1,
+            output_tokens=1,
+            seconds=seconds,
+        )
 
     assert model_time([call(1.25), call(2.0)]) == "model time 3.2 s"
     assert model_time([call(1.25), call(0.0), call(0.0)]) == "model time 1.2 s (+ 2 call(s) replayed)"
@@ -150,7 +168,8 @@ def test_model_time_counts_real_calls_and_never_shows_a_false_zero():
 
 @pytest.mark.slow  # a generation, replayed or through the test API (no npm)
 def test_an_edited_plan_that_misses_the_cassette_fails_once_and_status_recovers_when_the_edit_is_undone(
-        project, tmp_path):
+    project, tmp_path
+):
     record_then_replay(project, tmp_path)
     project.doit("generate:data-validator", check=True)
     plan = project.root / "plans" / "packages" / "core" / "data-validator.md"
@@ -163,8 +182,12 @@ def test_an_edited_plan_that_misses_the_cassette_fails_once_and_status_recovers_
     output = edited.stdout + edited.stderr
     assert "UnmetDependency" not in output, output
     assert output.count("taskid:") == 1, "one failure, PLANNING's"
-    assert re.search(r"^\[data-validator\] not run: 14 later phase\(s\) and the summary, because "
-                     r"generate:data-validator:01-planning failed$", edited.stdout, re.MULTILINE), edited.stdout
+    assert re.search(
+        r"^\[data-validator\] not run: 14 later phase\(s\) and the summary, because "
+        r"generate:data-validator:01-planning failed$",
+        edited.stdout,
+        re.MULTILINE,
+    ), edited.stdout
     assert len(output.splitlines()) < 15, output
     (line,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
     assert (line["state"], line["phase"]) == ("failed", "PLANNING")
@@ -193,8 +216,9 @@ def test_a_bare_doit_with_an_invalid_plan_shows_the_others_and_exits_non_zero(pr
 
     assert result.returncode != 0
     assert re.search(r"^broken-validator +\? +invalid plan: ", result.stdout, re.MULTILINE), result.stdout
-    assert re.search(r"^data-validator +@example/data-validator +0/15 phases done, not started", result.stdout,
-                     re.MULTILINE)
+    assert re.search(
+        r"^data-validator +@example/data-validator +0/15 phases done, not started", result.stdout, re.MULTILINE
+    )
     assert "status: fix plan broken-validator" in result.stdout
 
 
@@ -216,10 +240,16 @@ def test_doit_list_into_a_pipe_closed_after_one_line_exits_quietly(project):
     plans = project.root / "plans" / "packages" / "core"
     example = (plans / "data-validator.md").read_text()
     for number in range(60):  # `doit list --all` then writes more than a pipe holds (64 KiB): it meets the close
-        (plans / f"validator-{number}.md").write_text(example.replace("@example/data-validator",
-                                                                      f"@example/validator-{number}"))
-    process = subprocess.Popen([sys.executable, "-m", "doit", "list", "--all"], cwd=project.root, env=project.env(),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        (plans / f"validator-{number}.md").write_text(
+            example.replace("@example/data-validator", f"@example/validator-{number}")
+        )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "doit", "list", "--all"],
+        cwd=project.root,
+        env=project.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     first = process.stdout.readline()
     process.stdout.close()
     errors = process.stderr.read().decode()

@@ -1,4 +1,5 @@
 """Plans in the seed's format (including real ones written by others) and the strict answer protocol."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,29 +30,42 @@ def test_the_bundled_plan_parses():
 
 
 def test_seed_format_with_dependencies_section(tmp_path):
-    plan = parse_plan(write_plan(tmp_path, "# @acme/thing\n\n**Package:** `@acme/thing`\n**Type:** core\n\n"
-                                           "## Overview\n\nDoes things.\n\n## Dependencies\n\n"
-                                           "- `@acme/logger`: logging\n- `zod` — schemas\n\n## Usage\n\n- `x`: y\n"))
+    plan = parse_plan(
+        write_plan(
+            tmp_path,
+            "# @acme/thing\n\n**Package:** `@acme/thing`\n**Type:** core\n\n"
+            "## Overview\n\nDoes things.\n\n## Dependencies\n\n"
+            "- `@acme/logger`: logging\n- `zod` — schemas\n\n## Usage\n\n- `x`: y\n",
+        )
+    )
     assert [d.name for d in plan.dependencies] == ["@acme/logger", "zod"]
     assert plan.dependencies[0].purpose == "logging"
     assert plan.description == "Does things."
 
 
 def test_front_matter_overrides_fields(tmp_path):
-    plan = parse_plan(write_plan(tmp_path, "---\npackage: '@acme/other'\ncoverage: 95\npath: libs/other\n---\n"
-                                           "**Package:** `@acme/thing`\n**Type:** core\n"))
+    plan = parse_plan(
+        write_plan(
+            tmp_path,
+            "---\npackage: '@acme/other'\ncoverage: 95\npath: libs/other\n---\n"
+            "**Package:** `@acme/thing`\n**Type:** core\n",
+        )
+    )
     assert (plan.package_name, plan.coverage_target, plan.package_path) == ("@acme/other", 95, "libs/other")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("# Thing\n", "no package name"),
-    ("**Package:** `@acme/Thing`\n", "not a valid npm package name"),
-    ("**Package:** `@acme/thing`\n**Type:** gadget\n", "'gadget' is not one of"),
-    ("**Package:** `@acme/thing`\n**Type:** utility\n", "disagrees with the plan's folder 'core'"),
-    ("---\npackage: [\n---\n", "front matter is not valid YAML"),
-    ("---\ncolour: red\n---\n", "unknown front matter field 'colour'"),
-    ("---\npath: ../../etc\n---\n**Package:** `@acme/thing`\n", "must be a relative path inside the workspace"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("# Thing\n", "no package name"),
+        ("**Package:** `@acme/Thing`\n", "not a valid npm package name"),
+        ("**Package:** `@acme/thing`\n**Type:** gadget\n", "'gadget' is not one of"),
+        ("**Package:** `@acme/thing`\n**Type:** utility\n", "disagrees with the plan's folder 'core'"),
+        ("---\npackage: [\n---\n", "front matter is not valid YAML"),
+        ("---\ncolour: red\n---\n", "unknown front matter field 'colour'"),
+        ("---\npath: ../../etc\n---\n**Package:** `@acme/thing`\n", "must be a relative path inside the workspace"),
+    ],
+)
 def test_bad_plans_name_the_file_and_the_fix(tmp_path, text, message):
     path = write_plan(tmp_path, text)
     with pytest.raises(PlanError) as error:
@@ -69,25 +83,31 @@ def test_real_plans_written_by_others_parse_or_are_refused_clearly():
 
 
 def test_answer_with_files_delete_and_summary():
-    answer = parse_answer('Here you go.\n<file path="tests/a.test.ts">\nline 1\n\nline 3\n</file>\n'
-                          '<delete path="tests/old.test.ts"/>\n<summary>\nTwo lines\nof summary\n</summary>\n', TESTING)
+    answer = parse_answer(
+        'Here you go.\n<file path="tests/a.test.ts">\nline 1\n\nline 3\n</file>\n'
+        '<delete path="tests/old.test.ts"/>\n<summary>\nTwo lines\nof summary\n</summary>\n',
+        TESTING,
+    )
     assert answer.files == {"tests/a.test.ts": "line 1\n\nline 3\n"}
     assert answer.deletes == ("tests/old.test.ts",)
     assert answer.summary == "Two lines\nof summary"
 
 
-@pytest.mark.parametrize("text, message", [
-    ('<file path="tests/a.ts">\nx\n', "never closed"),
-    ('<file path="tests/a.ts">\nx\n</file>\n<file path="tests/a.ts">\ny\n</file>\n', "more than one block"),
-    ('<file path=tests/a.ts>\nx\n</file>\n', "malformed tag"),
-    ('<file path="tests//a.ts">\nx\n</file>\n', "normalised"),
-    ('<file path="./tests/a.ts">\nx\n</file>\n', "normalised"),
-    ('<file path="tests/../../a.ts">\nx\n</file>\n', "normalised"),
-    ('<file path="C:\\evil.ts">\nx\n</file>\n', "not a usable path"),
-    ('<file path="src/a.ts">\nx\n</file>\n', "TESTING may only write tests/**"),
-    ('<delete path="/etc/passwd"/>\n', "absolute"),
-    ("", "has no <file"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('<file path="tests/a.ts">\nx\n', "never closed"),
+        ('<file path="tests/a.ts">\nx\n</file>\n<file path="tests/a.ts">\ny\n</file>\n', "more than one block"),
+        ("<file path=tests/a.ts>\nx\n</file>\n", "malformed tag"),
+        ('<file path="tests//a.ts">\nx\n</file>\n', "normalised"),
+        ('<file path="./tests/a.ts">\nx\n</file>\n', "normalised"),
+        ('<file path="tests/../../a.ts">\nx\n</file>\n', "normalised"),
+        ('<file path="C:\\evil.ts">\nx\n</file>\n', "not a usable path"),
+        ('<file path="src/a.ts">\nx\n</file>\n', "TESTING may only write tests/**"),
+        ('<delete path="/etc/passwd"/>\n', "absolute"),
+        ("", "has no <file"),
+    ],
+)
 def test_malformed_answers_are_refused_with_the_reason(text, message):
     with pytest.raises(ModelAnswerError, match=message.replace("*", r"\*").replace("(", r"\(")):
         parse_answer(text, TESTING)
@@ -96,9 +116,20 @@ def test_malformed_answers_are_refused_with_the_reason(text, message):
 def test_phase_declarations_keep_reruns_exact():
     """A later phase that may write a path an earlier phase writes must read that phase, or a rerun of the earlier one
     would leave the later one's version stale on disk."""
-    samples = ["src/index.ts", "src/core.ts", "src/types/index.ts", "src/utils/a.ts", "src/errors/a.ts",
-               "tests/a.test.ts", "README.md", "docs/architecture.md", "docs/INTEGRATION_REVIEW.md",
-               "examples/a.ts", "package.json", "CHANGELOG.md"]
+    samples = [
+        "src/index.ts",
+        "src/core.ts",
+        "src/types/index.ts",
+        "src/utils/a.ts",
+        "src/errors/a.ts",
+        "tests/a.test.ts",
+        "README.md",
+        "docs/architecture.md",
+        "docs/INTEGRATION_REVIEW.md",
+        "examples/a.ts",
+        "package.json",
+        "CHANGELOG.md",
+    ]
     for later in phases.PHASES:
         for earlier in phases.PHASES[: later.number - 1]:
             for path in samples:

@@ -1,6 +1,7 @@
 """A long model call shows that it is alive: in CI or a pipe, a plain line per running call every
 `model.progressEverySeconds` with its elapsed time and the output tokens streamed so far; on a terminal, a live line
 drawn in place (rich) that is gone when the call ends."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,11 @@ from messages_api import Text
 pytestmark = pytest.mark.slow  # a streamed answer spread over seconds, twice
 
 PLANNING = "generate:data-validator:01-planning"
-ANSWERING = re.compile(r"^\[data-validator\] phase 01/15 PLANNING  answering: (\d+) s, ≈([\d,]+) of ([\d,]+) output "
-                       r"tokens$", re.M)
+ANSWERING = re.compile(
+    r"^\[data-validator\] phase 01/15 PLANNING  answering: (\d+) s, ≈([\d,]+) of ([\d,]+) output "
+    r"tokens$",
+    re.M,
+)
 
 
 @pytest.fixture
@@ -46,8 +50,14 @@ def test_without_a_terminal_a_long_call_prints_plain_lines_with_its_time_and_tok
 def test_on_a_terminal_the_call_is_one_live_line_that_is_gone_when_it_ends(slow_planning):
     main, secondary = pty.openpty()
     env = slow_planning.env(CI=None, TERM="xterm-256color", COLUMNS="160")
-    process = subprocess.Popen([sys.executable, "-m", "doit", PLANNING], cwd=slow_planning.root, env=env,
-                               stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "doit", PLANNING],
+        cwd=slow_planning.root,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+    )
     os.close(secondary)
     output = b""
     deadline = time.monotonic() + 120

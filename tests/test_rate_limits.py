@@ -3,6 +3,7 @@
 the limits as the real API does (output taken as it is produced, `reset` in whole seconds), with its minute shrunk
 (`WINDOW`) so the story takes seconds; the package's answers are about half of each phase's output budget, as real
 answers are. The server counts every 429 it answers (`rate_limited`)."""
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,11 @@ def api(request):
 
 def token_bucket_bound(api: MessagesAPIServer, limits: RateLimits) -> float:
     """The least time any client could have taken: what was used beyond a full bucket, at the refill rate."""
-    used = {"input": sum(a[2] for a in api.answered), "output": sum(a[3] for a in api.answered),
-            "requests": len(api.answered)}
+    used = {
+        "input": sum(a[2] for a in api.answered),
+        "output": sum(a[3] for a in api.answered),
+        "requests": len(api.answered),
+    }
     caps = {"input": limits.input_tokens, "output": limits.output_tokens, "requests": limits.requests}
     return max(max(0.0, used[kind] - caps[kind]) / caps[kind] * limits.window_seconds for kind in caps)
 
@@ -49,7 +53,8 @@ def token_bucket_bound(api: MessagesAPIServer, limits: RateLimits) -> float:
 def add_second_plan(project) -> None:
     plan = project.root / "plans" / "packages" / "core" / "data-validator.md"
     (plan.parent / "number-validator.md").write_text(
-        plan.read_text().replace("@example/data-validator", "@example/number-validator"))
+        plan.read_text().replace("@example/data-validator", "@example/number-validator")
+    )
 
 
 class TestOnePackageUnderTier1:
@@ -75,13 +80,16 @@ class TestTwoPackagesAtOnce:
 
     def test_from_one_doit_both_finish_with_no_429(self, project):
         add_second_plan(project)
-        project.write_config(buildValidation={"enabled": False}, model={"maxRetries": 0},
-                             turnBasedGeneration={"maxConcurrentPhases": 2})
+        project.write_config(
+            buildValidation={"enabled": False}, model={"maxRetries": 0}, turnBasedGeneration={"maxConcurrentPhases": 2}
+        )
         started = time.monotonic()
         project.doit("-n", "2", "generate", check=True, timeout=900)
         wall = time.monotonic() - started
-        print(f"two packages, one doit: wall {wall:.1f} s, bound {token_bucket_bound(project.api, self.LIMITS):.1f} s, "
-              f"429s {len(project.api.rate_limited)}")
+        print(
+            f"two packages, one doit: wall {wall:.1f} s, bound {token_bucket_bound(project.api, self.LIMITS):.1f} s, "
+            f"429s {len(project.api.rate_limited)}"
+        )
 
         assert project.api.rate_limited == []
         assert wall <= 1.25 * token_bucket_bound(project.api, self.LIMITS) + SLACK_SECONDS
@@ -89,14 +97,17 @@ class TestTwoPackagesAtOnce:
 
     def test_from_two_doit_processes_sharing_the_key_both_finish_with_no_429(self, project):
         add_second_plan(project)
-        project.write_config(buildValidation={"enabled": False}, model={"maxRetries": 0},
-                             turnBasedGeneration={"maxConcurrentPhases": 2})
+        project.write_config(
+            buildValidation={"enabled": False}, model={"maxRetries": 0}, turnBasedGeneration={"maxConcurrentPhases": 2}
+        )
         started = time.monotonic()
         first, second = project.popen("generate:data-validator"), project.popen("generate:number-validator")
         outputs = [process.communicate(timeout=900)[0] for process in (first, second)]
         wall = time.monotonic() - started
-        print(f"two packages, two doits: wall {wall:.1f} s, bound {token_bucket_bound(project.api, self.LIMITS):.1f} s,"
-              f" 429s {len(project.api.rate_limited)}")
+        print(
+            f"two packages, two doits: wall {wall:.1f} s, bound {token_bucket_bound(project.api, self.LIMITS):.1f} s,"
+            f" 429s {len(project.api.rate_limited)}"
+        )
 
         assert first.returncode == second.returncode == 0, outputs
         assert project.api.rate_limited == []

@@ -1,6 +1,7 @@
 """A BUILD_VALIDATION repair is paid for once: killed while the checks after a paid repair run (minutes of install,
 tsc and tests in real life), the rerun goes on from the saved answer instead of asking the model again. Real
 toolchain, `doit` as a subprocess killed with SIGKILL, the test Messages API counting the requests."""
+
 from __future__ import annotations
 
 import json
@@ -46,4 +47,5 @@ def test_a_kill_during_the_check_after_a_paid_repair_does_not_pay_for_it_again(p
     assert "broken" not in (project.package_dir / "src/validate.ts").read_text()
     assert project.git("status", "--porcelain", "--", "packages").strip() == "", "every repair is committed"
     assert json.loads((project.workspace / ".generation-state/data-validator/13-build-validation.json").read_text())[
-        "commit"]
+        "commit"
+    ]

@@ -3,6 +3,7 @@ by a kill, a stranger's git lock, a corrupt artifact) is cleaned up or reported 
 silently paid for again. Each story runs `doit` as a subprocess against a real git workspace and stops at PLANNING or
 FOUNDATION, before any npm work. The fast tier keeps the bare `doit` and the half-done status; the 3-second
 recovery stories run in the slow tier."""
+
 from __future__ import annotations
 
 import json
@@ -35,9 +36,12 @@ def test_status_after_a_failure_names_the_phase_and_the_reason(project):
     project.doit("generate:data-validator:02-foundation")
 
     status = project.doit(check=True).stdout
-    assert re.search(r"1/15 phases done, failed at FOUNDATION, \$0\.\d{4}, [\d,]+ in / [\d,]+ out tokens "
-                     r"on feat/package-generation-\d+, updated 20\d\d-\d\d-\d\d \d\d:\d\d UTC: "
-                     r".*index\.lock", status), status
+    assert re.search(
+        r"1/15 phases done, failed at FOUNDATION, \$0\.\d{4}, [\d,]+ in / [\d,]+ out tokens "
+        r"on feat/package-generation-\d+, updated 20\d\d-\d\d-\d\d \d\d:\d\d UTC: "
+        r".*index\.lock",
+        status,
+    ), status
 
     (line,) = json.loads(project.doit("status", "--json", check=True).stdout)["plans"]
     assert line["state"] == "failed" and line["phase"] == "FOUNDATION" and line["phasesDone"] == 1

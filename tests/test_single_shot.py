@@ -1,6 +1,7 @@
 """Single-shot mode for small packages: the whole package in one model call, then the same real BUILD_VALIDATION,
 commits and checkpoint. Chosen per plan (front matter `mode: single-shot`) or for all (`turnBasedGeneration.enabled:
 false`). The answer here is the bundled example's package, written out in one answer, as a model would."""
+
 from __future__ import annotations
 
 import pytest

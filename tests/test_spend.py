@@ -2,6 +2,7 @@
 that stop a call before it could cross them. The Messages API server applies the real caching rules and reports the
 usage the API would; answers are about half of each phase's output budget, as real ones are. Build validation is off
 here: these stories are about the model's bill, not the toolchain."""
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,15 @@ def api():
 
 def server_bill(api) -> dict:
     """What the server counted, priced at Sonnet's list prices."""
-    usage = {key: sum(u[key] for u in api.usage) for key in
-             ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")}
-    input_side = (usage["input_tokens"] * SONNET["input"] + usage["cache_creation_input_tokens"] * SONNET["cache_write"]
-                  + usage["cache_read_input_tokens"] * SONNET["cache_read"]) / 1e6
+    usage = {
+        key: sum(u[key] for u in api.usage)
+        for key in ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    }
+    input_side = (
+        usage["input_tokens"] * SONNET["input"]
+        + usage["cache_creation_input_tokens"] * SONNET["cache_write"]
+        + usage["cache_read_input_tokens"] * SONNET["cache_read"]
+    ) / 1e6
     return {**usage, "input_usd": input_side, "total_usd": input_side + usage["output_tokens"] * SONNET["output"] / 1e6}
 
 
@@ -39,8 +45,10 @@ def test_a_package_reads_most_of_its_input_from_the_cache_and_reports_what_it_co
     bill = server_bill(project.api)
     sent = bill["input_tokens"] + bill["cache_creation_input_tokens"] + bill["cache_read_input_tokens"]
     share = bill["cache_read_input_tokens"] / sent
-    print(f"input {sent} tokens, {share:.0%} from cache, input-side ${bill['input_usd']:.3f}, "
-          f"total ${bill['total_usd']:.3f}")
+    print(
+        f"input {sent} tokens, {share:.0%} from cache, input-side ${bill['input_usd']:.3f}, "
+        f"total ${bill['total_usd']:.3f}"
+    )
     assert share >= 0.5
     assert bill["input_usd"] <= 0.20
     state = project.state()
@@ -67,8 +75,8 @@ def test_a_budget_stops_before_a_call_that_could_cross_it_and_a_higher_budget_re
     project.doit("generate:data-validator", check=True)
 
     calls = project.api.phases_called()
-    assert calls[:len(answered)] == answered
-    assert not set(answered) & set(calls[len(answered):]), "no answered request is asked again"
+    assert calls[: len(answered)] == answered
+    assert not set(answered) & set(calls[len(answered) :]), "no answered request is asked again"
     assert project.state()["status"] == "completed"
 
 

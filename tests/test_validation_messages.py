@@ -1,5 +1,6 @@
 """What BUILD_VALIDATION says when it does not end green by itself: a phase turned off names the setting that turns
 it off, and a stop on an environment problem says what was already paid for (and that the next run reuses it)."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,9 @@ from test_build_validation import BUILD_VALIDATION, MANIFEST, VALIDATE_TS, answe
 
 
 def test_build_validation_turned_off_names_build_validation_enabled(project):
-    project.write_config(turnBasedGeneration={"phasesToExecute": ["PLANNING", "BUILD_VALIDATION"]},
-                         buildValidation={"enabled": False})
+    project.write_config(
+        turnBasedGeneration={"phasesToExecute": ["PLANNING", "BUILD_VALIDATION"]}, buildValidation={"enabled": False}
+    )
 
     result = project.doit(BUILD_VALIDATION, check=True)
 
@@ -27,8 +29,10 @@ def test_an_environment_stop_after_a_paid_repair_says_what_was_paid_and_the_reru
     # The repair fixes the type error but builds with a program this machine does not have: `sh` says "not found"
     # (exit 127), a failure of the machine that no further model call can fix.
     missing = {**MANIFEST, "scripts": {**MANIFEST["scripts"], "build": "no-such-builder -p tsconfig.build.json"}}
-    project.api.script("BUILD_VALIDATION", answer({"src/validate.ts": VALIDATE_TS,
-                                                   "package.json": json.dumps(missing, indent=2) + "\n"}))
+    project.api.script(
+        "BUILD_VALIDATION",
+        answer({"src/validate.ts": VALIDATE_TS, "package.json": json.dumps(missing, indent=2) + "\n"}),
+    )
 
     result = project.doit(BUILD_VALIDATION)
 

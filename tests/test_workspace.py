@@ -1,6 +1,7 @@
 """`doit build test` and `doit publish` on a real npm-workspaces monorepo, with a real registry (Verdaccio) on
 127.0.0.1: dependency order, the concurrency bound, skipping what has not changed, publishing once, and a token
 that never shows."""
+
 from __future__ import annotations
 
 import json
@@ -56,9 +57,11 @@ def test_an_unchanged_package_is_skipped_and_a_changed_one_rebuilt_with_its_depe
     source = monorepo.workspace / "packages/math/src/index.js"
     source.write_text(source.read_text().replace("'math'", "'math2'"))
     (monorepo.workspace / "packages/math/test/index.test.js").write_text(
-        (monorepo.workspace / "packages/math/test/index.test.js").read_text().replace("'mathcore'", "'math2core'"))
+        (monorepo.workspace / "packages/math/test/index.test.js").read_text().replace("'mathcore'", "'math2core'")
+    )
     (monorepo.workspace / "packages/app/test/index.test.js").write_text(
-        (monorepo.workspace / "packages/app/test/index.test.js").read_text().replace("appmathcore", "appmath2core"))
+        (monorepo.workspace / "packages/app/test/index.test.js").read_text().replace("appmathcore", "appmath2core")
+    )
     monorepo.doit("build", "test", check=True, BUILD_LOG=str(monorepo.build_log))
 
     rebuilt = sorted({name for event, name, _ in build_log(monorepo.build_log) if event == "start"})
@@ -87,8 +90,12 @@ def test_publish_puts_every_package_in_the_registry_and_publishing_again_skips(m
     assert first.returncode == 0, first.stdout + first.stderr
 
     for name in names(monorepo, *("core", "strings", "dates", "colors", "math", "app")):
-        view = subprocess.run(["npm", "view", name, "version", "--registry", npm_registry.url],
-                              capture_output=True, text=True, env=monorepo.env())
+        view = subprocess.run(
+            ["npm", "view", name, "version", "--registry", npm_registry.url],
+            capture_output=True,
+            text=True,
+            env=monorepo.env(),
+        )
         assert view.stdout.strip() == "1.0.0", (name, view.stderr)
     summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
     assert summary["packages"][names(monorepo, "app")[0]]["publish"] == "published (1.0.0 with tag latest)"
@@ -108,8 +115,9 @@ def test_a_dry_run_publishes_nothing(monorepo, npm_registry):
     assert npm_registry.versions(names(monorepo, "core")[0]) == []
     summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
     detail = summary["packages"][names(monorepo, "core")[0]]["publish"]
-    assert re.search(r"would publish 1\.0\.0 with tag latest: \d+ file\(s\), [\d.]+ k?B: .*dist/index\.js",
-                     detail), detail
+    assert re.search(r"would publish 1\.0\.0 with tag latest: \d+ file\(s\), [\d.]+ k?B: .*dist/index\.js", detail), (
+        detail
+    )
     assert detail.endswith("; the token is accepted)")
 
 
@@ -134,8 +142,10 @@ def test_a_wrong_token_fails_clearly_names_the_package_and_never_shows(monorepo,
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "failed (exit 1) (the registry refused the token: npm whoami)" in output, "checked before publishing"
-    assert any(f"publish of {name}@1.0.0 to {npm_registry.url} failed" in output
-               for name in names(monorepo, "core", "strings", "dates", "colors"))
+    assert any(
+        f"publish of {name}@1.0.0 to {npm_registry.url} failed" in output
+        for name in names(monorepo, "core", "strings", "dates", "colors")
+    )
     assert wrong not in output
     assert npm_registry.versions(names(monorepo, "core")[0]) == []
 
@@ -166,9 +176,14 @@ def test_publishing_requires_a_clean_working_directory(monorepo, npm_registry):
     assert "has uncommitted changes (packages/core/NOTES.md)" in result.stdout
 
 
-@pytest.mark.parametrize("manager, installed_marker", [("pnpm", "node_modules/.pnpm"),
-                                                      ("yarn", "node_modules/.yarn-integrity"),
-                                                      ("yarn-berry", "node_modules/.yarn-state.yml")])
+@pytest.mark.parametrize(
+    "manager, installed_marker",
+    [
+        ("pnpm", "node_modules/.pnpm"),
+        ("yarn", "node_modules/.yarn-integrity"),
+        ("yarn-berry", "node_modules/.yarn-state.yml"),
+    ],
+)
 def test_pnpm_and_yarn_workspaces_are_built_and_tested_with_their_own_manager(project, manager, installed_marker):
     scope = write_monorepo(project.workspace, manager=manager)
     project.write_config(maxConcurrentBuilds=2)
@@ -200,8 +215,9 @@ def test_pnpm_and_yarn_berry_packages_go_out_with_their_workspace_ranges_rewritt
     assert published["dependencies"] == {f"{scope}/math": "^1.0.0", f"{scope}/strings": "^1.0.0"}
     again = project.doit("publish", NPM_TOKEN=token, check=True, timeout=600)
     summary = json.loads((project.workspace / ".package-builder/summary.json").read_text())
-    assert all(steps["publish"].startswith("skipped (1.0.0 is already in") for steps in summary["packages"].values()), \
+    assert all(steps["publish"].startswith("skipped (1.0.0 is already in") for steps in summary["packages"].values()), (
         again.stdout
+    )
     assert token not in dry.stdout + again.stdout
 
 
@@ -284,8 +300,10 @@ def test_a_hung_test_suite_is_ended_at_its_own_limit_with_progress_and_the_setti
 def test_what_depends_on_a_failed_build_is_held_back_naming_it_and_the_rest_goes_on(monorepo):
     core, math, app, dates = names(monorepo, "core", "math", "app", "dates")
     (monorepo.workspace / "packages/core/package.json").write_text(
-        (monorepo.workspace / "packages/core/package.json").read_text().replace(
-            '"build": "node ../../tools/build.mjs"', '"build": "node -e process.exit(2)"'))
+        (monorepo.workspace / "packages/core/package.json")
+        .read_text()
+        .replace('"build": "node ../../tools/build.mjs"', '"build": "node -e process.exit(2)"')
+    )
 
     result = monorepo.doit("build", "test")
 
@@ -318,7 +336,8 @@ def test_a_version_bump_or_a_script_edit_does_not_reinstall_but_a_new_dependency
 
 
 def test_a_package_the_registry_refuses_holds_back_only_its_dependents_and_a_rerun_publishes_the_rest_once(
-        monorepo, npm_registry):
+    monorepo, npm_registry
+):
     token = npm_registry.add_user("partial")
     core, math, app, strings, dates, colors = names(monorepo, "core", "math", "app", "strings", "dates", "colors")
     big = monorepo.workspace / "packages/core/src/big.bin"
@@ -344,17 +363,19 @@ def test_a_package_the_registry_refuses_holds_back_only_its_dependents_and_a_rer
     summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
     published = [summary["packages"][name]["publish"] for name in (core, math, app)]
     assert all(outcome.startswith("published") for outcome in published), second.stdout
-    assert all(summary["packages"][name]["publish"].startswith("skipped (1.0.0 is already in")
-               for name in (strings, dates, colors)), "published exactly once"
+    assert all(
+        summary["packages"][name]["publish"].startswith("skipped (1.0.0 is already in")
+        for name in (strings, dates, colors)
+    ), "published exactly once"
 
 
 def test_files_a_test_leaves_in_ignored_paths_are_not_inputs_and_do_not_block_publishing(monorepo, npm_registry):
     colors = names(monorepo, "colors")[0]
     manifest_path = monorepo.workspace / "packages/colors/package.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["scripts"]["test"] = ("node -e \"require('fs')"
-                                   ".writeFileSync('.tmp-package-' + Date.now() + '.json', '{}')\""
-                                   " && node --test test/")
+    manifest["scripts"]["test"] = (
+        "node -e \"require('fs').writeFileSync('.tmp-package-' + Date.now() + '.json', '{}')\" && node --test test/"
+    )
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     gitignore = monorepo.workspace / ".gitignore"
     gitignore.write_text(gitignore.read_text() + ".tmp-package-*.json\n")

@@ -1,6 +1,7 @@
 """The monorepo's own declarations and the content-addressed cache, driven through `doit build test` on the real
 npm fixture monorepo: an edit reverted is restored, not rebuilt; every rebuild says why; turbo.json's inputs,
 outputs and same-package steps (generate) are honoured, and a team's Turborepo remote cache is shared."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,9 @@ def test_an_edit_reverted_is_restored_from_the_cache_not_rebuilt_and_every_rebui
 
     monorepo.build_log.unlink()
     source.write_text(original)
-    reverted = monorepo.doit("build", "test", check=True, BUILD_LOG=str(monorepo.build_log),
-                             PYTHONPROFILEIMPORTTIME="1")  # every import, on stderr
+    reverted = monorepo.doit(
+        "build", "test", check=True, BUILD_LOG=str(monorepo.build_log), PYTHONPROFILEIMPORTTIME="1"
+    )  # every import, on stderr
 
     assert builds_started(monorepo) == [], "nothing was built again"
     assert not imported("pydantic", reverted.stderr), "a restore reads the config's snapshot, not the validator"
@@ -63,8 +65,9 @@ def test_an_edit_reverted_is_restored_from_the_cache_not_rebuilt_and_every_rebui
         assert table[name]["test"].startswith("tested (from the local cache"), reverted.stdout
     assert table[app]["build"] == "up to date", "math's stamp after its restore is the one its real build wrote"
     assert (monorepo.workspace / "packages/app/dist/index.js").read_text() == built_before
-    assert "✔ app builds its value" in reverted.stdout or "app builds its value" in reverted.stdout, \
+    assert "✔ app builds its value" in reverted.stdout or "app builds its value" in reverted.stdout, (
         "a restored test shows the log it had"
+    )
 
 
 def test_the_cache_keeps_within_its_size_and_can_be_turned_off(monorepo):
@@ -92,13 +95,18 @@ TURBO = {
     "$schema": "https://turbo.build/schema.json",
     "tasks": {
         "generate": {"inputs": ["schema.json"]},
-        "build": {"dependsOn": ["^build", "generate"], "inputs": ["$TURBO_DEFAULT$", "!**/*.md"],
-                  "outputs": ["dist/**"]},
+        "build": {
+            "dependsOn": ["^build", "generate"],
+            "inputs": ["$TURBO_DEFAULT$", "!**/*.md"],
+            "outputs": ["dist/**"],
+        },
         "test": {"dependsOn": ["build"], "inputs": ["test/**"]},
     },
 }
-GENERATE = ("node -e \"const s=require('./schema.json');"
-            "require('fs').writeFileSync('src/generated.js','export const field = '+JSON.stringify(s.field)+';\\n')\"")
+GENERATE = (
+    "node -e \"const s=require('./schema.json');"
+    "require('fs').writeFileSync('src/generated.js','export const field = '+JSON.stringify(s.field)+';\\n')\""
+)
 
 
 def test_turbo_json_declares_inputs_outputs_and_a_generate_step_that_runs_before_the_build(monorepo):
@@ -113,7 +121,7 @@ def test_turbo_json_declares_inputs_outputs_and_a_generate_step_that_runs_before
     commit(monorepo, "turbo.json and a generate step")
 
     monorepo.doit("build", "test", check=True)
-    assert "export const field = \"one\"" in (folder / "dist/generated.js").read_text(), "generate ran before build"
+    assert 'export const field = "one"' in (folder / "dist/generated.js").read_text(), "generate ran before build"
 
     (folder / "NOTES.md").write_text("markdown is not an input of build (!**/*.md), nor of test (test/** only)\n")
     notes = monorepo.doit("build", "test", check=True, BUILD_LOG=str(monorepo.build_log))
@@ -123,7 +131,7 @@ def test_turbo_json_declares_inputs_outputs_and_a_generate_step_that_runs_before
     (folder / "schema.json").write_text(json.dumps({"field": "two"}))
     schema = monorepo.doit("build", check=True, BUILD_LOG=str(monorepo.build_log))
     assert f"build {core}: packages/core/schema.json changed" in schema.stdout
-    assert "\"two\"" in (folder / "dist/generated.js").read_text()
+    assert '"two"' in (folder / "dist/generated.js").read_text()
     assert f"build {math}: {core}'s build output changed" in schema.stdout
 
 
@@ -138,9 +146,11 @@ def test_a_broken_turbo_json_fails_every_build_naming_the_file_and_the_field(mon
 
 def test_a_repo_without_turbo_json_declares_its_steps_in_the_config(monorepo):
     colors = names(monorepo, "colors")[0]
-    monorepo.write_config(npmRegistry="http://127.0.0.1:9/", maxConcurrentBuilds=2,
-                          packageBuilder={"tasks": {f"{colors}#test": {"dependsOn": ["build"],
-                                                                       "inputs": ["test/**"]}}})
+    monorepo.write_config(
+        npmRegistry="http://127.0.0.1:9/",
+        maxConcurrentBuilds=2,
+        packageBuilder={"tasks": {f"{colors}#test": {"dependsOn": ["build"], "inputs": ["test/**"]}}},
+    )
     monorepo.doit("build", "test", check=True)
 
     (monorepo.workspace / "packages/colors/src/extra.js").write_text("export const unused = 1;\n")
@@ -164,8 +174,13 @@ def test_a_teams_remote_cache_lets_a_second_clone_restore_instead_of_building(mo
     subprocess.run(["git", "clone", "-q", str(monorepo.workspace), str(second)], check=True)
     monorepo.workspace = second
     monorepo.write_config(npmRegistry="http://127.0.0.1:9/", maxConcurrentBuilds=2, builds=remote)
-    restored = monorepo.doit("build", "test", check=True, BUILD_LOG=str(monorepo.build_log),
-                             PACKAGE_BUILDER_REMOTE_CACHE_TOKEN=remote_cache.token)
+    restored = monorepo.doit(
+        "build",
+        "test",
+        check=True,
+        BUILD_LOG=str(monorepo.build_log),
+        PACKAGE_BUILDER_REMOTE_CACHE_TOKEN=remote_cache.token,
+    )
 
     assert builds_started(monorepo) == [], restored.stdout
     assert all(steps["build"].startswith("built (from the remote cache") for steps in summary(monorepo).values())
@@ -173,8 +188,9 @@ def test_a_teams_remote_cache_lets_a_second_clone_restore_instead_of_building(mo
 
 
 def test_a_remote_cache_that_refuses_the_token_slows_the_build_but_never_fails_it(monorepo, remote_cache):
-    monorepo.write_config(npmRegistry="http://127.0.0.1:9/", maxConcurrentBuilds=2,
-                          builds={"remoteCache": {"url": remote_cache.url}})
+    monorepo.write_config(
+        npmRegistry="http://127.0.0.1:9/", maxConcurrentBuilds=2, builds={"remoteCache": {"url": remote_cache.url}}
+    )
 
     result = monorepo.doit("build", check=True, PACKAGE_BUILDER_REMOTE_CACHE_TOKEN="not-the-token")
 

@@ -4,6 +4,7 @@ manager a workspace uses (npm, pnpm or yarn), with its install, build and test c
 
 What the results mean (green, which failure, worth a repair or not) is `validation`'s job.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,14 +36,26 @@ _ERROR_LINE = re.compile(r"error|fail|✗|×|expected|TS\d{4}|ERR!|not found|can
 # outage (5xx), a refused token (401/403), a full or locked disk, a download that arrived broken.
 ENVIRONMENT_PROBLEM = re.compile(
     r"ENOTFOUND|ETIMEDOUT|ECONNREFUSED|ECONNRESET|EAI_AGAIN|ENOSPC|EACCES|EPERM|EBUSY|EINTEGRITY|\bE(?:5\d\d|401|403)\b"
-    r"|network|socket hang up", re.I)
+    r"|network|socket hang up",
+    re.I,
+)
 # Steps whose running out of time says the machine or the network is slow; any other step that does (a test that
 # never ends) failed on its own code.
 MACHINE_BOUND_STEPS = ("install", "dependency check")
 _NON_REGISTRY = ("workspace:", "file:", "link:", "portal:", "git+", "git:", "github:", "http:", "https:")
 DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
-LINT_CONFIGS = ("eslint.config.js", "eslint.config.mjs", "eslint.config.cjs", "eslint.config.ts", ".eslintrc",
-                ".eslintrc.js", ".eslintrc.cjs", ".eslintrc.json", ".eslintrc.yml", ".eslintrc.yaml")
+LINT_CONFIGS = (
+    "eslint.config.js",
+    "eslint.config.mjs",
+    "eslint.config.cjs",
+    "eslint.config.ts",
+    ".eslintrc",
+    ".eslintrc.js",
+    ".eslintrc.cjs",
+    ".eslintrc.json",
+    ".eslintrc.yml",
+    ".eslintrc.yaml",
+)
 INSTALL_MARKER = Path("node_modules") / ".package-builder-installed"
 
 
@@ -58,8 +71,11 @@ TYPECHECK = ("tsc", "--noEmit", "-p", "tsconfig.json")  # the type-check, as a p
 def lockfiles_kept(*folders: Path):
     """Put every lockfile in `folders` back as it was when the block ends: the same bytes, or gone if it was not
     there. Generation installs a package the lockfile does not know yet; updating the lockfile is the user's call."""
-    before = {folder / name: (folder / name).read_bytes() if (folder / name).is_file() else None
-              for folder in dict.fromkeys(folders) for name in LOCKFILES}
+    before = {
+        folder / name: (folder / name).read_bytes() if (folder / name).is_file() else None
+        for folder in dict.fromkeys(folders)
+        for name in LOCKFILES
+    }
     try:
         yield
     finally:
@@ -122,9 +138,16 @@ class Toolchain:
     `timeout_seconds` (named by `timeout_setting` in the message when it runs out) and, while it runs long, a
     `heartbeat` line every 30 s (or every half of a shorter limit)."""
 
-    def __init__(self, package_dir: Path, workspace_root: Path, registry: str, ignore_scripts: bool = True,
-                 timeout_seconds: float = 600, timeout_setting: str = "buildValidation.commandTimeoutSeconds",
-                 heartbeat: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        package_dir: Path,
+        workspace_root: Path,
+        registry: str,
+        ignore_scripts: bool = True,
+        timeout_seconds: float = 600,
+        timeout_setting: str = "buildValidation.commandTimeoutSeconds",
+        heartbeat: Callable[[str], None] | None = None,
+    ):
         self.package_dir = package_dir
         self.workspace_root = workspace_root
         self.manager = detect_package_manager(workspace_root)
@@ -137,16 +160,37 @@ class Toolchain:
 
     def run(self, step: str, command: list[str]) -> StepResult:
         started = time.monotonic()
-        env = {**os.environ, **{name: "" for name in SECRET_VARIABLES if name in os.environ},
-               "CI": "true", "FORCE_COLOR": "0", "NO_COLOR": "1",
-               "npm_config_registry": self.registry, "npm_config_update_notifier": "false"}
+        env = {
+            **os.environ,
+            **{name: "" for name in SECRET_VARIABLES if name in os.environ},
+            "CI": "true",
+            "FORCE_COLOR": "0",
+            "NO_COLOR": "1",
+            "npm_config_registry": self.registry,
+            "npm_config_update_notifier": "false",
+        }
         try:  # a session of its own: a timeout ends the command and everything it started
-            process = subprocess.Popen(command, cwd=self.package_dir, env=env, stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-                                       errors="replace", start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                cwd=self.package_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                start_new_session=True,
+            )
         except OSError as exc:
-            return StepResult(step=step, command=command, exit_code=NOT_FOUND, seconds=0.0,
-                              output=f"cannot run {command[0]}: {exc}", program_missing=True)
+            return StepResult(
+                step=step,
+                command=command,
+                exit_code=NOT_FOUND,
+                seconds=0.0,
+                output=f"cannot run {command[0]}: {exc}",
+                program_missing=True,
+            )
         try:
             out, err, timed_out = self._wait(process, step, command, started)
         except BaseException:  # Ctrl-C or a kill of ours: end the command and all it started before we go
@@ -157,8 +201,14 @@ class Toolchain:
         output = out + "\n" + err
         if timed_out:
             output = f"timed out after {self.timeout_seconds:.0f} s ({self.timeout_setting})\n{output}"
-        return StepResult(step=step, command=command, exit_code=code, seconds=round(time.monotonic() - started, 2),
-                          output=trim_output(output), timed_out=timed_out)
+        return StepResult(
+            step=step,
+            command=command,
+            exit_code=code,
+            seconds=round(time.monotonic() - started, 2),
+            output=trim_output(output),
+            timed_out=timed_out,
+        )
 
     def _wait(self, process: subprocess.Popen, step: str, command: list[str], started: float) -> tuple[str, str, bool]:
         """(stdout, stderr, timed out): wait for the command, saying so while it runs long."""
@@ -176,8 +226,10 @@ class Toolchain:
                     out, err = process.communicate()
                     return out or "", err or "", True
                 if self.heartbeat:
-                    self.heartbeat(f"{step}: `{' '.join(command[:3])}` in {self.package_dir.name} still running after "
-                                   f"{elapsed:.0f} s (limit {self.timeout_seconds:.0f} s, {self.timeout_setting})")
+                    self.heartbeat(
+                        f"{step}: `{' '.join(command[:3])}` in {self.package_dir.name} still running after "
+                        f"{elapsed:.0f} s (limit {self.timeout_seconds:.0f} s, {self.timeout_setting})"
+                    )
 
     def missing_dependencies(self, manifest: dict) -> tuple[list[str], str]:
         """Dependencies that are not in the registry with a version matching their range, and any environment error.
@@ -188,9 +240,12 @@ class Toolchain:
             siblings = workspace_package_names(self.workspace_root) if workspace_globs(self.workspace_root) else set()
         except ConfigError:
             siblings = set()
-        wanted = [(name, str(spec)) for section in DEPENDENCY_FIELDS
-                  for name, spec in (manifest.get(section) or {}).items()
-                  if not str(spec).startswith(_NON_REGISTRY) and name not in siblings]
+        wanted = [
+            (name, str(spec))
+            for section in DEPENDENCY_FIELDS
+            for name, spec in (manifest.get(section) or {}).items()
+            if not str(spec).startswith(_NON_REGISTRY) and name not in siblings
+        ]
 
         def look_up(item: tuple[str, str]) -> tuple[str, str, StepResult]:
             name, spec = item
@@ -217,8 +272,11 @@ class Toolchain:
     def _install_digest(self) -> str:
         """What an install of the package reads: its manifest, the root's and the lockfile, and how we install."""
         parts = [self.manager, str(self.ignore_scripts)]
-        for path in (self.package_dir / "package.json", self.workspace_root / "package.json",
-                     *(self.workspace_root / name for name in LOCKFILES)):
+        for path in (
+            self.package_dir / "package.json",
+            self.workspace_root / "package.json",
+            *(self.workspace_root / name for name in LOCKFILES),
+        ):
             parts.append(path.read_text(encoding="utf-8", errors="replace") if path.is_file() else "")
         return digest_text("\0".join(parts))
 
@@ -243,11 +301,16 @@ class Toolchain:
         if member is not False:
             return ""
         relative = self.package_dir.relative_to(self.workspace_root).as_posix()
-        declared = ("pnpm-workspace.yaml `packages`" if (self.workspace_root / "pnpm-workspace.yaml").exists()
-                    else "package.json `workspaces`")
-        return (f"{relative} is not a package of the workspace at {self.workspace_root}: its {declared} "
-                f"({', '.join(workspace_globs(self.workspace_root))}) does not match it, so `{self.manager} install` "
-                f"would not install it; add a glob that matches {relative} there, or move the plan's `path`")
+        declared = (
+            "pnpm-workspace.yaml `packages`"
+            if (self.workspace_root / "pnpm-workspace.yaml").exists()
+            else "package.json `workspaces`"
+        )
+        return (
+            f"{relative} is not a package of the workspace at {self.workspace_root}: its {declared} "
+            f"({', '.join(workspace_globs(self.workspace_root))}) does not match it, so `{self.manager} install` "
+            f"would not install it; add a glob that matches {relative} there, or move the plan's `path`"
+        )
 
     def lockfiles_kept(self):
         """The block within which a check may install: the lockfiles are put back as they were when it ends. A whole
@@ -260,8 +323,14 @@ class Toolchain:
         within `lockfiles_kept()`: a lockfile the install writes (yarn berry always does) is the user's to update."""
         problem = self.workspace_problem()
         if problem:
-            return StepResult(step="install", command=[self.manager, "install"], exit_code=NOT_FOUND, seconds=0.0,
-                              output=problem, program_missing=True)
+            return StepResult(
+                step="install",
+                command=[self.manager, "install"],
+                exit_code=NOT_FOUND,
+                seconds=0.0,
+                output=problem,
+                program_missing=True,
+            )
         locked = any((self.workspace_root / name).is_file() for name in LOCKFILES)
         scripts = ["--ignore-scripts"] if self.ignore_scripts else []
         if self.yarn_berry:  # berry installs immutably in CI; `--mode=skip-build` is its --ignore-scripts
@@ -310,10 +379,16 @@ class Toolchain:
         typed = [name, *args]
         if self.yarn_berry or self._find_bin(name) is not None:
             return replace(self.run(step, self.tool(name, *args)), command=typed)
-        return StepResult(step=step, command=typed, exit_code=NOT_FOUND, seconds=0.0, tool_missing=True,
-                          output=f"{name} is not installed: no node_modules/.bin/{name} in {self.package_dir} or any "
-                                 f"folder above it up to {self.workspace_root}; the package must list the package "
-                                 "that provides it in devDependencies")
+        return StepResult(
+            step=step,
+            command=typed,
+            exit_code=NOT_FOUND,
+            seconds=0.0,
+            tool_missing=True,
+            output=f"{name} is not installed: no node_modules/.bin/{name} in {self.package_dir} or any "
+            f"folder above it up to {self.workspace_root}; the package must list the package "
+            "that provides it in devDependencies",
+        )
 
     def typecheck(self) -> StepResult:
         return self.run_tool("type-check", *TYPECHECK)
@@ -328,8 +403,9 @@ class Toolchain:
         return self.run("build", [self.manager, "run", "build"])
 
     def test(self) -> StepResult:
-        return self.run_tool("tests", "vitest", "run", "--coverage", "--coverage.reporter=json-summary",
-                             "--coverage.reporter=text")
+        return self.run_tool(
+            "tests", "vitest", "run", "--coverage", "--coverage.reporter=json-summary", "--coverage.reporter=text"
+        )
 
     def coverage(self) -> dict[str, float]:
         """Percentages from vitest's json-summary: lines, branches, functions, statements."""
@@ -339,5 +415,3 @@ class Toolchain:
             return {}
         kinds = ("lines", "branches", "functions", "statements")
         return {key: float(total[key]["pct"]) for key in kinds if key in total}
-
-

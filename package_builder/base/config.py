@@ -3,6 +3,7 @@
 Secrets (`anthropicApiKey`, `npmToken`) are `SecretStr`, so they never show in a repr, a log or an error. The
 environment (`ANTHROPIC_API_KEY`, `NPM_TOKEN`) wins over the file.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,11 @@ class RateLimitCaps(_Section):
     output_tokens_per_minute: int | None = Field(default=None, ge=1)
 
     def by_kind(self) -> dict[str, int | None]:
-        return {"requests": self.requests_per_minute, "input-tokens": self.input_tokens_per_minute,
-                "output-tokens": self.output_tokens_per_minute}
+        return {
+            "requests": self.requests_per_minute,
+            "input-tokens": self.input_tokens_per_minute,
+            "output-tokens": self.output_tokens_per_minute,
+        }
 
 
 class PriceSettings(_Section):
@@ -187,8 +191,10 @@ class BuildConfig(_Section):
         configured = self.anthropic_api_key.get_secret_value() if self.anthropic_api_key else ""
         key = os.environ.get("ANTHROPIC_API_KEY") or configured
         if not key:
-            raise ConfigError(f"ANTHROPIC_API_KEY is not set (nor anthropicApiKey in {config_path}); "
-                              "export it, or set model.provider to \"replay\" with a cassette")
+            raise ConfigError(
+                f"ANTHROPIC_API_KEY is not set (nor anthropicApiKey in {config_path}); "
+                'export it, or set model.provider to "replay" with a cassette'
+            )
         return key
 
 
@@ -211,8 +217,10 @@ def leaf_kinds(model: type[BaseModel] = BuildConfig, prefix: str = "") -> dict[s
 def load_config(config_path: Path, phase_names: tuple[str, ...] = ()) -> BuildConfig:
     """Read and validate the config; every error names the file and the field."""
     if not config_path.is_file():
-        raise ConfigError(f"{config_path}: config file not found; copy configs/build-env.example.json to "
-                          "configs/build-env.json and set workspaceRoot (or set PACKAGE_BUILDER_CONFIG)")
+        raise ConfigError(
+            f"{config_path}: config file not found; copy configs/build-env.example.json to "
+            "configs/build-env.json and set workspaceRoot (or set PACKAGE_BUILDER_CONFIG)"
+        )
     try:
         raw = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -249,8 +257,15 @@ def _unknown_field(loc: tuple) -> str:
     section: type[BaseModel] = BuildConfig
     for part in loc[:-1]:
         field = next((f for name, f in section.model_fields.items() if part in (name, f.alias)), None)
-        nested = [arg for arg in (get_args(field.annotation) or [field.annotation]) if isinstance(arg, type)
-                  and issubclass(arg, BaseModel)] if field else []
+        nested = (
+            [
+                arg
+                for arg in (get_args(field.annotation) or [field.annotation])
+                if isinstance(arg, type) and issubclass(arg, BaseModel)
+            ]
+            if field
+            else []
+        )
         if not nested:
             return "unknown field; remove it"
         section = nested[0]
@@ -274,5 +289,7 @@ def _check_phase_names(config_path: Path, settings: TurnBasedGeneration, phase_n
     for field, names in fields.items():
         for name in names:
             if name not in phase_names:
-                raise ConfigError(f"{config_path}: field turnBasedGeneration.{field}: unknown phase {name!r}; "
-                                  f"phases are {', '.join(phase_names)}")
+                raise ConfigError(
+                    f"{config_path}: field turnBasedGeneration.{field}: unknown phase {name!r}; "
+                    f"phases are {', '.join(phase_names)}"
+                )

@@ -13,6 +13,7 @@ drift apart (tests/unit/test_rerun_keys.py checks every field).
 Secrets are never copied: pydantic dumps a `SecretStr` as stars, and the snapshot hands out a `FileSecret` that reads
 the config file itself when asked. Generation and publishing validate the file again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -112,8 +113,13 @@ def load_config_snapshot(config_path: Path, phase_names: tuple[str, ...], projec
         data = key = None  # missing or unreadable: the validator says so in its own words
     store = snapshot_path(project_root)
     stored = read_json(store) if key else None
-    if (stored and data is not None and stored.get("key") == key and isinstance(stored.get("config"), dict)
-            and _paths_resolve_as_before(config_path, data, stored.get("paths"))):
+    if (
+        stored
+        and data is not None
+        and stored.get("key") == key
+        and isinstance(stored.get("config"), dict)
+        and _paths_resolve_as_before(config_path, data, stored.get("paths"))
+    ):
         return ConfigSnapshot(stored["config"], stored.get("kinds") or {}, config_path)
     from package_builder.base.config import leaf_kinds, load_config
 
@@ -132,8 +138,13 @@ def _key(config_path: Path, data: bytes, phase_names: tuple[str, ...]) -> str:
     """What the validated config is computed from: the file's bytes and where it is (relative paths resolve against
     its folder), the phase names it may mention, and the schema's own file (a new default invalidates)."""
     schema = _SCHEMA.stat()
-    parts = [str(config_path.resolve()), hashlib.sha256(data).hexdigest(), list(phase_names),
-             schema.st_mtime_ns, schema.st_size]
+    parts = [
+        str(config_path.resolve()),
+        hashlib.sha256(data).hexdigest(),
+        list(phase_names),
+        schema.st_mtime_ns,
+        schema.st_size,
+    ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
@@ -157,8 +168,10 @@ def _paths_resolve_as_before(config_path: Path, data: bytes, resolved: dict | No
         return False
     try:
         raw = json.loads(data)
-        return all(os.path.realpath(config_path.parent / file_value(raw, tuple(where.split(".")))) == path
-                   for where, path in resolved.items())
+        return all(
+            os.path.realpath(config_path.parent / file_value(raw, tuple(where.split(".")))) == path
+            for where, path in resolved.items()
+        )
     except (ValueError, KeyError, TypeError):
         return False
 

@@ -1,5 +1,6 @@
 """Stable digests of inputs and outputs (canonical JSON hashed with SHA-256), and what changed between two sets of
 them."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,5 +24,8 @@ def digest_bytes(data: bytes) -> str:
 def changed_entries(before: dict, now: dict) -> list[tuple[str, str]]:
     """`(key, "added" | "removed" | "changed")` for every key whose digest differs, sorted: the one comparison
     behind every "runs again" line, for phases (templates, upstream outputs) and workspace steps (files, stamps)."""
-    return [(key, "added" if key not in before else "removed" if key not in now else "changed")
-            for key in sorted(before.keys() | now.keys()) if before.get(key) != now.get(key)]
+    return [
+        (key, "added" if key not in before else "removed" if key not in now else "changed")
+        for key in sorted(before.keys() | now.keys())
+        if before.get(key) != now.get(key)
+    ]

@@ -6,6 +6,7 @@
   for the inputs and outputs a build step declares, so a turbo.json means here what it means to turbo.
 
 Plain stdlib but for pathspec, which is loaded only for a glob that needs it; compiled once per pattern."""
+
 from __future__ import annotations
 
 import functools
@@ -68,5 +69,8 @@ def expand_braces(glob: str) -> list[str]:
     end = glob.find("}", start)
     if start < 0 or end < 0:
         return [glob]
-    return [expanded for choice in glob[start + 1:end].split(",")
-            for expanded in expand_braces(glob[:start] + choice + glob[end + 1:])]
+    return [
+        expanded
+        for choice in glob[start + 1 : end].split(",")
+        for expanded in expand_braces(glob[:start] + choice + glob[end + 1 :])
+    ]

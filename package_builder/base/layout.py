@@ -2,6 +2,7 @@
 pnpm-workspace.yaml), which package manager lays out node_modules, and where its lockfile is. Both halves read it:
 generation, to install and find the tools of the package it writes; the builds, to find every package.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,7 @@ def workspace_globs(root: Path) -> list[str]:
     if isinstance(declared, list) and all(isinstance(p, str) for p in declared):
         return declared
     if declared is not None:
-        raise ConfigError(
-            f"{root / 'package.json'}: field workspaces must be a list of globs or {{\"packages\": [...]}}")
+        raise ConfigError(f'{root / "package.json"}: field workspaces must be a list of globs or {{"packages": [...]}}')
     return pnpm_packages(pnpm) if pnpm.exists() else []
 
 
@@ -69,9 +69,14 @@ def expand_workspace_glob(root: Path, pattern: str) -> list[Path]:
     if not pattern or pattern.startswith(("/", "..")) or "/../" in f"/{pattern}/":
         raise ConfigError(f"{root}: workspace glob {pattern!r} must stay inside the monorepo")
     inside = root.resolve()
-    return [d for alternative in expand_braces(pattern) for d in root.glob(alternative)
-            if (d / "package.json").is_file() and "node_modules" not in d.relative_to(root).parts
-            and d.resolve().is_relative_to(inside)]
+    return [
+        d
+        for alternative in expand_braces(pattern)
+        for d in root.glob(alternative)
+        if (d / "package.json").is_file()
+        and "node_modules" not in d.relative_to(root).parts
+        and d.resolve().is_relative_to(inside)
+    ]
 
 
 def pnpm_packages(path: Path) -> list[str]:

@@ -7,6 +7,7 @@ held.
 - `process_alive(pid)`, `process_identity(pid)`, `process_gone(identity)`: whether what a pid file, a checkpoint or a
   git-step marker names still runs.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -2,6 +2,7 @@
 
 Stdlib only: `dodo.py` uses this at task-load time, and `doit list` must stay as fast as bare doit.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ A reader (or a process killed mid-write) sees either the old file or the new one
 artifacts (what a model call paid for) are also fsynced before the rename, so they survive a power cut; records that
 are cheap to make again (build stamps, outcomes) skip that, as a crash costs at most one step restored again.
 """
+
 from __future__ import annotations
 
 import json

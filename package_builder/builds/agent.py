@@ -4,6 +4,7 @@ The seed's agent put the name into a shell command. Here an instruction must mat
 follow npm's naming rules and be a package of the workspace, and the work runs as `doit <step>:<name>` (an argument
 list, no shell), so dependencies are built first and up-to-date packages are not rebuilt.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,9 @@ class ProductionPackageBuilderAgent:
     name = "package-builder-production"
     capabilities = ("build-package", "test-package", "publish-package")
 
-    def __init__(self, config_path: Path | None = None, project_root: Path = PROJECT_ROOT,
-                 timeout_seconds: float = 3600):
+    def __init__(
+        self, config_path: Path | None = None, project_root: Path = PROJECT_ROOT, timeout_seconds: float = 3600
+    ):
         self.project_root = Path(project_root)
         self.config_path = Path(config_path) if config_path else self.project_root / "configs" / "build-env.json"
         self.timeout_seconds = timeout_seconds
@@ -45,18 +47,25 @@ class ProductionPackageBuilderAgent:
             raise InstructionError("an instruction must be a string like 'build-package: @scope/name'")
         match = _INSTRUCTION.fullmatch(instruction.strip())
         if not match:
-            raise InstructionError(f"not an instruction this agent runs: {instruction[:100]!r}; expected one of "
-                                   + ", ".join(f"'{c}: <npm package name>'" for c in self.capabilities))
+            raise InstructionError(
+                f"not an instruction this agent runs: {instruction[:100]!r}; expected one of "
+                + ", ".join(f"'{c}: <npm package name>'" for c in self.capabilities)
+            )
         step, package = match.groups()
         if not is_npm_package_name(package):
             raise InstructionError(f"{package[:100]!r} is not a valid npm package name")
         config = load_config(self.config_path, ())
         if package not in {p.name for p in discover_packages(config.workspace_root)}:
             raise InstructionError(f"{package} is not a package of the workspace {config.workspace_root}")
-        done = subprocess.run([sys.executable, "-m", "doit", "-f", str(self.project_root / "dodo.py"),
-                               f"{step}:{package}"], cwd=self.project_root, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=self.timeout_seconds,
-                              env={**os.environ, "PACKAGE_BUILDER_CONFIG": str(self.config_path)})
+        done = subprocess.run(
+            [sys.executable, "-m", "doit", "-f", str(self.project_root / "dodo.py"), f"{step}:{package}"],
+            cwd=self.project_root,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=self.timeout_seconds,
+            env={**os.environ, "PACKAGE_BUILDER_CONFIG": str(self.config_path)},
+        )
         report = redact(done.stdout + done.stderr, config.npm_token_value())
         if done.returncode != 0:
             raise PackageBuilderError(f"{step}-package {package} failed:\n{report}")

@@ -4,6 +4,7 @@ build). Local archives live in `.package-builder/cache/`, bounded by `builds.cac
 out first); an optional remote cache (remote_cache.py) shares them with a team. A cache that fails never fails a
 step: it is only slower.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,13 @@ class CachedStep:
 
 
 class StepCache:
-    def __init__(self, workspace_root: Path, max_megabytes: float, remote=None,  # builds.remoteCache, if any
-                 say: Callable[[str], None] = print):
+    def __init__(
+        self,
+        workspace_root: Path,
+        max_megabytes: float,
+        remote=None,  # builds.remoteCache, if any
+        say: Callable[[str], None] = print,
+    ):
         self.folder = builds_dir(workspace_root) / "cache"
         self.max_bytes = int(max_megabytes * 1024 * 1024)
         self.remote = None
@@ -51,8 +57,9 @@ class StepCache:
         digest = key.removeprefix("sha256:")
         return self.folder / digest[:2] / f"{digest}.tar.gz"
 
-    def restore(self, key: str, package_dir: Path, current_outputs: list[str],
-                protected: Set[str] = frozenset()) -> CachedStep | None:
+    def restore(
+        self, key: str, package_dir: Path, current_outputs: list[str], protected: Set[str] = frozenset()
+    ) -> CachedStep | None:
         """Put the cached outputs of `key` in place of `current_outputs`; None when nothing is cached. An archive
         that would write a `protected` path (package-relative: the files git tracks) is refused whole."""
         pending = _PENDING.get(key)
@@ -96,8 +103,10 @@ class StepCache:
                 # what is in place now: a file left alone matched its stored digest; one written is read back (an
                 # archive's word is not taken for what it wrote, and an older archive stored no digests at all)
                 written = {m.name for m in changed}
-                in_place = {m.name: _written_digest(os.path.join(base, m.name)) if m.name in written
-                            else digests[m.name] for m in files}
+                in_place = {
+                    m.name: _written_digest(os.path.join(base, m.name)) if m.name in written else digests[m.name]
+                    for m in files
+                }
         except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
             self.say(f"cache: {path.name} is unreadable ({exc}); running the step instead")
             path.unlink(missing_ok=True)
@@ -109,13 +118,21 @@ class StepCache:
         """`store` in a thread of its own, off the build's critical path: its dependents start while it packs. The
         interpreter waits for it at exit (not a daemon); a kill only costs the entry."""
         contents = _contents(outputs)
-        thread = threading.Thread(target=self.store, args=(key, package_dir, outputs, log, seconds, contents),
-                                  name=f"cache-store-{key[-8:]}")
+        thread = threading.Thread(
+            target=self.store, args=(key, package_dir, outputs, log, seconds, contents), name=f"cache-store-{key[-8:]}"
+        )
         _PENDING[key] = thread
         thread.start()
 
-    def store(self, key: str, package_dir: Path, outputs: list[str], log: str, seconds: float,
-              contents: dict[str, tuple[bytes, os.stat_result]] | None = None) -> None:
+    def store(
+        self,
+        key: str,
+        package_dir: Path,
+        outputs: list[str],
+        log: str,
+        seconds: float,
+        contents: dict[str, tuple[bytes, os.stat_result]] | None = None,
+    ) -> None:
         """Keep what a step that passed wrote (plain files only, as read now or given in `contents`); a failure to
         keep it costs a rerun next time, never the step."""
         try:

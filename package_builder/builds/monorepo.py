@@ -3,6 +3,7 @@ workspace dependencies, in dependency order, and the files a build of each depen
 
 Stdlib only: `doit list` reads this at task-load time for every package, so it must stay cheap and offline.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,12 +70,23 @@ def discover_packages(root: Path) -> list[WorkspacePackage]:
     known = set(names)
     packages = {
         name: WorkspacePackage(
-            name=name, version=str(manifest.get("version", "0.0.0")), directory=directory,
-            private=bool(manifest.get("private", False)), scripts=dict(manifest.get("scripts") or {}),
+            name=name,
+            version=str(manifest.get("version", "0.0.0")),
+            directory=directory,
+            private=bool(manifest.get("private", False)),
+            scripts=dict(manifest.get("scripts") or {}),
             outputs=declared_outputs(manifest),
-            workspace_dependencies=tuple(sorted({
-                dep for section in DEPENDENCY_SECTIONS
-                for dep in (manifest.get(section) or {}) if dep in known and dep != name})))
+            workspace_dependencies=tuple(
+                sorted(
+                    {
+                        dep
+                        for section in DEPENDENCY_SECTIONS
+                        for dep in (manifest.get(section) or {})
+                        if dep in known and dep != name
+                    }
+                )
+            ),
+        )
         for name, directory, manifest in raw
     }
     return [packages[name] for name in dependency_order(packages)]
@@ -122,7 +134,7 @@ def dependency_order(packages: dict[str, WorkspacePackage]) -> list[str]:
         if state.get(name) == "done":
             return
         if state.get(name) == "visiting":
-            cycle = " → ".join((*path[path.index(name):], name))
+            cycle = " → ".join((*path[path.index(name) :], name))
             raise ConfigError(f"workspace dependency cycle: {cycle}")
         state[name] = "visiting"
         for dependency in packages[name].workspace_dependencies:
@@ -154,9 +166,24 @@ def versioned_files(root: Path, within: list[str] | None = None) -> GitFiles | N
     try:
         # Read-only: ls-files takes no git lock, and --no-optional-locks keeps it so (no marker needed, see
         # generation/writer/git.py), whatever the user's git does meanwhile.
-        done = subprocess.run(["git", "--no-optional-locks", "ls-files", "-z", "-t", "--cached", "--others",
-                               "--exclude-standard", "--", *(within or [])], cwd=root, capture_output=True,
-                              timeout=60, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [
+                "git",
+                "--no-optional-locks",
+                "ls-files",
+                "-z",
+                "-t",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+                "--",
+                *(within or []),
+            ],
+            cwd=root,
+            capture_output=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
@@ -183,7 +210,7 @@ def source_files(package: WorkspacePackage, git: GitFiles | None = None) -> list
     for path in git.versioned:
         if not path.startswith(base) or path.endswith(".tsbuildinfo"):
             continue
-        parts = path[len(base):].split(os.sep)
+        parts = path[len(base) :].split(os.sep)
         if any(part in NEVER_SOURCES for part in parts[:-1]):
             continue
         if path not in git.tracked and (parts[0] in skip_top or (len(parts) > 1 and parts[0] in TOOL_OUTPUTS)):
@@ -196,10 +223,14 @@ def _walk(package: WorkspacePackage, skip_top: set[str]) -> list[str]:
     found: list[str] = []
     for folder, subfolders, files in os.walk(package.directory):
         top = folder == str(package.directory)
-        subfolders[:] = sorted(d for d in subfolders
-                               if d not in NEVER_SOURCES and not (top and (d in TOOL_OUTPUTS or d in skip_top)))
-        found.extend(os.path.join(folder, f) for f in sorted(files)
-                     if not f.endswith(".tsbuildinfo") and not (top and f in skip_top))
+        subfolders[:] = sorted(
+            d for d in subfolders if d not in NEVER_SOURCES and not (top and (d in TOOL_OUTPUTS or d in skip_top))
+        )
+        found.extend(
+            os.path.join(folder, f)
+            for f in sorted(files)
+            if not f.endswith(".tsbuildinfo") and not (top and f in skip_top)
+        )
     return found
 
 
@@ -217,7 +248,7 @@ def matching_files(directory: Path, globs: tuple[str, ...]) -> list[str]:
             continue
         for folder, subfolders, files in os.walk(start):
             subfolders[:] = [d for d in subfolders if d not in NEVER_SOURCES]
-            relative = folder[len(base) + 1:]
+            relative = folder[len(base) + 1 :]
             for name in files:
                 if wanted(os.path.join(relative, name) if relative else name):
                     found.add(os.path.join(folder, name))
@@ -247,8 +278,11 @@ def global_inputs(root: Path, globs: list[str], git: GitFiles | None = None) -> 
     """What every package's build depends on: the root's own files (package.json, lockfile, tsconfig.base.json,
     .npmrc...; not its markdown) and the files matching `globalBuildInputs` (e.g. `tools/**`); in a git work tree,
     only those git tracks or would track (an ignored `tsconfig.tsbuildinfo` is not an input)."""
-    found = {str(p) for p in root.iterdir() if p.is_file() and not p.name.lower().endswith(".md")
-             and not p.name.upper().startswith("LICENSE")}
+    found = {
+        str(p)
+        for p in root.iterdir()
+        if p.is_file() and not p.name.lower().endswith(".md") and not p.name.upper().startswith("LICENSE")
+    }
     for pattern in globs:
         found.update(str(p) for p in _expand_files(root, pattern))
     return sorted(path for path in found if git is None or path in git)

@@ -3,6 +3,7 @@ written by the step, read by the run's closing table, and gathered into `summary
 
 Stdlib only: the reporter, which doit loads with the tasks, reads these.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,13 @@ class Outcome:
 
 
 def record_outcome(workspace_root: Path, outcome: Outcome) -> dict:
-    data = {"step": outcome.step, "package": outcome.package, "status": outcome.status, "detail": outcome.detail,
-            "seconds": outcome.seconds}
+    data = {
+        "step": outcome.step,
+        "package": outcome.package,
+        "status": outcome.status,
+        "detail": outcome.detail,
+        "seconds": outcome.seconds,
+    }
     write_record(build_record(workspace_root, f"outcomes/{outcome.step}", outcome.package), data)
     return data
 
@@ -40,8 +46,11 @@ def outcome_label(workspace_root: Path, step: str, name: str) -> str:
 
 def write_run_summary(workspace_root: Path, outcomes: dict[str, dict[str, str]]) -> Path:
     """`.package-builder/summary.json` for CI: `{"ok", "failed", "packages"}`; returns its path."""
-    failed = sorted(name for name, steps in outcomes.items()
-                    if any(status.startswith(("failed", "not run")) for status in steps.values()))
+    failed = sorted(
+        name
+        for name, steps in outcomes.items()
+        if any(status.startswith(("failed", "not run")) for status in steps.values())
+    )
     path = builds_dir(workspace_root) / "summary.json"
     write_record(path, {"ok": not failed, "failed": failed, "packages": outcomes})
     return path

@@ -14,6 +14,7 @@ Turborepo 1's `pipeline`), overridden by the `packageBuilder.tasks` section of o
 
 Read at task-load time for every package: stdlib and `pathspec` only, no network.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -86,8 +87,9 @@ class Pipeline:
         return {name: digest_text(os.environ[name]) for name in names}
 
 
-def load_pipeline(root: Path, configured: dict | None, config_path: str = "config",
-                  packages: list | None = None) -> Pipeline:
+def load_pipeline(
+    root: Path, configured: dict | None, config_path: str = "config", packages: list | None = None
+) -> Pipeline:
     """turbo.json's tasks at `root`, each package's own turbo.json over them (as `<name>#<task>`, its fields over
     the root's), then `configured` (the config's `packageBuilder.tasks`) over all."""
     tasks: dict[str, dict] = {}
@@ -148,8 +150,9 @@ def _definition(step: str, raw, source: str) -> StepDefinition:
         raise ConfigError(f"{source}: field dependsOn must be a list of task names")
     for item in depends:
         if "#" in item or item.startswith("$"):
-            raise ConfigError(f"{source}: field dependsOn: {item!r} is not supported (only ^task, and tasks "
-                              "of the same package)")
+            raise ConfigError(
+                f"{source}: field dependsOn: {item!r} is not supported (only ^task, and tasks of the same package)"
+            )
     cache = raw.get("cache", True)
     if not isinstance(cache, bool):
         raise ConfigError(f"{source}: field cache must be true or false")
@@ -179,7 +182,7 @@ def _strip_comments(text: str) -> str:
         if in_string:
             out.append(char)
             if char == "\\":
-                out.append(text[index + 1:index + 2])
+                out.append(text[index + 1 : index + 2])
                 index += 1
             elif char == '"':
                 in_string = False
@@ -200,12 +203,17 @@ def _strip_comments(text: str) -> str:
     return re.sub(r",(\s*[}\]])", r"\1", "".join(out))
 
 
-def select_inputs(package_dir: Path, candidates: list[str], definition: StepDefinition,
-                  outputs: tuple[str, ...] | None = None, tracked: frozenset[str] = frozenset()) -> list[str]:
+def select_inputs(
+    package_dir: Path,
+    candidates: list[str],
+    definition: StepDefinition,
+    outputs: tuple[str, ...] | None = None,
+    tracked: frozenset[str] = frozenset(),
+) -> list[str]:
     """The absolute paths among `candidates` (the package's versioned files) that `definition` declares as inputs;
     files matching `outputs` (what the build writes) never are, unless git tracks them (then they are sources)."""
     base = str(package_dir) + os.sep
-    relative = {path: path[len(base):] for path in candidates if path.startswith(base)}
+    relative = {path: path[len(base) :] for path in candidates if path.startswith(base)}
     if definition.inputs is not None:
         declared = ["**" if g == DEFAULT_INPUTS else g for g in definition.inputs]
         wanted = path_matcher(tuple(declared))
@@ -234,8 +242,9 @@ def step_inputs(package, pipeline: Pipeline, step: str, git) -> list[str]:
     tracked = git.tracked if git is not None else frozenset()
     build_outputs = output_globs(package, pipeline.definition(package.name, "build"))
     definition = pipeline.definition(package.name, step)
-    chosen = set(select_inputs(package.directory, candidates, definition, build_outputs if step == "build" else None,
-                               tracked))
+    chosen = set(
+        select_inputs(package.directory, candidates, definition, build_outputs if step == "build" else None, tracked)
+    )
     for prerequisite in definition.prerequisites:
         chosen.update(select_inputs(package.directory, candidates, pipeline.definition(package.name, prerequisite)))
     return sorted(chosen)
@@ -250,7 +259,8 @@ def dependency_stamps(package, definition: StepDefinition, by_name: dict) -> lis
     if definition.needs_own_build:
         stamps.append(("build", package.name))
     if definition.needs_dependency_builds or definition.needs_own_build:
-        names = (package.workspace_dependencies if definition.step == "build"
-                 else all_dependencies(package.name, by_name))
+        names = (
+            package.workspace_dependencies if definition.step == "build" else all_dependencies(package.name, by_name)
+        )
         stamps.extend(("build", name) for name in names)
     return stamps

@@ -4,6 +4,7 @@ The token reaches npm only through a temporary userconfig file (mode 0600, in a 
 never on a command line, in the environment we build, a log, an outcome or an exception. npm's own debug logs are
 turned off for these runs, and every output we keep passes through `redact`.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,7 @@ def npm_userconfig(registry: str, token: str | None) -> Iterator[Path]:
 
 def remove_stale_userconfigs() -> None:
     for folder in Path(tempfile.gettempdir()).glob(USERCONFIG_PREFIX + "*"):
-        pid = folder.name[len(USERCONFIG_PREFIX):].split("-", 1)[0]
+        pid = folder.name[len(USERCONFIG_PREFIX) :].split("-", 1)[0]
         if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -88,27 +89,46 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
     toolchain = toolchain_for(config, package.directory, name)
     with npm_userconfig(registry, token) as userconfig:
         # The registry first: a version already there is skipped, whatever its manifest or working copy says.
-        view = toolchain.run("publish", ["npm", "view", f"{name}@{package.version}", "version", "--json",
-                                         "--userconfig", str(userconfig), "--registry", registry])
+        view = toolchain.run(
+            "publish",
+            [
+                "npm",
+                "view",
+                f"{name}@{package.version}",
+                "version",
+                "--json",
+                "--userconfig",
+                str(userconfig),
+                "--registry",
+                registry,
+            ],
+        )
     output = redact(view.output, token)
     if view.ok and package.version in output:
         return done("skipped", f"{package.version} is already in {registry}")
     if "E404" not in output:
-        raise failed(f"publish of {name}: cannot ask {registry} whether {package.version} exists "
-                     f"(exit {view.exit_code}):\n{output}")
+        raise failed(
+            f"publish of {name}: cannot ask {registry} whether {package.version} exists "
+            f"(exit {view.exit_code}):\n{output}"
+        )
     packer = _packer(toolchain)
     local = _workspace_protocol_ranges(package)
     if local and not packer:
-        raise failed(f"publish of {name}: {', '.join(local)} use the workspace: protocol, which npm would publish "
-                     "verbatim; give them version ranges (or use pnpm or yarn 2+, which rewrite them when packing)")
+        raise failed(
+            f"publish of {name}: {', '.join(local)} use the workspace: protocol, which npm would publish "
+            "verbatim; give them version ranges (or use pnpm or yarn 2+, which rewrite them when packing)"
+        )
     if config.publishing.require_clean_working_directory:
         dirty = _uncommitted_files(config.workspace_root, package.directory)
         if dirty:
-            raise failed(f"publish of {name}: {package.directory} has uncommitted changes ({', '.join(dirty[:5])}); "
-                         "commit them, or set publishing.requireCleanWorkingDirectory to false")
+            raise failed(
+                f"publish of {name}: {package.directory} has uncommitted changes ({', '.join(dirty[:5])}); "
+                "commit them, or set publishing.requireCleanWorkingDirectory to false"
+            )
     if not token and not dry_run:
-        raise failed(f"publish of {name}: no npm token: set NPM_TOKEN, or npmToken in "
-                     f"{config_path or 'configs/build-env.json'}")
+        raise failed(
+            f"publish of {name}: no npm token: set NPM_TOKEN, or npmToken in {config_path or 'configs/build-env.json'}"
+        )
     with tempfile.TemporaryDirectory(prefix="package-builder-pack-") as packed:
         # pnpm and yarn berry pack (rewriting `workspace:` ranges) while no token is on disk; npm publishes that.
         tarball = [str(_pack(toolchain, packer, Path(packed), name, failed))] if packer else []
@@ -117,23 +137,37 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
             if token:  # a token the registry refuses fails here, before anything is published
                 whoami = toolchain.run("publish", ["npm", "whoami", *common])
                 if not whoami.ok:
-                    raise failed(f"publish of {name}@{package.version} to {registry} failed (exit "
-                                 f"{whoami.exit_code}) (the registry refused the token: npm whoami):\n"
-                                 f"{redact(whoami.output, token)}")
+                    raise failed(
+                        f"publish of {name}@{package.version} to {registry} failed (exit "
+                        f"{whoami.exit_code}) (the registry refused the token: npm whoami):\n"
+                        f"{redact(whoami.output, token)}"
+                    )
             # Lifecycle scripts stay off: build and test already ran, and a script could read the userconfig.
-            command = ["npm", "publish", *tarball, *common, "--ignore-scripts", "--tag", config.publishing.tag,
-                       *(["--access", config.publishing.access] if config.publishing.access else []),
-                       *(["--dry-run"] if dry_run else [])]
+            command = [
+                "npm",
+                "publish",
+                *tarball,
+                *common,
+                "--ignore-scripts",
+                "--tag",
+                config.publishing.tag,
+                *(["--access", config.publishing.access] if config.publishing.access else []),
+                *(["--dry-run"] if dry_run else []),
+            ]
             result = toolchain.run("publish", command)
     output = redact(result.output, token)
     if not result.ok:
         refused = " (the registry refused the token)" if re.search(r"E401|E403|authenticat", output, re.I) else ""
-        raise failed(f"publish of {name}@{package.version} to {registry} failed (exit {result.exit_code}){refused}:\n"
-                     f"{output}")
+        raise failed(
+            f"publish of {name}@{package.version} to {registry} failed (exit {result.exit_code}){refused}:\n{output}"
+        )
     if dry_run:
         checked = "the token is accepted" if token else "no token given, so it was not checked"
-        return done("skipped", f"dry run: would publish {package.version} with tag {config.publishing.tag}: "
-                               f"{tarball_summary(output)}; {checked}")
+        return done(
+            "skipped",
+            f"dry run: would publish {package.version} with tag {config.publishing.tag}: "
+            f"{tarball_summary(output)}; {checked}",
+        )
     return done("published", f"{package.version} with tag {config.publishing.tag}")
 
 
@@ -165,15 +199,18 @@ def _pack(toolchain, packer: list[str], folder: Path, name: str, failed) -> Path
     result = toolchain.run("publish", [*packer, str(target)])
     tarballs = sorted(folder.glob("*.tgz"))
     if not result.ok or len(tarballs) != 1:
-        raise failed(f"publish of {name}: `{' '.join(packer[:2])}` failed "
-                     f"(exit {result.exit_code}):\n{result.output}")
+        raise failed(f"publish of {name}: `{' '.join(packer[:2])}` failed (exit {result.exit_code}):\n{result.output}")
     return tarballs[0]
 
 
 def _workspace_protocol_ranges(package: WorkspacePackage) -> list[str]:
     manifest = json.loads((package.directory / "package.json").read_text(encoding="utf-8"))
-    return sorted(name for section in DEPENDENCY_SECTIONS for name, spec in (manifest.get(section) or {}).items()
-                  if str(spec).startswith("workspace:"))
+    return sorted(
+        name
+        for section in DEPENDENCY_SECTIONS
+        for name, spec in (manifest.get(section) or {}).items()
+        if str(spec).startswith("workspace:")
+    )
 
 
 def _uncommitted_files(workspace_root: Path, directory: Path) -> list[str]:
@@ -181,11 +218,19 @@ def _uncommitted_files(workspace_root: Path, directory: Path) -> list[str]:
         # --no-optional-locks: status never takes .git/index.lock to refresh the index, so it cannot fail the user's
         # own git command running meanwhile, nor leave a lock behind when killed (it needs no marker: see
         # generation/writer/git.py).
-        done = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--", str(directory)],
-                              cwd=workspace_root, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            ["git", "--no-optional-locks", "status", "--porcelain", "--", str(directory)],
+            cwd=workspace_root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise StepFailed(f"cannot check {directory} for uncommitted changes: {exc}") from None
     if done.returncode != 0:
-        raise StepFailed(f"cannot check {directory} for uncommitted changes (is {workspace_root} a git repository?): "
-                         f"{done.stderr.strip()[:300]}")
+        raise StepFailed(
+            f"cannot check {directory} for uncommitted changes (is {workspace_root} a git repository?): "
+            f"{done.stderr.strip()[:300]}"
+        )
     return [line[3:] for line in done.stdout.splitlines() if line.strip()]

@@ -1,6 +1,7 @@
 """The team's remote cache: Turborepo's HTTP API (`GET`/`PUT /v8/artifacts/<hash>?slug=<team>`, a bearer token), so
 a team reuses the server it already runs. Errors are reported once and never fail a step.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -27,8 +28,12 @@ class RemoteCache:
     def _request(self, method: str, key: str, data: bytes | None = None, headers: dict | None = None):
         url = f"{self.settings.url.rstrip('/')}/v8/artifacts/{key.removeprefix('sha256:')}?slug={self.settings.team}"
         token = remote_cache_token(self.settings)
-        request = urllib.request.Request(url, data=data, method=method, headers={
-            **({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})})
+        request = urllib.request.Request(
+            url,
+            data=data,
+            method=method,
+            headers={**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})},
+        )
         return _OPENER.open(request, timeout=self.settings.timeout_seconds)
 
     def get(self, key: str) -> bytes | None:
@@ -48,8 +53,12 @@ class RemoteCache:
         if self.broken:
             return
         try:
-            with self._request("PUT", key, data, {"Content-Type": "application/octet-stream",
-                                                  "x-artifact-duration": str(int(seconds * 1000))}):
+            with self._request(
+                "PUT",
+                key,
+                data,
+                {"Content-Type": "application/octet-stream", "x-artifact-duration": str(int(seconds * 1000))},
+            ):
                 pass
         except urllib.error.HTTPError as exc:
             self._broken(f"refused an upload: {exc.code} {exc.reason}")

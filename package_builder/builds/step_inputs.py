@@ -2,6 +2,7 @@
 for, its scripts, its declaration and the environment it declares, each with its digest. The dictionary's digest is
 the step's cache key, and the dictionary stored after a run tells the next run why the step runs again.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -15,8 +16,14 @@ if TYPE_CHECKING:  # the validated model or its snapshot (config_snapshot.py): n
     from package_builder.base.config_snapshot import ValidatedConfig
 
 
-def step_inputs_of(config: ValidatedConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
-                   pipeline: Pipeline, git: GitFiles | None) -> dict:
+def step_inputs_of(
+    config: ValidatedConfig,
+    package: WorkspacePackage,
+    packages: list[WorkspacePackage],
+    step: str,
+    pipeline: Pipeline,
+    git: GitFiles | None,
+) -> dict:
     """Everything a step of `package` reads, each with its digest (`git`: what git knows of the monorepo)."""
     root = config.workspace_root
     definition = pipeline.definition(package.name, step)
@@ -38,14 +45,16 @@ def step_inputs_of(config: ValidatedConfig, package: WorkspacePackage, packages:
     for kind, name in dependency_stamps(package, definition, by_name):
         record = build_record(root, kind, name)
         stamps[f"{kind}:{name}"] = record.read_text(encoding="utf-8") if record.exists() else None
-    return {"package": package.name,
-            "files": digests(step_inputs(package, pipeline, step, git)),
-            "root": digests(global_inputs(root, config.global_build_inputs, git)),
-            "dependencies": stamps,
-            "scripts": {script: package.scripts.get(script) for script in (*definition.prerequisites, step)},
-            "declaration": pipeline.tasks.get(f"{package.name}#{step}", pipeline.tasks.get(step)),
-            "outputs": list(output_globs(package, definition)),
-            "env": pipeline.env_values(definition)}
+    return {
+        "package": package.name,
+        "files": digests(step_inputs(package, pipeline, step, git)),
+        "root": digests(global_inputs(root, config.global_build_inputs, git)),
+        "dependencies": stamps,
+        "scripts": {script: package.scripts.get(script) for script in (*definition.prerequisites, step)},
+        "declaration": pipeline.tasks.get(f"{package.name}#{step}", pipeline.tasks.get(step)),
+        "outputs": list(output_globs(package, definition)),
+        "env": pipeline.env_values(definition),
+    }
 
 
 def why_again(previous: dict | None, current: dict) -> str:
@@ -60,14 +69,19 @@ def why_again(previous: dict | None, current: dict) -> str:
         for key, state in changed[:3]:
             if part == "dependencies":
                 kind, name = key.split(":", 1)
-                reasons.append(f"{name}'s {kind} output changed" if name != current.get("package") else
-                               f"its own {kind} changed")
+                reasons.append(
+                    f"{name}'s {kind} output changed" if name != current.get("package") else f"its own {kind} changed"
+                )
             else:
                 reasons.append(f"{label}{key} {state}")
         if len(changed) > 3:
             reasons.append(f"and {len(changed) - 3} more")
-    for part, label in (("scripts", "its script"), ("declaration", "its task definition"),
-                        ("outputs", "its outputs"), ("env", "a declared environment variable")):
+    for part, label in (
+        ("scripts", "its script"),
+        ("declaration", "its task definition"),
+        ("outputs", "its outputs"),
+        ("env", "a declared environment variable"),
+    ):
         if previous.get(part) != current.get(part):
             reasons.append(f"{label} changed")
     return ", ".join(reasons) or "its inputs are unchanged (doit's own record was out of date)"

@@ -4,6 +4,7 @@ Each step records two files under `.package-builder/`: a stamp (doit's target) w
 outcome that dependents rely on changes, so an unchanged rebuild leaves dependents up to date (Turborepo's cache,
 with doit's checks), and an outcome for the run's closing table. Commands are argument lists with timeouts.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -37,8 +38,9 @@ class StepFailed(PackageBuilderError):
     """A build, test or publish of one package failed; the message names the package and carries the output."""
 
 
-def find_package(config: ValidatedConfig, name: str,
-                 packages: list[WorkspacePackage] | None = None) -> WorkspacePackage:
+def find_package(
+    config: ValidatedConfig, name: str, packages: list[WorkspacePackage] | None = None
+) -> WorkspacePackage:
     for package in packages if packages is not None else discover_packages(config.workspace_root):
         if package.name == name:
             return package
@@ -53,8 +55,15 @@ def toolchain_for(config: ValidatedConfig, directory, package: str | None = None
         limit, setting = settings.package_timeouts[package], f"builds.packageTimeouts[{package!r}]"
     else:
         limit, setting = settings.command_timeout_seconds, "builds.commandTimeoutSeconds"
-    return Toolchain(directory, config.workspace_root, config.npm_registry, ignore_scripts=False,
-                     timeout_seconds=limit, timeout_setting=setting, heartbeat=lambda line: print(line, flush=True))
+    return Toolchain(
+        directory,
+        config.workspace_root,
+        config.npm_registry,
+        ignore_scripts=False,
+        timeout_seconds=limit,
+        timeout_setting=setting,
+        heartbeat=lambda line: print(line, flush=True),
+    )
 
 
 def install_workspace(config: ValidatedConfig) -> dict:
@@ -69,36 +78,57 @@ def install_workspace(config: ValidatedConfig) -> dict:
     with open(builds_dir(config.workspace_root) / "install.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         lock = lockfile(config.workspace_root)
-        manifests = [config.workspace_root / "package.json",
-                     *(p.directory / "package.json" for p in discover_packages(config.workspace_root))]
-        wanted = {"manager": toolchain.manager, "inputs": digest_of(
-            [*(install_inputs(p) for p in manifests), *([digest_bytes(lock.read_bytes())] if lock else [])])}
+        manifests = [
+            config.workspace_root / "package.json",
+            *(p.directory / "package.json" for p in discover_packages(config.workspace_root)),
+        ]
+        wanted = {
+            "manager": toolchain.manager,
+            "inputs": digest_of(
+                [*(install_inputs(p) for p in manifests), *([digest_bytes(lock.read_bytes())] if lock else [])]
+            ),
+        }
         installed = (config.workspace_root / "node_modules").is_dir()
-        if installed and (read_json(stamp) == wanted
-                          or (toolchain.manager == "npm" and _npm_tree_is_current(config, manifests, lock))):
+        if installed and (
+            read_json(stamp) == wanted or (toolchain.manager == "npm" and _npm_tree_is_current(config, manifests, lock))
+        ):
             write_record(stamp, wanted)
             print("install: already current (no dependency, workspace or lockfile change)", flush=True)
             return {"manager": toolchain.manager, "installed": "already current"}
         # The lockfile is the user's: installed exactly as written (never rewritten), and none is created (but by
         # yarn berry, which has no way to install without writing one).
         command = {
-            "npm": ["npm", "ci", "--no-audit", "--no-fund"] if lock else
-                   ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock"],
+            "npm": ["npm", "ci", "--no-audit", "--no-fund"]
+            if lock
+            else ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock"],
             "yarn": ["yarn", "install", "--non-interactive", *(["--frozen-lockfile"] if lock else ["--no-lockfile"])],
             "yarn-berry": ["yarn", "install", "--immutable" if lock else "--no-immutable"],
             "pnpm": ["pnpm", "install", "--frozen-lockfile" if lock else "--no-lockfile"],
         }["yarn-berry" if toolchain.yarn_berry else toolchain.manager]
         result = toolchain.run("install", command)
         if not result.ok:
-            raise StepFailed(f"install of the workspace {config.workspace_root} failed (exit {result.exit_code}):\n"
-                             f"{result.output}")
+            raise StepFailed(
+                f"install of the workspace {config.workspace_root} failed (exit {result.exit_code}):\n{result.output}"
+            )
         write_record(stamp, wanted)
         return {"manager": toolchain.manager, "installed": f"in {result.seconds} s"}
 
 
 # What an install of a manifest depends on: a version bump, a script or a description does not need one.
-INSTALL_FIELDS = ("name", "dependencies", "devDependencies", "peerDependencies", "optionalDependencies",
-                  "bundleDependencies", "workspaces", "packageManager", "overrides", "resolutions", "pnpm", "bin")
+INSTALL_FIELDS = (
+    "name",
+    "dependencies",
+    "devDependencies",
+    "peerDependencies",
+    "optionalDependencies",
+    "bundleDependencies",
+    "workspaces",
+    "packageManager",
+    "overrides",
+    "resolutions",
+    "pnpm",
+    "bin",
+)
 
 
 def install_inputs(manifest_path) -> str:
@@ -129,10 +159,14 @@ def build_package(config: ValidatedConfig, name: str) -> dict:
         outputs = restored
     else:
         globs = output_globs(package, _pipeline(config, packages).definition(name, "build"))
-        outputs = {os.path.relpath(path, package.directory): digest_bytes(_read(path))
-                   for path in matching_files(package.directory, globs)}
-    write_record(build_record(config.workspace_root, "build", name),
-                 {"package": name, "version": package.version, "outputs": digest_of(outputs)})
+        outputs = {
+            os.path.relpath(path, package.directory): digest_bytes(_read(path))
+            for path in matching_files(package.directory, globs)
+        }
+    write_record(
+        build_record(config.workspace_root, "build", name),
+        {"package": name, "version": package.version, "outputs": digest_of(outputs)},
+    )
     return record_outcome(config.workspace_root, outcome)
 
 
@@ -154,8 +188,9 @@ def _pipeline(config: ValidatedConfig, packages: list[WorkspacePackage]) -> Pipe
     return load_pipeline(config.workspace_root, config.package_builder.tasks, packages=packages)
 
 
-def _run_cached(config: ValidatedConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str,
-                done: str) -> tuple[Outcome, dict[str, str] | None]:
+def _run_cached(
+    config: ValidatedConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str, done: str
+) -> tuple[Outcome, dict[str, str] | None]:
     """Restore `step` from the cache when everything it reads is as it was for a run that passed; otherwise run
     it (after the same-package scripts it depends on) and store what it wrote. Says why it runs again. Files git
     tracks are never stored nor restored: they are sources, even in an output folder. Returns the outcome and,
@@ -163,9 +198,14 @@ def _run_cached(config: ValidatedConfig, package: WorkspacePackage, packages: li
     if not package.has_script(step):
         return Outcome(step, package.name, "skipped", f"no {step} script"), None
     root = config.workspace_root
-    git = versioned_files(root, [str(package.directory.relative_to(root)), ":(glob)*",
-                                 *(f":(glob){pattern.strip().removeprefix('./')}" for pattern in
-                                   config.global_build_inputs)])
+    git = versioned_files(
+        root,
+        [
+            str(package.directory.relative_to(root)),
+            ":(glob)*",
+            *(f":(glob){pattern.strip().removeprefix('./')}" for pattern in config.global_build_inputs),
+        ],
+    )
     pipeline = _pipeline(config, packages)
     definition = pipeline.definition(package.name, step)
     inputs = step_inputs_of(config, package, packages, step, pipeline, git)
@@ -182,8 +222,11 @@ def _run_cached(config: ValidatedConfig, package: WorkspacePackage, packages: li
     cache = None
     if config.builds.cache and definition.cache:
         cache = StepCache(config.workspace_root, config.builds.cache_max_megabytes, config.builds.remote_cache, say)
-        protected = {os.path.relpath(path, package.directory) for path in tracked
-                     if path.startswith(str(package.directory) + os.sep)}
+        protected = {
+            os.path.relpath(path, package.directory)
+            for path in tracked
+            if path.startswith(str(package.directory) + os.sep)
+        }
         found = matching_files(package.directory, globs)
         cached = cache.restore(key, package.directory, [path for path in found if path not in tracked], protected)
         if cached:
@@ -192,10 +235,16 @@ def _run_cached(config: ValidatedConfig, package: WorkspacePackage, packages: li
             # What the build stamp digests, without reading again what the restore put in place: the archive's
             # files (it holds their digests) and the tracked files the globs match (never in an archive).
             in_place = {name: f"sha256:{digest}" for name, digest in cached.files.items()}
-            in_place.update({os.path.relpath(path, package.directory): digest_bytes(_read(path))
-                             for path in found if path in tracked})
-            return Outcome(step, package.name, done, f"from the {cached.source} cache, saved {cached.seconds:.1f} s",
-                           0.0), in_place
+            in_place.update(
+                {
+                    os.path.relpath(path, package.directory): digest_bytes(_read(path))
+                    for path in found
+                    if path in tracked
+                }
+            )
+            return Outcome(
+                step, package.name, done, f"from the {cached.source} cache, saved {cached.seconds:.1f} s", 0.0
+            ), in_place
     logs, seconds = [], 0.0
     for script in (*definition.prerequisites, step):
         if script != step and not package.has_script(script):
@@ -209,17 +258,20 @@ def _run_cached(config: ValidatedConfig, package: WorkspacePackage, packages: li
     return Outcome(step, package.name, done, "", round(seconds, 2)), None
 
 
-def _run_script(config: ValidatedConfig, package: WorkspacePackage, script: str, step: str,
-                done: str) -> tuple[Outcome, str]:
+def _run_script(
+    config: ValidatedConfig, package: WorkspacePackage, script: str, step: str, done: str
+) -> tuple[Outcome, str]:
     """`<manager> run <script>` in the package, for `step` (a script it depends on, like generate, fails the step);
     its outcome and output."""
     toolchain = toolchain_for(config, package.directory, package.name)
     result = toolchain.run(script, [toolchain.manager, "run", script])
     if not result.ok:
         which = "" if script == step else f"{script}: "
-        record_outcome(config.workspace_root, Outcome(step, package.name, "failed", f"{which}exit {result.exit_code}",
-                                       result.seconds))
-        raise StepFailed(f"{script} of {package.name} failed (exit {result.exit_code}) in {package.directory}:\n"
-                         f"{result.output}")
+        record_outcome(
+            config.workspace_root,
+            Outcome(step, package.name, "failed", f"{which}exit {result.exit_code}", result.seconds),
+        )
+        raise StepFailed(
+            f"{script} of {package.name} failed (exit {result.exit_code}) in {package.directory}:\n{result.output}"
+        )
     return Outcome(step, package.name, done, "", result.seconds), result.output
-

@@ -11,6 +11,7 @@ tag, a duplicate path, or a path that is not a clean relative path inside the pa
 is refused, so nothing of it reaches the workspace. A safe path the phase does not write (another phase's file, one
 package-builder renders) is dropped with a note; an answer left with nothing to write is refused.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,7 +58,7 @@ def parse_answer(text: str, phase: PhaseSpec) -> ModelAnswer:
             while j < len(lines) and lines[j].rstrip() != _CLOSE:
                 j += 1
             if j == len(lines):
-                problems.append(f"line {i + 1}: <file path=\"{path}\"> is never closed with </file> on its own line")
+                problems.append(f'line {i + 1}: <file path="{path}"> is never closed with </file> on its own line')
                 break
             content = "\n".join(lines[start:j])
             _add(path, content + "\n" if content else "", files, deletes, problems, i + 1)
@@ -69,23 +70,27 @@ def parse_answer(text: str, phase: PhaseSpec) -> ModelAnswer:
             if summary:
                 problems.append(f"line {i + 1}: a second <summary>")
             if "</summary>" in line:  # one line; prose after the closing tag is ignored like any prose
-                summary = line[len("<summary>"):].split("</summary>", 1)[0].strip() or summary
+                summary = line[len("<summary>") :].split("</summary>", 1)[0].strip() or summary
             else:
                 summary_opened = i + 1
-                summary_lines = [line[len("<summary>"):]]
+                summary_lines = [line[len("<summary>") :]]
                 i += 1
                 while i < len(lines) and "</summary>" not in lines[i] and not _BLOCK_TAG.match(lines[i]):
                     summary_lines.append(lines[i])
                     i += 1
                 if i == len(lines) or _BLOCK_TAG.match(lines[i]):
-                    problems.append(f"line {summary_opened}: <summary> is never closed with </summary>"
-                                    + (f" before the tag on line {i + 1}" if i < len(lines) else ""))
+                    problems.append(
+                        f"line {summary_opened}: <summary> is never closed with </summary>"
+                        + (f" before the tag on line {i + 1}" if i < len(lines) else "")
+                    )
                     break
                 summary_lines.append(lines[i].split("</summary>", 1)[0])
                 summary = "\n".join(summary_lines).strip()
         elif _TAG_LIKE.match(line):
-            problems.append(f"line {i + 1}: malformed tag {line.strip()[:80]!r}: use <file path=\"...\"> … </file> "
-                            "with each tag alone on its line")
+            problems.append(
+                f'line {i + 1}: malformed tag {line.strip()[:80]!r}: use <file path="..."> … </file> '
+                "with each tag alone on its line"
+            )
         i += 1
 
     had_blocks = bool(files or deletes)
@@ -93,8 +98,11 @@ def parse_answer(text: str, phase: PhaseSpec) -> ModelAnswer:
         problems.extend(unsafe_path_problems(path))
     dropped = [] if problems else _drop_what_the_phase_does_not_write(phase, files, deletes)
     if not files and not deletes and not problems:
-        problems.append("the answer has no file this phase may write" + (f" ({'; '.join(dropped)})" if dropped else "")
-                        if had_blocks else "the answer has no <file path=\"...\"> block; this phase must write files")
+        problems.append(
+            "the answer has no file this phase may write" + (f" ({'; '.join(dropped)})" if dropped else "")
+            if had_blocks
+            else 'the answer has no <file path="..."> block; this phase must write files'
+        )
     if problems:
         raise ModelAnswerError("; ".join(problems))
     return ModelAnswer(files=files, deletes=tuple(deletes), summary=summary, dropped=tuple(dropped))
@@ -107,8 +115,11 @@ def _drop_what_the_phase_does_not_write(phase: PhaseSpec, files: dict, deletes: 
     for path in [*files, *deletes]:
         if phase.may_write(path):
             continue
-        why = ("package-builder renders it itself" if path in phase.rendered_files
-               else f"{phase.name} may only write {', '.join(phase.write_allowlist)}")
+        why = (
+            "package-builder renders it itself"
+            if path in phase.rendered_files
+            else f"{phase.name} may only write {', '.join(phase.write_allowlist)}"
+        )
         dropped.append(f"{path!r}: {why}")
         files.pop(path, None)
         if path in deletes:

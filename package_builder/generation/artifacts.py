@@ -4,6 +4,7 @@ An artifact holds the digest of everything the phase read, the model's raw answe
 and the commit. A phase whose stored `inputsDigest` matches what it would send now is done: it is reused without a
 model call, whatever doit's own database remembers (doit saves it only at the end of a run, never on SIGKILL).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,10 @@ from package_builder.base.paths import artifact_path
 from package_builder.base.storage import read_json, write_json_atomic
 
 SCHEMA = 1
-ANSWERED = "answered"      # the model answered and the answer is valid; not yet in the workspace
-COMMITTED = "committed"    # applied to the workspace (and committed when it changed anything)
-SKIPPED = "skipped"        # turned off in the config: no model call, no files
-FAILED = "failed"          # the package stayed red after the repair attempts: recorded, never reused
+ANSWERED = "answered"  # the model answered and the answer is valid; not yet in the workspace
+COMMITTED = "committed"  # applied to the workspace (and committed when it changed anything)
+SKIPPED = "skipped"  # turned off in the config: no model call, no files
+FAILED = "failed"  # the package stayed red after the repair attempts: recorded, never reused
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,13 @@ class PhaseArtifact:
     def to_json(self) -> dict:
         data = asdict(self)
         data["outputDigest"] = self.output_digest
-        data["usage"] = {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens,
-                         "cacheWriteTokens": self.cache_write_tokens, "cacheReadTokens": self.cache_read_tokens,
-                         "costUsd": self.cost_usd}
+        data["usage"] = {
+            "inputTokens": self.input_tokens,
+            "outputTokens": self.output_tokens,
+            "cacheWriteTokens": self.cache_write_tokens,
+            "cacheReadTokens": self.cache_read_tokens,
+            "costUsd": self.cost_usd,
+        }
         return _camel(data)
 
     @classmethod
@@ -123,10 +128,13 @@ class ArtifactStore:
             try:
                 os.replace(path, aside)
             except OSError as exc:
-                raise ArtifactError(f"{path}: {problem}, and it cannot be moved aside ({exc}): move or delete it, "
-                                    "then run again") from None
-            raise ArtifactError(f"{path}: {problem}; moved aside to {aside.name}. Run again to redo this phase (it "
-                                "calls the model again), or put a good copy of the file back first")
+                raise ArtifactError(
+                    f"{path}: {problem}, and it cannot be moved aside ({exc}): move or delete it, then run again"
+                ) from None
+            raise ArtifactError(
+                f"{path}: {problem}; moved aside to {aside.name}. Run again to redo this phase (it "
+                "calls the model again), or put a good copy of the file back first"
+            )
         return artifact
 
     def peek_facts(self, phase_slug: str) -> tuple[str, dict] | None:

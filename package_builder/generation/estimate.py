@@ -9,6 +9,7 @@ cost uses the same prices as real calls (a model the price table does not know, 
 at Sonnet's and the table says so). BUILD_VALIDATION asks the model only to repair a red package: its expected
 cost is nothing, its worst case one repair per allowed attempt.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,9 @@ class PhaseEstimate:
     unpriced_model: str | None = None  # a model the price table does not know: the costs are Sonnet's, a guess
 
 
-def estimate_plan(project: ProjectPaths, config: BuildConfig, config_path: Path, plan: PlanSpec,
-                  phases: tuple[PhaseSpec, ...]) -> list[PhaseEstimate]:
+def estimate_plan(
+    project: ProjectPaths, config: BuildConfig, config_path: Path, plan: PlanSpec, phases: tuple[PhaseSpec, ...]
+) -> list[PhaseEstimate]:
     from package_builder.generation.runner.context import PhaseContext
     from package_builder.generation.runner.request import prepare
 
@@ -61,23 +63,40 @@ def estimate_plan(project: ProjectPaths, config: BuildConfig, config_path: Path,
             if not phase.calls_model or not settings.enabled:
                 store.save(phase.slug, _simulated(phase, plan, 0, SKIPPED))
                 continue
-            ctx = PhaseContext(project=project, config_path=config_path, config=config, plan=plan, phases=phases,
-                               phase=phase, settings=settings, store=store, run=quiet)
+            ctx = PhaseContext(
+                project=project,
+                config_path=config_path,
+                config=config,
+                plan=plan,
+                phases=phases,
+                phase=phase,
+                settings=settings,
+                store=store,
+                run=quiet,
+            )
             request = prepare(ctx)
             blocks = [request.system, *request.files, request.task]
-            breakpoints = [0, *(1 + i for i, block in enumerate(request.user_content()[:-1])
-                                if "cache_control" in block)]
+            breakpoints = [
+                0,
+                *(1 + i for i, block in enumerate(request.user_content()[:-1]) if "cache_control" in block),
+            ]
             sent, read, write = _cache_use(blocks, breakpoints, written)
             expected_out = 0 if phase.runs_checks else int(settings.max_tokens * EXPECTED_SHARE)
             low_out = 0 if phase.runs_checks else int(settings.max_tokens * LOW_SHARE)
             repairs = settings.max_repair_attempts if phase.runs_checks else 1
             called = 0 if phase.runs_checks else 1  # a green package needs no repair call
-            estimates.append(PhaseEstimate(
-                phase=phase.name, input_tokens=sent, cached_tokens=read, output_budget=settings.max_tokens,
-                low_usd=called * prices.cost(sent - read - write, low_out, write, read),
-                expected_usd=called * prices.cost(sent - read - write, expected_out, write, read),
-                high_usd=repairs * prices.cost(sent - read - write, settings.max_tokens, write, read),
-                unpriced_model=None if known else config.model.name))
+            estimates.append(
+                PhaseEstimate(
+                    phase=phase.name,
+                    input_tokens=sent,
+                    cached_tokens=read,
+                    output_budget=settings.max_tokens,
+                    low_usd=called * prices.cost(sent - read - write, low_out, write, read),
+                    expected_usd=called * prices.cost(sent - read - write, expected_out, write, read),
+                    high_usd=repairs * prices.cost(sent - read - write, settings.max_tokens, write, read),
+                    unpriced_model=None if known else config.model.name,
+                )
+            )
             store.save(phase.slug, _simulated(phase, plan, expected_out, COMMITTED))
     return estimates
 
@@ -88,9 +107,16 @@ def _simulated(phase: PhaseSpec, plan: PlanSpec, output_tokens: int, status: str
     if output_tokens and phase.write_allowlist:
         path = phase.write_allowlist[0].replace("**", f"{phase.kebab}-expected").replace("*", "expected")
         files[path] = ("expected content " * (output_tokens * 4 // 17 + 1))[: output_tokens * 4]
-    return PhaseArtifact(phase=phase.name, number=phase.number, task_name=plan.task_name,
-                         package_name=plan.package_name, inputs_digest="estimate", inputs={}, status=status,
-                         files=files)
+    return PhaseArtifact(
+        phase=phase.name,
+        number=phase.number,
+        task_name=plan.task_name,
+        package_name=plan.package_name,
+        inputs_digest="estimate",
+        inputs={},
+        status=status,
+        files=files,
+    )
 
 
 def _cache_use(blocks: list[str], breakpoints: list[int], written: set[str]) -> tuple[int, int, int]:
@@ -110,18 +136,26 @@ def _cache_use(blocks: list[str], breakpoints: list[int], written: set[str]) -> 
 
 def report(plan: PlanSpec, estimates: list[PhaseEstimate]) -> str:
     """The table `doit estimate:<plan>` prints."""
-    lines = [f"estimate for {plan.package_name} ({plan.plan_path.name}): no model call, prices per million tokens of "
-             f"the configured model; answers expected at {EXPECTED_SHARE:.0%} of each output budget",
-             f"{'phase':<22}{'input':>8}{'cached':>8}{'budget':>8}  {'cost (low / expected / high)'}"]
+    lines = [
+        f"estimate for {plan.package_name} ({plan.plan_path.name}): no model call, prices per million tokens of "
+        f"the configured model; answers expected at {EXPECTED_SHARE:.0%} of each output budget",
+        f"{'phase':<22}{'input':>8}{'cached':>8}{'budget':>8}  {'cost (low / expected / high)'}",
+    ]
     for e in estimates:
-        lines.append(f"{e.phase:<22}{e.input_tokens:>8}{e.cached_tokens:>8}{e.output_budget:>8}  "
-                     f"${e.low_usd:.4f} / ${e.expected_usd:.4f} / ${e.high_usd:.4f}")
+        lines.append(
+            f"{e.phase:<22}{e.input_tokens:>8}{e.cached_tokens:>8}{e.output_budget:>8}  "
+            f"${e.low_usd:.4f} / ${e.expected_usd:.4f} / ${e.high_usd:.4f}"
+        )
     total = [sum(getattr(e, f) for e in estimates) for f in ("low_usd", "expected_usd", "high_usd")]
-    lines.append(f"{'total':<22}{sum(e.input_tokens for e in estimates):>8}"
-                 f"{sum(e.cached_tokens for e in estimates):>8}{sum(e.output_budget for e in estimates):>8}  "
-                 f"${total[0]:.4f} / ${total[1]:.4f} / ${total[2]:.4f}")
+    lines.append(
+        f"{'total':<22}{sum(e.input_tokens for e in estimates):>8}"
+        f"{sum(e.cached_tokens for e in estimates):>8}{sum(e.output_budget for e in estimates):>8}  "
+        f"${total[0]:.4f} / ${total[1]:.4f} / ${total[2]:.4f}"
+    )
     unpriced = next((e.unpriced_model for e in estimates if e.unpriced_model), None)
     if unpriced:
-        lines.append(f"model.name {unpriced!r} is not in the price table (opus, sonnet, haiku): these are Sonnet's "
-                     "prices, a guess; set model.prices to what you pay")
+        lines.append(
+            f"model.name {unpriced!r} is not in the price table (opus, sonnet, haiku): these are Sonnet's "
+            "prices, a guess; set model.prices to what you pay"
+        )
     return "\n".join(lines)

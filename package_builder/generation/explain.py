@@ -3,6 +3,7 @@ template (by file), an upstream phase's output (by phase), the model, the output
 allowlist, the type-check result. The runner prints it before it pays for a call; `doit status` shows the cheap part
 of it (plan, templates, settings) for every plan without rendering anything.
 """
+
 from __future__ import annotations
 
 from package_builder.base.digest import changed_entries

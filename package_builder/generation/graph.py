@@ -7,6 +7,7 @@ the same settings. A change there makes doit run the task again; the runner then
 send changed (its inputs digest), so the key may be wider than the request but never narrower. A Temporal workflow
 reads the same functions. Stdlib only: `doit list` imports it at load time.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -32,8 +33,9 @@ class PhaseSettings:
         return asdict(self)
 
 
-def phases_for(plan, config, turn_based: tuple[PhaseSpec, ...],
-               single_shot: tuple[PhaseSpec, ...]) -> tuple[PhaseSpec, ...]:
+def phases_for(
+    plan, config, turn_based: tuple[PhaseSpec, ...], single_shot: tuple[PhaseSpec, ...]
+) -> tuple[PhaseSpec, ...]:
     """The phases a plan is generated with: single-shot when its front matter says so or the config turns
     turn-based generation off, else the fifteen."""
     off = config is not None and not config.turn_based_generation.enabled
@@ -85,8 +87,9 @@ def phase_settings(config, phases: tuple[PhaseSpec, ...], phase: PhaseSpec) -> P
     return PhaseSettings(
         model=config.model.name,
         max_tokens=generation.token_budgets.get(phase.name, phase.max_tokens),
-        temperature=(generation.temperatures.get(phase.name, phase.temperature)
-                     if config.model.send_temperature else None),
+        temperature=(
+            generation.temperatures.get(phase.name, phase.temperature) if config.model.send_temperature else None
+        ),
         enabled=phase_enabled(config, phase),
         coverage_override=config.testing.min_coverage_percent,
         max_repair_attempts=checks.max_repair_attempts,

@@ -17,6 +17,7 @@ A reservation a killed process never settles is not a leak: the bucket refills w
 (`model.rateLimits`) leave room for other tools. Nothing needs configuring: until the first answer says otherwise,
 nothing is limited.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,11 @@ from package_builder.base.errors import ModelCallError
 
 KINDS = ("requests", "input-tokens", "output-tokens")
 LABELS = {"requests": "request", "input-tokens": "input-token", "output-tokens": "output-token"}
-CAP_FIELDS = {"requests": "requests_per_minute", "input-tokens": "input_tokens_per_minute",
-              "output-tokens": "output_tokens_per_minute"}
+CAP_FIELDS = {
+    "requests": "requests_per_minute",
+    "input-tokens": "input_tokens_per_minute",
+    "output-tokens": "output_tokens_per_minute",
+}
 SHOW_WAITS_OVER_SECONDS = 3.0
 POLL_SECONDS = 0.5
 CHARS_PER_TOKEN = 3.5  # conservative for English and code; the answer's usage settles the difference
@@ -66,9 +70,14 @@ def cache_dir() -> Path:
 class Pacer:
     """The shared buckets of one API key. `say` shows waits longer than a few seconds."""
 
-    def __init__(self, path: Path, caps: Mapping[str, int | None] | None = None,
-                 say: Callable[[str], None] = print, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        path: Path,
+        caps: Mapping[str, int | None] | None = None,
+        say: Callable[[str], None] = print,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.path = path
         self.caps = {kind: value for kind, value in (caps or {}).items() if value}
         self.say = say
@@ -76,10 +85,13 @@ class Pacer:
         self.sleep = sleep
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._transaction() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS bucket (kind TEXT PRIMARY KEY, cap REAL, level REAL, "
-                       "rate REAL, updated REAL)")
-            db.execute("CREATE TABLE IF NOT EXISTS pause (id INTEGER PRIMARY KEY CHECK (id = 1), until REAL, "
-                       "reason TEXT)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS bucket (kind TEXT PRIMARY KEY, cap REAL, level REAL, "
+                "rate REAL, updated REAL)"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS pause (id INTEGER PRIMARY KEY CHECK (id = 1), until REAL, reason TEXT)"
+            )
 
     @classmethod
     def for_identity(cls, identity: str, caps: Mapping[str, int | None] | None = None, **kwargs) -> Pacer:
@@ -133,8 +145,10 @@ class Pacer:
                     self._store(db, buckets, now)
                     return Usage(**{_field(kind): int(taken.get(kind, 0)) for kind in KINDS})
             if now + wait > deadline:
-                raise ModelCallError(f"the {why} would keep this call waiting {wait:.0f} s more, past "
-                                     f"model.maxWaitSeconds; run again later (nothing answered is asked again)")
+                raise ModelCallError(
+                    f"the {why} would keep this call waiting {wait:.0f} s more, past "
+                    f"model.maxWaitSeconds; run again later (nothing answered is asked again)"
+                )
             if wait > SHOW_WAITS_OVER_SECONDS and not told:
                 self.say(f"waiting {wait:.0f} s for {why}")
                 told = True
@@ -158,8 +172,9 @@ class Pacer:
             if not current or current[0] < now + seconds:
                 db.execute("INSERT OR REPLACE INTO pause VALUES (1, ?, ?)", (now + seconds, reason))
 
-    def _learn(self, buckets: dict[str, list[float]], headers: Mapping[str, str], now: float,
-               used: Usage = Usage(0, 0, 0)) -> None:
+    def _learn(
+        self, buckets: dict[str, list[float]], headers: Mapping[str, str], now: float, used: Usage = Usage(0, 0, 0)
+    ) -> None:
         """Limits, levels and refill rates as the API states them; a cap of our own scales a bucket down. A streamed
         answer's headers went out before its output was taken, so a bucket first learned from them is taken this
         answer's output too (`used`; a bucket already kept has been charged it by `settle`)."""
@@ -174,8 +189,9 @@ class Pacer:
                 continue
             current = buckets.get(kind)
             api_rate = current[2] * limit / current[0] if current else limit / 60.0
-            reset = _seconds_until(headers.get(f"anthropic-ratelimit-{kind}-reset"),
-                                   stated_at if stated_at is not None else now)
+            reset = _seconds_until(
+                headers.get(f"anthropic-ratelimit-{kind}-reset"), stated_at if stated_at is not None else now
+            )
             # Informative only between empty and full: at 0 the bucket may be in debt, so `reset` says more than
             # the deficit `remaining` shows.
             if reset is not None and reset >= 0 and remaining > 0 and limit - remaining >= 0.02 * limit:
@@ -183,8 +199,11 @@ class Pacer:
                 # reading is a lower bound, so the highest one is the closest that is still never too fast).
                 api_rate = max(api_rate, (limit - remaining - 1) / (reset + RESET_RESOLUTION_SECONDS))
             cap = min(limit, float(self.caps.get(kind) or limit))
-            level = remaining - (used.of(kind) if kind == "output-tokens" else 0) if current is None else min(
-                current[1], remaining)
+            level = (
+                remaining - (used.of(kind) if kind == "output-tokens" else 0)
+                if current is None
+                else min(current[1], remaining)
+            )
             buckets[kind] = [cap, min(cap, level), api_rate * cap / limit]
 
 

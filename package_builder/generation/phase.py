@@ -3,6 +3,7 @@
 The fifteen declarations live in the top-level `phases/` folder, one module each; this module only defines their
 shape, so the core and every engine agree on it.
 """
+
 from __future__ import annotations
 
 import re
@@ -102,9 +103,17 @@ def validate_phases(declared: tuple[PhaseSpec, ...]) -> tuple[PhaseSpec, ...]:
 def _kind_problem(phase: PhaseSpec) -> str:
     """What the phase's declaration lacks, or has too much of, for its kind ("" when nothing)."""
     if phase.kind == "merge":
-        extra = [name for name, value in (("template", phase.template), ("write_allowlist", phase.write_allowlist),
-                                          ("rendered_files", phase.rendered_files), ("check", phase.check),
-                                          ("type_checks", phase.type_checks)) if value]
+        extra = [
+            name
+            for name, value in (
+                ("template", phase.template),
+                ("write_allowlist", phase.write_allowlist),
+                ("rendered_files", phase.rendered_files),
+                ("check", phase.check),
+                ("type_checks", phase.type_checks),
+            )
+            if value
+        ]
         return f"a merge phase makes no model call and writes no file: remove {', '.join(extra)}" if extra else ""
     what = "a checks phase (its repair prompt)" if phase.kind == "checks" else "a model phase"
     if phase.template is None:

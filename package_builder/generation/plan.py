@@ -3,6 +3,7 @@
 Stdlib only (YAML is imported just for plans that have front matter): `doit list` parses every plan at load time.
 A plan that cannot be used raises `PlanError` naming the file and what to add.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,17 @@ _SECTION = re.compile(r"^##\s+(.+?)\s*$", re.M)
 _DEPENDENCY_BULLET = re.compile(r"^\s*[-*]\s+(?:\*\*)?(?:`([^`]*)`|(@[^\s`:*]*))(?:\*\*)?\s*(?:[:—–-]\s*(.*))?$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-_FRONT_MATTER_KEYS = {"package", "type", "category", "dependencies", "path", "description", "version", "coverage",
-                      "mode"}
+_FRONT_MATTER_KEYS = {
+    "package",
+    "type",
+    "category",
+    "dependencies",
+    "path",
+    "description",
+    "version",
+    "coverage",
+    "mode",
+}
 MODES = ("turn-based", "single-shot")
 
 
@@ -84,16 +94,24 @@ def parse_plan(path: Path) -> PlanSpec:
 
     task_name = path.stem
     if not TASK_NAME.match(task_name):
-        raise PlanError(f"{path}: the file name must be lowercase letters, digits, '.', '_' or '-' "
-                        "(it becomes the task name)")
+        raise PlanError(
+            f"{path}: the file name must be lowercase letters, digits, '.', '_' or '-' (it becomes the task name)"
+        )
 
-    package_name = str(front.get("package") or _first(_PACKAGE_LINE, body) or _first(_HEADING_NAME, body)
-                       or _first(_NAME_BULLET, body) or "")
+    package_name = str(
+        front.get("package")
+        or _first(_PACKAGE_LINE, body)
+        or _first(_HEADING_NAME, body)
+        or _first(_NAME_BULLET, body)
+        or ""
+    )
     if not package_name:
         raise PlanError(f"{path}: no package name: add a line like **Package:** `@scope/{task_name}`")
     if len(package_name) > 214 or not NPM_NAME.match(package_name):
-        raise PlanError(f"{path}: package name {package_name!r} is not a valid npm package name "
-                        "(lowercase, URL-safe, optionally @scope/name)")
+        raise PlanError(
+            f"{path}: package name {package_name!r} is not a valid npm package name "
+            "(lowercase, URL-safe, optionally @scope/name)"
+        )
 
     category = _category(path, front, body)
     dependencies = _dependencies(path, front, body, first_line=text.count("\n", 0, len(text) - len(body)) + 1)
@@ -136,9 +154,10 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, str]:
         raise PlanError(f"{path}: front matter must be a mapping of fields (package, type, dependencies, ...)")
     unknown = sorted(set(front) - _FRONT_MATTER_KEYS)
     if unknown:
-        raise PlanError(f"{path}: unknown front matter field {unknown[0]!r}; "
-                        f"known: {', '.join(sorted(_FRONT_MATTER_KEYS))}")
-    return front, text[match.end():]
+        raise PlanError(
+            f"{path}: unknown front matter field {unknown[0]!r}; known: {', '.join(sorted(_FRONT_MATTER_KEYS))}"
+        )
+    return front, text[match.end() :]
 
 
 def _first(pattern: re.Pattern, text: str) -> str | None:
@@ -152,14 +171,17 @@ def _category(path: Path, front: dict, body: str) -> str:
     if declared is None:
         if folder in CATEGORIES:
             return folder
-        raise PlanError(f"{path}: no package type: add a line **Type:** <{'|'.join(CATEGORIES)}> "
-                        f"(or put the plan in plans/packages/<type>/)")
+        raise PlanError(
+            f"{path}: no package type: add a line **Type:** <{'|'.join(CATEGORIES)}> "
+            f"(or put the plan in plans/packages/<type>/)"
+        )
     declared = str(declared).lower()
     if declared not in CATEGORIES:
         raise PlanError(f"{path}: **Type:** {declared!r} is not one of {', '.join(CATEGORIES)}")
     if folder in CATEGORIES and folder != declared:
-        raise PlanError(f"{path}: **Type:** {declared} disagrees with the plan's folder {folder!r}; "
-                        "move the plan or fix the type")
+        raise PlanError(
+            f"{path}: **Type:** {declared} disagrees with the plan's folder {folder!r}; move the plan or fix the type"
+        )
     return declared
 
 
@@ -196,8 +218,10 @@ def _dependencies(path: Path, front: dict, body: str, first_line: int = 1) -> tu
 def _dependency(path: Path, name: str, purpose: str, line: int | None = None) -> Dependency:
     if not NPM_NAME.match(name) or len(name) > 214:
         where, part = (f"{path}:{line}", "## Dependencies") if line else (f"{path}", "front matter")
-        raise PlanError(f"{where}: dependency {name!r} is not a valid npm package name (lowercase, URL-safe, "
-                        f"optionally @scope/name, no version); fix it in {part} or remove it before generating")
+        raise PlanError(
+            f"{where}: dependency {name!r} is not a valid npm package name (lowercase, URL-safe, "
+            f"optionally @scope/name, no version); fix it in {part} or remove it before generating"
+        )
     return Dependency(name=name, purpose=purpose)
 
 
@@ -207,7 +231,7 @@ def _section_at(body: str, title: str) -> tuple[int, str]:
     for i, heading in enumerate(headings):
         if heading.group(1).strip().lower().startswith(title):
             end = headings[i + 1].start() if i + 1 < len(headings) else len(body)
-            return heading.end(), body[heading.end():end]
+            return heading.end(), body[heading.end() : end]
     return 0, ""
 
 
@@ -231,5 +255,7 @@ def _description(body: str) -> str:
 def _check_package_path(path: Path, package_path: str) -> None:
     pure = PurePosixPath(package_path)
     if pure.is_absolute() or ".." in pure.parts or str(pure) != package_path or package_path in ("", "."):
-        raise PlanError(f"{path}: package path {package_path!r} must be a relative path inside the workspace, "
-                        "like packages/core/name")
+        raise PlanError(
+            f"{path}: package path {package_path!r} must be a relative path inside the workspace, "
+            "like packages/core/name"
+        )

@@ -2,6 +2,7 @@
 
 It is what a bare `doit` shows (the safe default task), so it must be cheap and must never start work.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Set
@@ -35,8 +36,11 @@ class PlanStatus:
 
     def line(self) -> str:
         spent = f", ${self.cost_usd:.4f}" if self.cost_usd else ""
-        tokens = (f", {self.tokens.get('input', 0):,} in / {self.tokens.get('output', 0):,} out tokens"
-                  if self.tokens.get("output") else "")
+        tokens = (
+            f", {self.tokens.get('input', 0):,} in / {self.tokens.get('output', 0):,} out tokens"
+            if self.tokens.get("output")
+            else ""
+        )
         where = f" on {self.branch}" if self.branch else ""
         when = f", updated {self.updated[:16].replace('T', ' ')} UTC" if self.updated else ""
         why = f": {self.reason}" if self.reason else ""
@@ -59,16 +63,29 @@ class PlanStatus:
 
     def as_json(self) -> dict:
         """The same facts for scripts (`doit status --json`)."""
-        return {"plan": self.plan, "package": self.package, "phasesDone": self.phases_done,
-                "phaseCount": self.phase_count, "phase": self.phase, "state": self.state, "branch": self.branch,
-                "reason": self.reason, "costUsd": round(self.cost_usd, 6), "tokens": self.tokens,
-                "updated": self.updated}
+        return {
+            "plan": self.plan,
+            "package": self.package,
+            "phasesDone": self.phases_done,
+            "phaseCount": self.phase_count,
+            "phase": self.phase,
+            "state": self.state,
+            "branch": self.branch,
+            "reason": self.reason,
+            "costUsd": round(self.cost_usd, 6),
+            "tokens": self.tokens,
+            "updated": self.updated,
+        }
 
 
-def plan_status(workspace_root: Path | None, plan_path: Path,
-                phases_of: Callable[[PlanSpec], tuple[PhaseSpec, ...]],
-                inputs_now: Callable[[PlanSpec, tuple, PhaseSpec], dict] | None = None,
-                sessions: dict | None = None, branches: set[str] | None = None) -> PlanStatus:
+def plan_status(
+    workspace_root: Path | None,
+    plan_path: Path,
+    phases_of: Callable[[PlanSpec], tuple[PhaseSpec, ...]],
+    inputs_now: Callable[[PlanSpec, tuple, PhaseSpec], dict] | None = None,
+    sessions: dict | None = None,
+    branches: set[str] | None = None,
+) -> PlanStatus:
     """One plan's line; `phases_of` gives the phases its mode generates it with, `inputs_now` what a finished
     phase's stored inputs are compared with (an edited plan or template, another model: "out of date"),
     `sessions` every plan's newest checkpoint (`GenerationState.newest_sessions`, read once for many plans),
@@ -84,8 +101,9 @@ def plan_status(workspace_root: Path | None, plan_path: Path,
     else:
         state = GenerationState.find(workspace_root, plan) if workspace_root else None
     if state is None:
-        return PlanStatus(plan.task_name, plan.package_name, 0, len(phases), "not started",
-                          phase=phases[0].name if phases else "")
+        return PlanStatus(
+            plan.task_name, plan.package_name, 0, len(phases), "not started", phase=phases[0].name if phases else ""
+        )
     assert workspace_root is not None  # a checkpoint was found, and checkpoints live in a workspace
     store = ArtifactStore(workspace_root, plan.task_name)
     failure = state.data.get("failureRecovery") or {}
@@ -98,22 +116,39 @@ def plan_status(workspace_root: Path | None, plan_path: Path,
         failure = {}
     label = {"completed": "done", "failed": "failed"}.get(recorded, "running" if state.running else "in progress")
     reason = str(failure.get("error", "")).splitlines()[0][:400] if label == "failed" and failure else ""
-    stale = (_stale_phases(plan, phases, artifacts, inputs_now)
-             if inputs_now and label not in ("failed", "running") else [])
+    stale = (
+        _stale_phases(plan, phases, artifacts, inputs_now) if inputs_now and label not in ("failed", "running") else []
+    )
     if stale:
         label = "out of date"
         reasons = stale[0][1]
         more = f" (and {len(stale) - 1} more phase(s))" if len(stale) > 1 else ""
         reason = f"{', '.join(reasons)}{more}"
-    at = (state.data.get("currentPhase") if label in ("failed", "running") else
-          phases[-1].name if label == "done" else
-          stale[0][0] if stale else next((p.name for p in phases if p.name not in finished), ""))
+    at = (
+        state.data.get("currentPhase")
+        if label in ("failed", "running")
+        else phases[-1].name
+        if label == "done"
+        else stale[0][0]
+        if stale
+        else next((p.name for p in phases if p.name not in finished), "")
+    )
     branch = state.data.get("branch", "")
     if branches is not None and branch not in branches:
         branch = ""
-    return PlanStatus(plan.task_name, plan.package_name, done, len(phases), label, branch, reason,
-                      state.cost_usd, phase=at or "", tokens=dict(state.data.get("tokens") or {}),
-                      updated=str(state.data.get("savedAt") or ""))
+    return PlanStatus(
+        plan.task_name,
+        plan.package_name,
+        done,
+        len(phases),
+        label,
+        branch,
+        reason,
+        state.cost_usd,
+        phase=at or "",
+        tokens=dict(state.data.get("tokens") or {}),
+        updated=str(state.data.get("savedAt") or ""),
+    )
 
 
 def failure_fingerprint(visible_inputs: dict) -> str:
@@ -142,8 +177,14 @@ def existing_branches(workspace_root: Path | None) -> set[str] | None:
     if workspace_root is None:
         return None
     try:
-        listed = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/heads/"], cwd=workspace_root,
-                                capture_output=True, text=True, timeout=30, check=False)
+        listed = subprocess.run(
+            ["git", "for-each-ref", "--format=%(refname)", "refs/heads/"],
+            cwd=workspace_root,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if listed.returncode != 0:
@@ -169,23 +210,40 @@ def summary_table(statuses: list[PlanStatus], seconds: dict[str, float]) -> list
     rows = [("plan", "phases", "state", "tokens in / out", "cost", "time", "branch")]
     for status in statuses:
         tokens = f"{status.tokens.get('input', 0):,} / {status.tokens.get('output', 0):,}" if status.tokens else "-"
-        rows.append((status.plan, f"{status.phases_done}/{status.phase_count}", status.state, tokens,
-                     f"${status.cost_usd:.4f}", f"{seconds.get(status.plan, 0.0):.1f} s", status.branch or "-"))
+        rows.append(
+            (
+                status.plan,
+                f"{status.phases_done}/{status.phase_count}",
+                status.state,
+                tokens,
+                f"${status.cost_usd:.4f}",
+                f"{seconds.get(status.plan, 0.0):.1f} s",
+                status.branch or "-",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def write_generation_summary(workspace_root: Path, statuses: list[PlanStatus], seconds: dict[str, float],
-                             failed_in_run: Set[str] = frozenset()) -> Path:
+def write_generation_summary(
+    workspace_root: Path, statuses: list[PlanStatus], seconds: dict[str, float], failed_in_run: Set[str] = frozenset()
+) -> Path:
     """`.generation-state/summary.json` for CI: `{"ok", "failed", "plans": [status + seconds]}`. A plan failed when
     its checkpoint says so or when one of its tasks failed in this run (`failed_in_run`: a failure before its
     checkpoint was written, or one the checkpoint could not record)."""
     from package_builder.base.paths import state_dir
     from package_builder.base.storage import write_json_atomic
 
-    failed = [status.plan for status in statuses
-              if status.state in ("failed", "invalid plan") or status.plan in failed_in_run]
+    failed = [
+        status.plan for status in statuses if status.state in ("failed", "invalid plan") or status.plan in failed_in_run
+    ]
     path = state_dir(workspace_root) / "summary.json"
-    write_json_atomic(path, {"ok": not failed, "failed": failed, "plans": [
-        {**status.as_json(), "seconds": round(seconds.get(status.plan, 0.0), 2)} for status in statuses]})
+    write_json_atomic(
+        path,
+        {
+            "ok": not failed,
+            "failed": failed,
+            "plans": [{**status.as_json(), "seconds": round(seconds.get(status.plan, 0.0), 2)} for status in statuses],
+        },
+    )
     return path

@@ -5,6 +5,7 @@ phase of the process: doit runs tasks as threads) with its elapsed time, the out
 it waits for, redrawn in place. Elsewhere (CI, a pipe, a log file) plain lines: one per event, and while a call runs
 long, a line every `model.progressEverySeconds` (default 30). rich is imported only on a terminal.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,8 +50,9 @@ class CallWatch:
 class ProgressBoard:
     """Every call running in this process, shown live on a terminal or as periodic plain lines elsewhere."""
 
-    def __init__(self, every_seconds: float = 30.0, live: bool | None = None,
-                 write: Callable[[str], None] | None = None):
+    def __init__(
+        self, every_seconds: float = 30.0, live: bool | None = None, write: Callable[[str], None] | None = None
+    ):
         self.every_seconds = every_seconds
         self.live = on_a_terminal() if live is None else live
         self.write = write or (lambda line: print(line, flush=True))
@@ -113,8 +115,13 @@ class ProgressBoard:
         if lines is None:
             return
         try:
-            display = Live(Group(*map(Text, lines)), refresh_per_second=4, transient=True, redirect_stdout=True,
-                           redirect_stderr=True)
+            display = Live(
+                Group(*map(Text, lines)),
+                refresh_per_second=4,
+                transient=True,
+                redirect_stdout=True,
+                redirect_stderr=True,
+            )
             display.start()
         except LiveError:  # another display is still closing: the next call starts a display of its own
             with self._lock:

@@ -10,6 +10,7 @@ package as the phases wrote it, so the checkpoint records what was checked inste
 
 A value is null until there is something to check. Stdlib only: the runner calls it after every phase.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,10 @@ ANY_TYPE = r":\s*any\b|\bas any\b|<any>"  # an explicit `any`; `unknown` is the 
 _ANY = re.compile(ANY_TYPE)
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _JSONC_NOISE = re.compile(r'("(?:[^"\\]|\\.)*")|/\*.*?\*/|//[^\n]*|,(?=\s*[}\]])', re.S)
-_EXPORTED = re.compile(r"(?m)^[ \t]*export[ \t]+(?:default[ \t]+)?(?:declare[ \t]+)?(?:abstract[ \t]+)?"
-                       r"(?:async[ \t]+)?(?:function\*?|class)[ \t]*\*?[ \t]*(?P<name>[A-Za-z_$][\w$]*)?")
+_EXPORTED = re.compile(
+    r"(?m)^[ \t]*export[ \t]+(?:default[ \t]+)?(?:declare[ \t]+)?(?:abstract[ \t]+)?"
+    r"(?:async[ \t]+)?(?:function\*?|class)[ \t]*\*?[ \t]*(?P<name>[A-Za-z_$][\w$]*)?"
+)
 _DECORATOR = re.compile(r"@[\w$.]+(?:\([^()]*\))?$")
 _SOURCE = (".ts", ".tsx", ".mts", ".cts")
 
@@ -28,10 +31,11 @@ _SOURCE = (".ts", ".tsx", ".mts", ".cts")
 def package_checks(files: dict[str, str]) -> dict[str, bool | None]:
     """The three requirements as found in `files` (package-relative path → content)."""
     sources = {path: text for path, text in files.items() if path.startswith("src/") and path.endswith(_SOURCE)}
-    return {"strictTypeScript": strict_typescript(files.get("tsconfig.json")),
-            "noAnyTypes": (not any(_ANY.search(_COMMENT.sub("", text)) for text in sources.values())
-                           if sources else None),
-            "jsdocRequired": jsdoc_on_exports(sources)}
+    return {
+        "strictTypeScript": strict_typescript(files.get("tsconfig.json")),
+        "noAnyTypes": (not any(_ANY.search(_COMMENT.sub("", text)) for text in sources.values()) if sources else None),
+        "jsdocRequired": jsdoc_on_exports(sources),
+    }
 
 
 def strict_typescript(tsconfig: str | None) -> bool | None:
@@ -55,7 +59,7 @@ def jsdoc_on_exports(sources: dict[str, str]) -> bool | None:
     for path, text in sources.items():
         for index, match in enumerate(_EXPORTED.finditer(text)):
             key = (path, match.group("name") or f"default#{index}")
-            documented[key] = documented.get(key, False) or _has_jsdoc(text[:match.start()])
+            documented[key] = documented.get(key, False) or _has_jsdoc(text[: match.start()])
     return all(documented.values()) if documented else None
 
 
@@ -63,7 +67,7 @@ def _has_jsdoc(before: str) -> bool:
     """Whether the text before a declaration ends with a `/** … */` comment (decorators may follow it)."""
     head = before.rstrip()
     while (decorator := _DECORATOR.search(head)) is not None:
-        head = head[:decorator.start()].rstrip()
+        head = head[: decorator.start()].rstrip()
     if not head.endswith("*/"):
         return False
     opening = head.rfind("/*", 0, len(head) - 2)

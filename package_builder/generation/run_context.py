@@ -5,6 +5,7 @@ task of that command shares it), or one Temporal workflow, many of which run in 
 is process-global, so two runs in one process never share a spend (`budget.maxUsdPerRun`). Standard library only:
 the doit task loader makes one and `doit list` must stay fast.
 """
+
 from __future__ import annotations
 
 import threading

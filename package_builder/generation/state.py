@@ -7,6 +7,7 @@ session and continues it: same session id, same branch.
 `requirements.strictTypeScript`, `noAnyTypes` and `jsdocRequired` record what the package as written satisfies, checked
 after every phase (quality.py): null until there is something to check, then true or false.
 """
+
 from __future__ import annotations
 
 import os
@@ -119,16 +120,25 @@ class GenerationState:
 
     def start_step(self, number: int, phase: str) -> None:
         """A phase starts: `runningPid` lets `doit status` tell a generation running now from one left half done."""
-        self.data.update(currentPhase=phase, currentStepNumber=number, status="in-progress", runningPid=os.getpid(),
-                         runningProcess=process_identity(os.getpid()))
+        self.data.update(
+            currentPhase=phase,
+            currentStepNumber=number,
+            status="in-progress",
+            runningPid=os.getpid(),
+            runningProcess=process_identity(os.getpid()),
+        )
         self.save()
 
     @property
     def running(self) -> bool:
         """Whether the process that started the current phase is still alive (on this machine)."""
         pid, identity = self.data.get("runningPid"), self.data.get("runningProcess")
-        return (isinstance(pid, int) and bool(identity) and self.data.get("status") == "in-progress"
-                and process_identity(pid) == identity)
+        return (
+            isinstance(pid, int)
+            and bool(identity)
+            and self.data.get("status") == "in-progress"
+            and process_identity(pid) == identity
+        )
 
     def complete_step(self, step: dict, package_files: dict[str, str] | None = None) -> None:
         """Record a finished phase, replacing an earlier record of the same step (a rerun after an edit), and what the
@@ -157,9 +167,18 @@ class GenerationState:
     def fail_step(self, number: int, phase: str, error: str) -> None:
         previous = self.data.get("failureRecovery") or {}
         retries = previous.get("retryCount", -1) + 1 if previous.get("failedStep") == number else 0
-        self.data.update(currentPhase=phase, currentStepNumber=number, status="failed",
-                         failureRecovery={"failedStep": number, "phase": phase, "error": error, "retryCount": retries,
-                                          "failedAt": now_iso()})
+        self.data.update(
+            currentPhase=phase,
+            currentStepNumber=number,
+            status="failed",
+            failureRecovery={
+                "failedStep": number,
+                "phase": phase,
+                "error": error,
+                "retryCount": retries,
+                "failedAt": now_iso(),
+            },
+        )
         self.save()
 
     def finish(self) -> None:

@@ -3,6 +3,7 @@
 `template_sources` is stdlib only (a regex over `{% include %}`-style tags) so `dodo.py` can declare every template
 file a phase depends on without importing Jinja2 at task-load time.
 """
+
 from __future__ import annotations
 
 import re
@@ -70,5 +71,9 @@ def template_digests(prompts_dir: Path, phase) -> dict[str, str]:
     stored inputs, and what `doit status` compares to tell a template edit."""
     from package_builder.base.digest import digest_text
 
-    return {str(p.relative_to(prompts_dir)): digest_text(p.read_text(encoding="utf-8"))
-            for name in prompt_templates(phase) for p in template_sources(prompts_dir, name) if p.exists()}
+    return {
+        str(p.relative_to(prompts_dir)): digest_text(p.read_text(encoding="utf-8"))
+        for name in prompt_templates(phase)
+        for p in template_sources(prompts_dir, name)
+        if p.exists()
+    }

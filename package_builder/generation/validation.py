@@ -2,6 +2,7 @@
 guard, install, type-check, lint, build, tests with coverage), each failure classified for the repair loop, and the
 cheap type-check between phases. Results are typed; what is stored in artifacts is their `to_json()`.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,14 @@ class ValidationReport:
         return self.failure is None
 
     def to_json(self) -> dict:
-        return {"green": self.green, "failure": self.failure, "problem": self.problem, "coverage": self.coverage,
-                "coverageTarget": self.coverage_target,
-                "steps": [{**asdict(s), "exitCode": s.exit_code} for s in self.steps]}
+        return {
+            "green": self.green,
+            "failure": self.failure,
+            "problem": self.problem,
+            "coverage": self.coverage,
+            "coverageTarget": self.coverage_target,
+            "steps": [{**asdict(s), "exitCode": s.exit_code} for s in self.steps],
+        }
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,13 @@ class TypeCheckResult:
         """The stored form, read by the next phase's prompt (`type_check.ran`, `.exitCode`, `.errors`...)."""
         if not self.ran:
             return {"ran": False, "problem": self.problem}
-        return {"ran": True, "command": list(self.command), "exitCode": self.exit_code, "output": self.output,
-                "errors": self.errors}
+        return {
+            "ran": True,
+            "command": list(self.command),
+            "exitCode": self.exit_code,
+            "output": self.output,
+            "errors": self.errors,
+        }
 
 
 def environment_failure(result: StepResult) -> bool:
@@ -105,8 +116,11 @@ def _validate(toolchain: Toolchain, coverage_target: int) -> ValidationReport:
     low = {k: v for k, v in report.coverage.items() if v < coverage_target}
     if not report.coverage or low:
         report.failure = "coverage"
-        report.problem = (f"coverage below {coverage_target}%: " + ", ".join(f"{k} {v}%" for k, v in low.items())
-                          if low else "no coverage summary was written")
+        report.problem = (
+            f"coverage below {coverage_target}%: " + ", ".join(f"{k} {v}%" for k, v in low.items())
+            if low
+            else "no coverage summary was written"
+        )
     return report
 
 
@@ -130,8 +144,11 @@ def _type_check(toolchain: Toolchain) -> TypeCheckResult:
             return TypeCheckResult(ran=False, problem="dependencies not in the registry: " + "; ".join(missing))
         installed = toolchain.install()
         if not installed.ok:
-            return TypeCheckResult(ran=False, environment=environment_failure(installed),
-                                   problem=f"install failed (exit {installed.exit_code}): {installed.output[-600:]}")
+            return TypeCheckResult(
+                ran=False,
+                environment=environment_failure(installed),
+                problem=f"install failed (exit {installed.exit_code}): {installed.output[-600:]}",
+            )
     result = toolchain.typecheck()
     if result.tool_missing:  # the package lacks typescript: stored, and the next phase is told
         return TypeCheckResult(ran=False, problem=result.output)
@@ -139,5 +156,10 @@ def _type_check(toolchain: Toolchain) -> TypeCheckResult:
         return TypeCheckResult(ran=False, environment=True, problem=result.output[-600:])
     # result.command is as typed (`tsc --noEmit …`), not where the manager put tsc: the next phase reads it, so the
     # same package gets the same request in a plain folder, an npm monorepo or a pnpm one.
-    return TypeCheckResult(ran=True, command=tuple(result.command), exit_code=result.exit_code, output=result.output,
-                           errors=sum(1 for line in result.output.splitlines() if "error TS" in line))
+    return TypeCheckResult(
+        ran=True,
+        command=tuple(result.command),
+        exit_code=result.exit_code,
+        output=result.output,
+        errors=sum(1 for line in result.output.splitlines() if "error TS" in line),
+    )

@@ -2,6 +2,7 @@
 first. A package is rebuilt when its sources, the root's files, `globalBuildInputs` or its dependencies' build
 stamps (their outputs) change; `publish` always asks the registry.
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,8 +30,13 @@ from package_builder.tasks.project import LoadedProject
 if TYPE_CHECKING:
     from package_builder.base.config_snapshot import ConfigSnapshot, ValidatedConfig
 
-DRY_RUN = {"name": "dry_run", "long": "dry-run", "type": bool, "default": False,
-           "help": "show what would be published, publish nothing"}
+DRY_RUN = {
+    "name": "dry_run",
+    "long": "dry-run",
+    "type": bool,
+    "default": False,
+    "help": "show what would be published, publish nothing",
+}
 
 
 def workspace_step(project: LoadedProject, step: str, name: str | None, dry_run: bool = False):
@@ -104,8 +110,9 @@ class WorkspaceTasks:
     @functools.cached_property
     def pipeline(self) -> Pipeline:
         """turbo.json's task definitions, and the config's `packageBuilder.tasks` over them."""
-        return load_pipeline(self.workspace, self.config.package_builder.tasks,
-                             str(self.project.paths.config), self.packages[0])
+        return load_pipeline(
+            self.workspace, self.config.package_builder.tasks, str(self.project.paths.config), self.packages[0]
+        )
 
     def inputs(self, package: WorkspacePackage, step: str) -> list[str]:
         return step_inputs(package, self.pipeline, step, self.versioned)
@@ -126,10 +133,16 @@ class WorkspaceTasks:
             return {"actions": [(fail, [why])], "doc": f"(no workspace packages in {self.workspace})"}
         workspace = self.workspace
         lock = lockfile(workspace)
-        return {"actions": [(workspace_step, [self.project, "install", None])],
-                "file_dep": [str(workspace / "package.json"), *(str(p.directory / "package.json") for p in packages),
-                             *([str(lock)] if lock else [])],
-                "targets": [str(builds_dir(workspace) / "install.json")], "clean": True}
+        return {
+            "actions": [(workspace_step, [self.project, "install", None])],
+            "file_dep": [
+                str(workspace / "package.json"),
+                *(str(p.directory / "package.json") for p in packages),
+                *([str(lock)] if lock else []),
+            ],
+            "targets": [str(builds_dir(workspace) / "install.json")],
+            "clean": True,
+        }
 
     def steps(self, step: str, dry_run: bool = False):
         """One task per package for `step` (build, test or publish), under a group task named `step`."""
@@ -145,27 +158,41 @@ class WorkspaceTasks:
             return
         if not packages:  # asked to build and found nothing: say so, and fail, so a wrong workspaceRoot is not green
             why = no_packages(self.project, step)
-            yield {"basename": step, "doc": f"(no workspace packages in {self.workspace})",
-                   "actions": [(fail, [why])]}
+            yield {"basename": step, "doc": f"(no workspace packages in {self.workspace})", "actions": [(fail, [why])]}
             return
         yield {"basename": step, "name": None, "doc": f"{step} every workspace package"}
         by_name = {p.name: p for p in packages}
         for package in packages:
             task: dict[str, Any] = {
-                "basename": step, "name": package.name, "doc": f"{step} {package.name} {package.version}",
-                "actions": [(workspace_step, [self.project, step, package.name])]}
+                "basename": step,
+                "name": package.name,
+                "doc": f"{step} {package.name} {package.version}",
+                "actions": [(workspace_step, [self.project, step, package.name])],
+            }
             if step in ("build", "test"):
                 waits_for = dependency_stamps(package, pipeline.definition(package.name, step), by_name)
-                task.update(file_dep=[*self.inputs(package, step), *shared,
-                                      *(self.stamp(kind, name) for kind, name in waits_for)],
-                            targets=[self.stamp(step, package.name)], clean=True,
-                            uptodate=[config_changed(pipeline.fingerprint)])
+                task.update(
+                    file_dep=[
+                        *self.inputs(package, step),
+                        *shared,
+                        *(self.stamp(kind, name) for kind, name in waits_for),
+                    ],
+                    targets=[self.stamp(step, package.name)],
+                    clean=True,
+                    uptodate=[config_changed(pipeline.fingerprint)],
+                )
             else:
                 needs_tests = self.config.publishing.require_tests
-                task.update(task_dep=[f"build:{package.name}", *([f"test:{package.name}"] if needs_tests else []),
-                                      *(f"publish:{dep}" for dep in package.workspace_dependencies)],
-                            uptodate=[False], verbosity=2,
-                            params=[{**DRY_RUN, "default": dry_run}])  # `doit publish:<name> --dry-run`
+                task.update(
+                    task_dep=[
+                        f"build:{package.name}",
+                        *([f"test:{package.name}"] if needs_tests else []),
+                        *(f"publish:{dep}" for dep in package.workspace_dependencies),
+                    ],
+                    uptodate=[False],
+                    verbosity=2,
+                    params=[{**DRY_RUN, "default": dry_run}],
+                )  # `doit publish:<name> --dry-run`
             yield task
 
 
@@ -182,11 +209,16 @@ def no_packages(project: LoadedProject, step: str) -> str:
     except PackageBuilderError as exc:
         return f"{start}: {exc}"
     if not globs:
-        return (f"{start}: packages are found through the \"workspaces\" globs of its package.json or the "
-                "\"packages\" of its pnpm-workspace.yaml, and it has neither. Point workspaceRoot at your monorepo's "
-                "root, or declare its workspaces")
-    source = (f"the \"workspaces\" of {root / 'package.json'}" if declared
-              else f"the \"packages\" of {root / 'pnpm-workspace.yaml'}")
+        return (
+            f'{start}: packages are found through the "workspaces" globs of its package.json or the '
+            '"packages" of its pnpm-workspace.yaml, and it has neither. Point workspaceRoot at your monorepo\'s '
+            "root, or declare its workspaces"
+        )
+    source = (
+        f'the "workspaces" of {root / "package.json"}'
+        if declared
+        else f'the "packages" of {root / "pnpm-workspace.yaml"}'
+    )
     return f"{start}: {source} ({', '.join(globs)}) match no folder with a package.json"
 
 

@@ -3,6 +3,7 @@
 `dodo.py` (a checkout) and the `package-builder` command (an install, `command.py`) both load this one table, so
 `doit list` and `package-builder list` can never offer different tasks.
 """
+
 from __future__ import annotations
 
 from package_builder.tasks.builds import WorkspaceTasks, publish_creator
@@ -40,6 +41,13 @@ def doit_namespace(project: LoadedProject) -> dict[str, object]:
         """Test workspace packages (each after its build)."""
         return workspace.steps("test")
 
-    return {"DOIT_CONFIG": doit_config(project), "task_status": task_status, "task_generate": task_generate,
-            "task_estimate": task_estimate, "task_install": task_install, "task_build": task_build,
-            "task_test": task_test, "task_publish": publish_creator(workspace)}
+    return {
+        "DOIT_CONFIG": doit_config(project),
+        "task_status": task_status,
+        "task_generate": task_generate,
+        "task_estimate": task_estimate,
+        "task_install": task_install,
+        "task_build": task_build,
+        "task_test": task_test,
+        "task_publish": publish_creator(workspace),
+    }

@@ -9,6 +9,7 @@ Where things come from, since there is no checkout around it:
 - doit's dep file (`<config name>.doit.db`) and the validated config: `.package-builder/` in the config file's folder,
   which ignores itself in git; never the current folder, and no doit.cfg or pyproject.toml found there is read.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -47,12 +48,16 @@ def installed_root() -> Path:
     checkout when installed editable (`pip install -e`), where the two are mapped from."""
     phases = importlib.import_module(PHASES_PACKAGE)
     if phases.__file__ is None:  # a namespace package: the installed phases/ lost its __init__.py
-        raise PackageBuilderError(f"the installed package-builder has no {PHASES_PACKAGE}/__init__.py: reinstall it "
-                                  "(pip install --force-reinstall package-builder, or from the checkout)")
+        raise PackageBuilderError(
+            f"the installed package-builder has no {PHASES_PACKAGE}/__init__.py: reinstall it "
+            "(pip install --force-reinstall package-builder, or from the checkout)"
+        )
     root = Path(phases.__file__).resolve().parent.parent
     if not (root / "prompts" / "_system.md.j2").is_file():
-        raise PackageBuilderError(f"the installed package-builder has no prompts in {root / 'prompts'}: reinstall it "
-                                  "(pip install --force-reinstall package-builder, or from the checkout)")
+        raise PackageBuilderError(
+            f"the installed package-builder has no prompts in {root / 'prompts'}: reinstall it "
+            "(pip install --force-reinstall package-builder, or from the checkout)"
+        )
     return root
 
 
@@ -72,9 +77,13 @@ class ProjectTaskLoader(NamespaceTaskLoader):
 
     def setup(self, opt_values):
         phases = importlib.import_module(PHASES_PACKAGE)
-        project = LoadedProject(InstalledPaths(installed_root(), self.config_file), phases.PHASES,
-                                phases.SINGLE_SHOT_PHASES, state_home=self.config_file.parent,
-                                command="package-builder")
+        project = LoadedProject(
+            InstalledPaths(installed_root(), self.config_file),
+            phases.PHASES,
+            phases.SINGLE_SHOT_PHASES,
+            state_home=self.config_file.parent,
+            command="package-builder",
+        )
         namespace = doit_namespace(project)
         namespace["DOIT_CONFIG"] = {**namespace["DOIT_CONFIG"], "dep_file": str(dep_file(self.config_file))}
         self.namespace = namespace

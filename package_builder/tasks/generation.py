@@ -4,6 +4,7 @@ declaration, the artifacts of the phases `graph.upstream` names, and `graph.reru
 The runner decides for itself whether a phase's work is done (its artifact, keyed by a digest of its inputs), so a
 task doit runs again after a kill costs nothing; these dependencies only let doit skip the call entirely.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,9 @@ from package_builder.generation.templates import prompt_templates, template_sour
 from package_builder.tasks.project import LoadedProject
 
 
-def run_phase(run: RunContext, phases: tuple[PhaseSpec, ...], project_root: str, config_path: str, plan_path: str,
-              phase_name: str):
+def run_phase(
+    run: RunContext, phases: tuple[PhaseSpec, ...], project_root: str, config_path: str, plan_path: str, phase_name: str
+):
     """doit action: one phase of this doit command's run; a `PackageBuilderError` becomes a clean TaskFailed."""
     from package_builder.generation.runner import PhaseJob
     from package_builder.generation.runner import run_phase as run_one
@@ -56,8 +58,11 @@ def estimate(project: LoadedProject, plan_path: str):
 
     try:
         plan = parse_plan(Path(plan_path))
-        config = (load_config(project.paths.config) if project.config is not None
-                  else BuildConfig.model_validate({"workspaceRoot": "."}))
+        config = (
+            load_config(project.paths.config)
+            if project.config is not None
+            else BuildConfig.model_validate({"workspaceRoot": "."})
+        )
         if project.config is None:
             print(f"(no usable config: {project.config_error.splitlines()[0]}; estimating with the defaults)")
         print(report(plan, estimate_plan(project.paths, config, project.paths.config, plan, project.phases_of(plan))))
@@ -83,8 +88,14 @@ def estimate_tasks(project: LoadedProject):
         return
     yield {"basename": "estimate", "name": None, "doc": "estimate what generating each plan costs (no model call)"}
     for plan_path in plan_paths:
-        yield {"basename": "estimate", "name": plan_path.stem, "doc": f"estimate the cost of generate:{plan_path.stem}",
-               "actions": [(estimate, [project, str(plan_path)])], "uptodate": [False], "verbosity": 2}
+        yield {
+            "basename": "estimate",
+            "name": plan_path.stem,
+            "doc": f"estimate the cost of generate:{plan_path.stem}",
+            "actions": [(estimate, [project, str(plan_path)])],
+            "uptodate": [False],
+            "verbosity": 2,
+        }
 
 
 def generation_tasks(project: LoadedProject):
@@ -108,9 +119,12 @@ def generation_tasks(project: LoadedProject):
         phases = project.phases_of(plan)
         if id(phases) not in wiring:
             wiring[id(phases)] = _wiring(project, phases)
-        yield {"basename": f"generate:{name}", "name": None,
-               "doc": f"generate {plan.package_name} ({plan.category}) into {plan.package_path}"
-                      + (" in one call (single-shot)" if len(phases) != len(project.phases) else "")}
+        yield {
+            "basename": f"generate:{name}",
+            "name": None,
+            "doc": f"generate {plan.package_name} ({plan.category}) into {plan.package_path}"
+            + (" in one call (single-shot)" if len(phases) != len(project.phases) else ""),
+        }
         yield from _phase_tasks(project, run, phases, plan_path, name, *wiring[id(phases)])
     yield {"basename": "generate", "doc": "generate every planned package", "actions": None, "task_dep": names}
 
@@ -118,13 +132,23 @@ def generation_tasks(project: LoadedProject):
 def _wiring(project: LoadedProject, phases: tuple) -> tuple[dict, dict]:
     """Per phase of a phase list: the files it depends on, and its config_changed key."""
     files = {phase.name: _phase_files(project, phase) for phase in phases}
-    keys = ({phase.name: config_changed(rerun_key(project.config, phases, phase)) for phase in phases}
-            if project.config else {})
+    keys = (
+        {phase.name: config_changed(rerun_key(project.config, phases, phase)) for phase in phases}
+        if project.config
+        else {}
+    )
     return files, keys
 
 
-def _phase_tasks(project: LoadedProject, run: RunContext, phases: tuple, plan_path: Path, name: str,
-                 phase_files: dict, settings: dict):
+def _phase_tasks(
+    project: LoadedProject,
+    run: RunContext,
+    phases: tuple,
+    plan_path: Path,
+    name: str,
+    phase_files: dict,
+    settings: dict,
+):
     workspace = project.workspace
     # Plain strings (the same ones `paths.artifact_path` gives): fifteen per plan, for every plan on every load.
     folder = os.path.join(state_dir(workspace), name) if workspace else ""
@@ -135,23 +159,40 @@ def _phase_tasks(project: LoadedProject, run: RunContext, phases: tuple, plan_pa
     unusable = project.config_error if project.config is None else project.workspace_problem
     previous = None
     for phase in phases:
-        task = {"basename": f"generate:{name}", "name": phase.slug,
-                "doc": f"phase {phase.number}/{len(phases)} {phase.name}: {phase.description}",
-                "task_dep": [previous] if previous else []}
+        task = {
+            "basename": f"generate:{name}",
+            "name": phase.slug,
+            "doc": f"phase {phase.number}/{len(phases)} {phase.name}: {phase.description}",
+            "task_dep": [previous] if previous else [],
+        }
         if project.config is not None:
-            task.update(file_dep=[str(plan_path), *phase_files[phase.name],
-                                  *sorted({artifacts[read] for read in upstream(phases, phase)})],
-                        targets=[artifacts[phase.name]], uptodate=[settings[phase.name]], clean=True)
+            task.update(
+                file_dep=[
+                    str(plan_path),
+                    *phase_files[phase.name],
+                    *sorted({artifacts[read] for read in upstream(phases, phase)}),
+                ],
+                targets=[artifacts[phase.name]],
+                uptodate=[settings[phase.name]],
+                clean=True,
+            )
         task["actions"] = [(fail, [unusable])] if unusable else [(run_phase, [run, *common, phase.name])]
         yield task
         previous = f"generate:{name}:{phase.slug}"
-    yield {"basename": f"generate:{name}", "name": "summary", "doc": "print files, tokens, time and branch",
-           "actions": [(fail, [unusable])] if unusable else [(summarize, common)],
-           "task_dep": [previous], "uptodate": [False]}
+    yield {
+        "basename": f"generate:{name}",
+        "name": "summary",
+        "doc": "print files, tokens, time and branch",
+        "actions": [(fail, [unusable])] if unusable else [(summarize, common)],
+        "task_dep": [previous],
+        "uptodate": [False],
+    }
 
 
 def _phase_files(project: LoadedProject, phase) -> list[str]:
     """The phase's declaration and every template it renders (its prompt, the system prompt, rendered files)."""
     templates = prompt_templates(phase) if phase.calls_model else []
-    return [str(project.paths.phases / phase.module_file),
-            *(str(path) for template in templates for path in template_sources(project.paths.prompts, template))]
+    return [
+        str(project.paths.phases / phase.module_file),
+        *(str(path) for template in templates for path in template_sources(project.paths.prompts, template)),
+    ]

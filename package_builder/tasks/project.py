@@ -4,6 +4,7 @@ The config is the one the actions validate with pydantic, read back from its sna
 file has not changed since, so the task graph and the work agree on every value and loading imports no pydantic.
 A missing or invalid config does not stop `doit list`: the tasks that need it fail with the config's own error.
 """
+
 from __future__ import annotations
 
 import json
@@ -115,10 +116,14 @@ class LoadedProject:
             return ""
         where = f"workspaceRoot {root} (in {self.paths.config})"
         if not root.is_dir():
-            return (f"{where} does not exist: create it, run `git init` there and make a first commit, or point "
-                    "workspaceRoot at your monorepo")
-        return (f"{where} is not a git repository (it has no .git): run `git init` there and make a first commit, "
-                "or point workspaceRoot at the top folder of your monorepo")
+            return (
+                f"{where} does not exist: create it, run `git init` there and make a first commit, or point "
+                "workspaceRoot at your monorepo"
+            )
+        return (
+            f"{where} is not a git repository (it has no .git): run `git init` there and make a first commit, "
+            "or point workspaceRoot at the top folder of your monorepo"
+        )
 
 
 def load_project(root: Path, phases: tuple[PhaseSpec, ...], single_shot: tuple[PhaseSpec, ...] = ()) -> LoadedProject:

@@ -1,5 +1,6 @@
 """What a `doit` run prints and leaves behind: doit's console output (minus the `.  task` lines of generation tasks,
 which print their own progress), a closing table of build/test/publish outcomes, and `summary.json` for CI."""
+
 from __future__ import annotations
 
 import functools
@@ -28,9 +29,16 @@ def doit_config(project: LoadedProject) -> dict:
     continue_chains_first()
     explain_unknown_tasks(project)
     exit_quietly_on_a_closed_pipe()
-    return {"backend": "sqlite3", "dep_file": ".package-builder.doit.db", "verbosity": 2, "continue": True,
-            "reporter": reporter_for(project), "default_tasks": ["status"],
-            "num_process": project.config.max_concurrent_builds if project.config else 1, "par_type": "thread"}
+    return {
+        "backend": "sqlite3",
+        "dep_file": ".package-builder.doit.db",
+        "verbosity": 2,
+        "continue": True,
+        "reporter": reporter_for(project),
+        "default_tasks": ["status"],
+        "num_process": project.config.max_concurrent_builds if project.config else 1,
+        "par_type": "thread",
+    }
 
 
 def explain_unknown_tasks(project: LoadedProject) -> bool:
@@ -71,12 +79,15 @@ def unknown_task(project: LoadedProject, name: str, tasks: dict) -> str | None:
         doc = (group.doc or "") if group is not None else ""
         if doc.startswith("("):  # the workspace (or config) has an error, or no packages: that is the story
             return f"no task {name}: {doc}; `doit {kind}` says why"
-        known = sorted(task[len(kind) + 1:] for task in tasks if task.startswith(f"{kind}:"))
-        where = f"the workspace {project.workspace}" + (f" (workspaceRoot in {project.paths.config})"
-                                                       if project.workspace else "")
+        known = sorted(task[len(kind) + 1 :] for task in tasks if task.startswith(f"{kind}:"))
+        where = f"the workspace {project.workspace}" + (
+            f" (workspaceRoot in {project.paths.config})" if project.workspace else ""
+        )
         has = f"its packages: {', '.join(known)}" if known else "it has none"
-        return (f"no package {rest} in {where}, so no task {name}; {has} (`doit list --all` lists every task; a "
-                "package is found through the \"workspaces\" of the root package.json or pnpm-workspace.yaml)")
+        return (
+            f"no package {rest} in {where}, so no task {name}; {has} (`doit list --all` lists every task; a "
+            'package is found through the "workspaces" of the root package.json or pnpm-workspace.yaml)'
+        )
     if kind in ("generate", "estimate"):
         plan, _, phase = rest.partition(":")
         if f"{kind}:{plan}" in tasks and phase:
@@ -84,8 +95,10 @@ def unknown_task(project: LoadedProject, name: str, tasks: dict) -> str | None:
             return f"no task {name}: {kind}:{plan} has {', '.join(phases)} (`doit list --all` lists every task)"
         plans = sorted({task.split(":")[1] for task in tasks if task.startswith(f"{kind}:")})
         has = f"the plans there: {', '.join(plans)}" if plans else "there are none"
-        return (f"no plan {plan} in {project.plans}, so no task {name}: a plan is <category>/{plan}.md there; {has}"
-                " (`doit list` lists them)")
+        return (
+            f"no plan {plan} in {project.plans}, so no task {name}: a plan is <category>/{plan}.md there; {has}"
+            " (`doit list` lists them)"
+        )
     return None
 
 
@@ -190,14 +203,17 @@ def reporter_for(project: LoadedProject) -> type:
             if self.not_generated:
                 failed = "; ".join(f"{plan}: {why}" for plan, why in self.not_generated.items())
                 done = f"; done: {', '.join(self.generated)}" if self.generated else ""
-                self.write(f"generation: {len(self.not_generated)} of {len(self.not_generated) + len(self.generated)}"
-                           f" package(s) failed ({failed}){done}\n")
+                self.write(
+                    f"generation: {len(self.not_generated)} of {len(self.not_generated) + len(self.generated)}"
+                    f" package(s) failed ({failed}){done}\n"
+                )
             elif len(self.generated) > 1:
                 self.write(f"generation: all {len(self.generated)} packages done ({', '.join(self.generated)})\n")
             if not self.outcomes:
                 return
             rows = [("package", *STEP_NAMES)] + [
-                (name, *(steps.get(step, "-") for step in STEP_NAMES)) for name, steps in self.outcomes.items()]
+                (name, *(steps.get(step, "-") for step in STEP_NAMES)) for name, steps in self.outcomes.items()
+            ]
             widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
             for row in rows:
                 cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
@@ -218,11 +234,17 @@ def reporter_for(project: LoadedProject) -> type:
             except PackageBuilderError:
                 return  # the plans folder's own error is what the run already reported
             branches = existing_branches(workspace)  # a run that failed before its first commit made none
-            statuses = [plan_status(workspace, paths[plan], project.phases_of, branches=branches)
-                        for plan in sorted(self.generation_seconds) if plan in paths]
-            statuses = [replace(status, state="failed", reason=self.not_generated[status.plan])
-                        if status.plan in self.not_generated and status.state != "failed" else status
-                        for status in statuses]  # failed before its checkpoint could say so
+            statuses = [
+                plan_status(workspace, paths[plan], project.phases_of, branches=branches)
+                for plan in sorted(self.generation_seconds)
+                if plan in paths
+            ]
+            statuses = [
+                replace(status, state="failed", reason=self.not_generated[status.plan])
+                if status.plan in self.not_generated and status.state != "failed"
+                else status
+                for status in statuses
+            ]  # failed before its checkpoint could say so
             for line in summary_table(statuses, self.generation_seconds):
                 self.write(line + "\n")
             path = write_generation_summary(workspace, statuses, self.generation_seconds, set(self.not_generated))

@@ -9,6 +9,7 @@ is done; independent tasks fill the other slots. Only the order changes: what ru
 This replaces one method of doit's dispatcher, so it checks the shape it expects first and changes nothing otherwise
 (tests/unit/test_scheduling.py fails if a doit release moves it).
 """
+
 from __future__ import annotations
 
 from collections import deque

@@ -1,5 +1,6 @@
 """`status`, the default task: one line per plan from the checkpoints and artifacts, so a bare `doit` starts no model
 call, writes no git and publishes nothing."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,13 @@ from package_builder.generation.plan import discover_plans
 from package_builder.tasks.project import LoadedProject
 from package_builder.tasks.reporter import stop_writing_stdout
 
-JSON = {"name": "as_json", "long": "json", "type": bool, "default": False,
-        "help": "print the status as JSON, for scripts"}
+JSON = {
+    "name": "as_json",
+    "long": "json",
+    "type": bool,
+    "default": False,
+    "help": "print the status as JSON, for scripts",
+}
 
 
 def show_status(project: LoadedProject, as_json: bool = False):
@@ -34,8 +40,9 @@ def show_status(project: LoadedProject, as_json: bool = False):
     inputs_now = VisibleInputs(project.paths.prompts, project.config)
     sessions = GenerationState.newest_sessions(project.workspace) if project.workspace else {}
     branches = existing_branches(project.workspace) if sessions else None
-    plans = [plan_status(project.workspace, path, project.phases_of, inputs_now, sessions, branches)
-             for path in plan_paths]
+    plans = [
+        plan_status(project.workspace, path, project.phases_of, inputs_now, sessions, branches) for path in plan_paths
+    ]
     broken += [f"plan {plan.plan}" for plan in plans if plan.state == "invalid plan"]
     try:
         if as_json:
@@ -47,8 +54,10 @@ def show_status(project: LoadedProject, as_json: bool = False):
                 print(f"no plans in {project.plans} (write <category>/<name>.md there)")
             for plan in plans:
                 print(plan.line())
-            print(f"run `{project.command} list` for the tasks, `{project.command} generate:<plan>` to generate one "
-                  "package")
+            print(
+                f"run `{project.command} list` for the tasks, `{project.command} generate:<plan>` to generate one "
+                "package"
+            )
         sys.stdout.flush()
     except BrokenPipeError:  # `doit | head -1`: the reader has what it wanted
         stop_writing_stdout()
@@ -56,8 +65,9 @@ def show_status(project: LoadedProject, as_json: bool = False):
     if broken:
         from doit.exceptions import TaskFailed
 
-        return TaskFailed(f"status: fix {', '.join(broken)} (the error is shown above), then run "
-                          f"`{project.command}` again")
+        return TaskFailed(
+            f"status: fix {', '.join(broken)} (the error is shown above), then run `{project.command}` again"
+        )
     return None
 
 

@@ -3,6 +3,7 @@
 What a user relies on: nothing a model answers can land outside the package, in git's or npm's folders, or where the
 phase may not write; a bad answer is refused whole, and the refusal names the path so the repair prompt can fix it.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -134,6 +135,7 @@ def test_every_unsafe_path_in_an_answer_is_listed_not_just_the_first():
 
 # --- block structure -------------------------------------------------------------------------------------------------
 
+
 def test_a_path_in_two_file_blocks_is_refused_naming_the_path_and_line():
     message = refusal(file_block("tests/a.test.ts", "one") + file_block("tests/a.test.ts", "two"))
     assert "line 4: 'tests/a.test.ts' appears in more than one block" in message
@@ -179,15 +181,18 @@ def test_a_second_multi_line_summary_is_refused_too():
     assert "a second <summary>" in message
 
 
-@pytest.mark.parametrize("line", [
-    "<file path='tests/a.ts'>",                 # single quotes
-    '<file path="tests/a.ts"> const a = 1;',    # content on the tag's line
-    '  <file path="tests/a.ts">',               # indented tag
-    '<file name="tests/a.ts">',                 # wrong attribute
-    '<delete path="tests/a.ts">',               # delete without the self-closing slash
-    "</file>",                                  # stray close
-    "  <summary>indented</summary>",            # indented summary
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "<file path='tests/a.ts'>",  # single quotes
+        '<file path="tests/a.ts"> const a = 1;',  # content on the tag's line
+        '  <file path="tests/a.ts">',  # indented tag
+        '<file name="tests/a.ts">',  # wrong attribute
+        '<delete path="tests/a.ts">',  # delete without the self-closing slash
+        "</file>",  # stray close
+        "  <summary>indented</summary>",  # indented summary
+    ],
+)
 def test_a_malformed_tag_is_refused_and_quoted(line):
     message = refusal(file_block("tests/ok.ts") + line + "\n")
     assert "malformed tag" in message
@@ -195,7 +200,7 @@ def test_a_malformed_tag_is_refused_and_quoted(line):
 
 
 def test_an_answer_of_only_prose_is_refused_because_the_phase_must_write_files():
-    assert "has no <file path=\"...\"> block" in refusal("I think the tests look fine as they are.\n")
+    assert 'has no <file path="..."> block' in refusal("I think the tests look fine as they are.\n")
 
 
 def test_an_answer_that_only_deletes_is_accepted():
@@ -225,14 +230,19 @@ def test_tag_like_lines_inside_a_file_are_content_not_tags():
 
 
 def test_a_one_line_summary_is_kept_and_prose_around_blocks_is_ignored():
-    answer = parse_answer("Sure! Here are the tests.\n" + file_block("tests/a.ts")
-                          + "<summary>  Added a test.  </summary>\nLet me know if you need more.\n", TESTING)
+    answer = parse_answer(
+        "Sure! Here are the tests.\n"
+        + file_block("tests/a.ts")
+        + "<summary>  Added a test.  </summary>\nLet me know if you need more.\n",
+        TESTING,
+    )
     assert answer.summary == "Added a test." and list(answer.files) == ["tests/a.ts"]
 
 
 def test_a_file_block_inside_an_open_summary_is_refused_not_silently_dropped():
-    text = (file_block("tests/a.test.ts") + "<summary>\nWrote the tests\n" + file_block("tests/b.test.ts")
-            + "</summary>\n")
+    text = (
+        file_block("tests/a.test.ts") + "<summary>\nWrote the tests\n" + file_block("tests/b.test.ts") + "</summary>\n"
+    )
     with pytest.raises(ModelAnswerError, match=r"<summary> is never closed with </summary> before the tag on line"):
         parse_answer(text, TESTING)
 
@@ -244,30 +254,34 @@ def test_a_one_line_summary_followed_by_prose_is_accepted():
 
 # --- glob_match: the allowlist's globs -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path, pattern, matches", [
-    ("src/a.ts", "src/**", True),
-    ("src/deep/er/a.ts", "src/**", True),
-    ("src", "src/**", False),                      # the folder itself is not inside it
-    ("srcx/a.ts", "src/**", False),
-    ("a/b/c/x.test.ts", "**/x.test.ts", True),     # `**/` spans any number of folders ...
-    ("x.test.ts", "**/x.test.ts", True),           # ... including none
-    ("src/index.ts", "src/**/index.ts", True),
-    ("src/a/b/index.ts", "src/**/index.ts", True),
-    ("src/a/bindex.ts", "src/**/index.ts", False),
-    ("src/a.ts", "src/*", True),
-    ("src/a/b.ts", "src/*", False),                # `*` stays in one segment
-    ("a/b", "a*b", False),
-    ("a/b", "a**b", True),
-    ("a.ts", "?.ts", True),
-    ("ab.ts", "?.ts", False),                      # `?` is exactly one character ...
-    ("a/.ts", "a?.ts", False),                     # ... and never a slash
-    ("docs/architecture.md", "docs/architecture.md", True),
-    ("docs/architectureXmd", "docs/architecture.md", False),  # `.` is literal
-    ("docs/architecture.mdx", "docs/architecture.md", False), # anchored at the end
-    ("x/docs/architecture.md", "docs/architecture.md", False),  # anchored at the start
-    ("src/(a)+.ts", "src/(a)+.ts", True),          # regex metacharacters are literal
-    ("src/aa.ts", "src/(a)+.ts", False),
-])
+
+@pytest.mark.parametrize(
+    "path, pattern, matches",
+    [
+        ("src/a.ts", "src/**", True),
+        ("src/deep/er/a.ts", "src/**", True),
+        ("src", "src/**", False),  # the folder itself is not inside it
+        ("srcx/a.ts", "src/**", False),
+        ("a/b/c/x.test.ts", "**/x.test.ts", True),  # `**/` spans any number of folders ...
+        ("x.test.ts", "**/x.test.ts", True),  # ... including none
+        ("src/index.ts", "src/**/index.ts", True),
+        ("src/a/b/index.ts", "src/**/index.ts", True),
+        ("src/a/bindex.ts", "src/**/index.ts", False),
+        ("src/a.ts", "src/*", True),
+        ("src/a/b.ts", "src/*", False),  # `*` stays in one segment
+        ("a/b", "a*b", False),
+        ("a/b", "a**b", True),
+        ("a.ts", "?.ts", True),
+        ("ab.ts", "?.ts", False),  # `?` is exactly one character ...
+        ("a/.ts", "a?.ts", False),  # ... and never a slash
+        ("docs/architecture.md", "docs/architecture.md", True),
+        ("docs/architectureXmd", "docs/architecture.md", False),  # `.` is literal
+        ("docs/architecture.mdx", "docs/architecture.md", False),  # anchored at the end
+        ("x/docs/architecture.md", "docs/architecture.md", False),  # anchored at the start
+        ("src/(a)+.ts", "src/(a)+.ts", True),  # regex metacharacters are literal
+        ("src/aa.ts", "src/(a)+.ts", False),
+    ],
+)
 def test_glob_match_follows_the_allowlist_rules(path, pattern, matches):
     assert glob_match(path, pattern) is matches
 

@@ -1,5 +1,6 @@
 """Hostile answers at the apply level, without npm or doit: a phase's files land inside the package or nowhere, all
 of them or none, and never through a symlink that points elsewhere."""
+
 from __future__ import annotations
 
 import pytest

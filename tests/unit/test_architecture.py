@@ -1,5 +1,6 @@
 """The layout keeps its promises: dodo.py is a table of contents, only the task package knows doit, and the graph
 every engine reads has no third-party import (so `doit list` stays fast and a Temporal worker can use it as is)."""
+
 from __future__ import annotations
 
 import ast
@@ -27,14 +28,19 @@ def test_dodo_is_a_short_table_of_contents():
 
 
 def test_only_the_task_package_imports_doit():
-    offenders = [str(path.relative_to(REPO)) for path in (REPO / "package_builder").rglob("*.py")
-                 if "doit" in imported_modules(path) and path.relative_to(REPO).parts[1] != "tasks"]
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "package_builder").rglob("*.py")
+        if "doit" in imported_modules(path) and path.relative_to(REPO).parts[1] != "tasks"
+    ]
     assert offenders == []
 
 
 def test_the_graph_loads_without_any_third_party_module():
-    code = ("import sys, package_builder.generation.graph\n"
-            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {THIRD_PARTY!r}))")
+    code = (
+        "import sys, package_builder.generation.graph\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {THIRD_PARTY!r}))"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
 
@@ -61,7 +67,7 @@ def internal_imports(name: str, path: Path, modules: dict[str, Path]) -> set[str
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-                module = ".".join(base[:len(base) - node.level + 1] + ([node.module] if node.module else []))
+                module = ".".join(base[: len(base) - node.level + 1] + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
             for alias in node.names:
@@ -69,8 +75,12 @@ def internal_imports(name: str, path: Path, modules: dict[str, Path]) -> set[str
                 found.add(target if target in modules else module)
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in
-              ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant)):
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             found.add(str(node.args[0].value))  # importlib.import_module("package_builder.builds.steps")
     return {target for target in found if target in modules and target != name}
 
@@ -110,7 +120,7 @@ def test_there_is_no_import_cycle_even_through_imports_inside_functions():
 
     def visit(name: str, path: tuple[str, ...]) -> None:
         if name in path:
-            raise AssertionError("import cycle: " + " -> ".join(path[path.index(name):] + (name,)))
+            raise AssertionError("import cycle: " + " -> ".join(path[path.index(name) :] + (name,)))
         if name in done:
             return
         for target in sorted(graph[name]):

@@ -1,5 +1,6 @@
 """Budgets stop a call before its worst case could cross them, naming the budget and what is spent; prices turn
 usage into money with the API's cache multipliers."""
+
 from __future__ import annotations
 
 import pickle
@@ -37,8 +38,11 @@ def test_a_package_budget_stops_the_call_that_could_cross_it(state):
     budget = Budget(settings(package=0.10), SONNET, state, RunBudget())
     budget.charge(0.07)
     budget.check(0.03)  # 0.10 exactly: allowed
-    with pytest.raises(BudgetExceeded, match=r"budget.maxUsdPerPackage is \$0.10; this package has spent \$0.0700 "
-                                             r"and the next call could cost up to \$0.0400"):
+    with pytest.raises(
+        BudgetExceeded,
+        match=r"budget.maxUsdPerPackage is \$0.10; this package has spent \$0.0700 "
+        r"and the next call could cost up to \$0.0400",
+    ):
         budget.check(0.04)
     assert state.cost_usd == pytest.approx(0.07)
     assert GenerationState(state.path, {}).data == {} and '"costUsd": 0.07' in state.path.read_text()

@@ -3,6 +3,7 @@
 A user writes camelCase JSON; every mistake comes back naming the file and the field, relative paths mean "from the
 config's folder", and secrets never show up in a repr, a dump or an error.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,15 +56,22 @@ def test_a_config_with_only_workspace_root_gets_the_documented_defaults(tmp_path
 
 
 def test_camel_case_fields_reach_their_settings(tmp_path):
-    config = load_config(write_config(tmp_path, {
-        "workspaceRoot": "/ws", "maxConcurrentBuilds": 8, "globalBuildInputs": ["tools/**"],
-        "model": {"maxRetries": 1, "timeoutSeconds": 30, "maxAnswerRepairs": 0, "sendTemperature": True},
-        "git": {"authorName": "Bot", "authorEmail": "bot@example.test"},
-        "turnBasedGeneration": {"phasesToSkip": ["EXAMPLES"], "tokenBudgets": {"TESTING": 9000}},
-        "buildValidation": {"maxRepairAttempts": 5, "maxAttemptsPerFailure": {"type": 3}},
-        "testing": {"minCoveragePercent": 75},
-        "publishing": {"dryRun": True, "access": "public", "tag": "next"},
-    }))
+    config = load_config(
+        write_config(
+            tmp_path,
+            {
+                "workspaceRoot": "/ws",
+                "maxConcurrentBuilds": 8,
+                "globalBuildInputs": ["tools/**"],
+                "model": {"maxRetries": 1, "timeoutSeconds": 30, "maxAnswerRepairs": 0, "sendTemperature": True},
+                "git": {"authorName": "Bot", "authorEmail": "bot@example.test"},
+                "turnBasedGeneration": {"phasesToSkip": ["EXAMPLES"], "tokenBudgets": {"TESTING": 9000}},
+                "buildValidation": {"maxRepairAttempts": 5, "maxAttemptsPerFailure": {"type": 3}},
+                "testing": {"minCoveragePercent": 75},
+                "publishing": {"dryRun": True, "access": "public", "tag": "next"},
+            },
+        )
+    )
     assert config.max_concurrent_builds == 8 and config.global_build_inputs == ["tools/**"]
     assert (config.model.max_retries, config.model.timeout_seconds, config.model.max_answer_repairs) == (1, 30, 0)
     assert config.model.send_temperature is True
@@ -97,44 +105,71 @@ def test_a_comment_field_is_allowed(tmp_path):
     assert config.workspace_root == Path("/ws")
 
 
-@pytest.mark.parametrize("content, field", [
-    ({"workspaceRoot": "/ws", "colour": "red"}, "field colour: unknown field; the fields are workspaceRoot, plansDir"),
-    ({"workspaceRoot": "/ws", "model": {"temprature": 0.2}}, "field model.temprature: unknown field"),
-    ({"workspaceRoot": "/ws", "git": {"colour": "me"}},
-     "field git.colour: unknown field; the fields of git are authorName, authorEmail, branchPrefix, onMerge"),
-])
+@pytest.mark.parametrize(
+    "content, field",
+    [
+        (
+            {"workspaceRoot": "/ws", "colour": "red"},
+            "field colour: unknown field; the fields are workspaceRoot, plansDir",
+        ),
+        ({"workspaceRoot": "/ws", "model": {"temprature": 0.2}}, "field model.temprature: unknown field"),
+        (
+            {"workspaceRoot": "/ws", "git": {"colour": "me"}},
+            "field git.colour: unknown field; the fields of git are authorName, authorEmail, branchPrefix, onMerge",
+        ),
+    ],
+)
 def test_an_unknown_field_is_named_with_its_section(tmp_path, content, field):
     assert field in refused(write_config(tmp_path, content))
 
 
-@pytest.mark.parametrize("content, field, meant", [
-    ({"workspaceRoot": "/ws", "maxConcurentBuilds": 2}, "maxConcurentBuilds", "maxConcurrentBuilds"),
-    ({"workspaceRoot": "/ws", "plansdir": "plans"}, "plansdir", "plansDir"),
-    ({"workspaceRoot": "/ws", "git": {"author": "me"}}, "git.author", "authorName"),
-    ({"workspaceRoot": "/ws", "builds": {"remote_cache": {"url": "http://c", "tem": "x"}}}, "builds.remote_cache.tem",
-     "team"),
-])
+@pytest.mark.parametrize(
+    "content, field, meant",
+    [
+        ({"workspaceRoot": "/ws", "maxConcurentBuilds": 2}, "maxConcurentBuilds", "maxConcurrentBuilds"),
+        ({"workspaceRoot": "/ws", "plansdir": "plans"}, "plansdir", "plansDir"),
+        ({"workspaceRoot": "/ws", "git": {"author": "me"}}, "git.author", "authorName"),
+        (
+            {"workspaceRoot": "/ws", "builds": {"remote_cache": {"url": "http://c", "tem": "x"}}},
+            "builds.remote_cache.tem",
+            "team",
+        ),
+    ],
+)
 def test_a_misspelt_field_is_refused_with_the_name_it_was_meant_to_be(tmp_path, content, field, meant):
     assert f"field {field}: unknown field; did you mean {meant}?" in refused(write_config(tmp_path, content))
 
 
-@pytest.mark.parametrize("content, field", [
-    ({}, "field workspaceRoot: Field required"),
-    ({"workspaceRoot": "/ws", "maxConcurrentBuilds": "lots"},
-     "field maxConcurrentBuilds: Input should be a valid integer"),
-    ({"workspaceRoot": "/ws", "maxConcurrentBuilds": 0},
-     "field maxConcurrentBuilds: Input should be greater than or equal to 1"),
-    ({"workspaceRoot": "/ws", "model": {"maxRetries": 99}},
-     "field model.maxRetries: Input should be less than or equal to 20"),
-    ({"workspaceRoot": "/ws", "model": {"provider": "openai"}}, "field model.provider: Input should be"),
-    ({"workspaceRoot": "/ws", "testing": {"minCoveragePercent": 101}}, "field testing.minCoveragePercent"),
-    ({"workspaceRoot": "/ws", "publishing": {"tag": "1.0"}}, "field publishing.tag: String should match pattern"),
-    ({"workspaceRoot": "/ws", "publishing": {"access": "private"}}, "field publishing.access"),
-    ({"workspaceRoot": "/ws", "buildValidation": {"maxAttemptsPerFailure": {"typo": 1}}},
-     "field buildValidation.maxAttemptsPerFailure.typo"),
-    ({"workspaceRoot": "/ws", "turnBasedGeneration": {"phasesToSkip": "TESTING"}},
-     "field turnBasedGeneration.phasesToSkip: Input should be a valid list"),
-])
+@pytest.mark.parametrize(
+    "content, field",
+    [
+        ({}, "field workspaceRoot: Field required"),
+        (
+            {"workspaceRoot": "/ws", "maxConcurrentBuilds": "lots"},
+            "field maxConcurrentBuilds: Input should be a valid integer",
+        ),
+        (
+            {"workspaceRoot": "/ws", "maxConcurrentBuilds": 0},
+            "field maxConcurrentBuilds: Input should be greater than or equal to 1",
+        ),
+        (
+            {"workspaceRoot": "/ws", "model": {"maxRetries": 99}},
+            "field model.maxRetries: Input should be less than or equal to 20",
+        ),
+        ({"workspaceRoot": "/ws", "model": {"provider": "openai"}}, "field model.provider: Input should be"),
+        ({"workspaceRoot": "/ws", "testing": {"minCoveragePercent": 101}}, "field testing.minCoveragePercent"),
+        ({"workspaceRoot": "/ws", "publishing": {"tag": "1.0"}}, "field publishing.tag: String should match pattern"),
+        ({"workspaceRoot": "/ws", "publishing": {"access": "private"}}, "field publishing.access"),
+        (
+            {"workspaceRoot": "/ws", "buildValidation": {"maxAttemptsPerFailure": {"typo": 1}}},
+            "field buildValidation.maxAttemptsPerFailure.typo",
+        ),
+        (
+            {"workspaceRoot": "/ws", "turnBasedGeneration": {"phasesToSkip": "TESTING"}},
+            "field turnBasedGeneration.phasesToSkip: Input should be a valid list",
+        ),
+    ],
+)
 def test_a_field_of_the_wrong_type_or_range_is_named(tmp_path, content, field):
     assert field in refused(write_config(tmp_path, content))
 
@@ -155,17 +190,23 @@ def test_a_json_value_that_is_not_an_object_is_refused(tmp_path):
 
 # --- secrets ---------------------------------------------------------------------------------------------------------
 
+
 def test_secrets_never_show_in_repr_str_or_a_dump(tmp_path):
-    config = load_config(write_config(tmp_path, {"workspaceRoot": "/ws", "anthropicApiKey": SECRET,
-                                                  "npmToken": NPM_SECRET}))
+    config = load_config(
+        write_config(tmp_path, {"workspaceRoot": "/ws", "anthropicApiKey": SECRET, "npmToken": NPM_SECRET})
+    )
     for shown in (repr(config), str(config), config.model_dump_json(), repr(config.model_dump())):
         assert SECRET not in shown and NPM_SECRET not in shown
     assert config.anthropic_api_key.get_secret_value() == SECRET  # still there for the one place that needs it
 
 
 def test_a_secret_never_shows_in_the_error_about_another_field(tmp_path):
-    message = refused(write_config(tmp_path, {"workspaceRoot": "/ws", "anthropicApiKey": SECRET, "npmToken": NPM_SECRET,
-                                              "maxConcurrentBuilds": "many"}))
+    message = refused(
+        write_config(
+            tmp_path,
+            {"workspaceRoot": "/ws", "anthropicApiKey": SECRET, "npmToken": NPM_SECRET, "maxConcurrentBuilds": "many"},
+        )
+    )
     assert SECRET not in message and NPM_SECRET not in message
 
 
@@ -211,12 +252,16 @@ def test_no_npm_token_anywhere_is_none(tmp_path):
 
 # --- phase names in turnBasedGeneration ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("field, value", [
-    ("phasesToExecute", ["PLANNING", "TESTNG"]),
-    ("phasesToSkip", ["TESTNG"]),
-    ("tokenBudgets", {"TESTNG": 1000}),
-    ("temperatures", {"TESTNG": 0.1}),
-])
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("phasesToExecute", ["PLANNING", "TESTNG"]),
+        ("phasesToSkip", ["TESTNG"]),
+        ("tokenBudgets", {"TESTNG": 1000}),
+        ("temperatures", {"TESTNG": 0.1}),
+    ],
+)
 def test_an_unknown_phase_name_in_turn_based_generation_is_named_with_its_field(tmp_path, field, value):
     path = write_config(tmp_path, {"workspaceRoot": "/ws", "turnBasedGeneration": {field: value}})
     message = refused(path, phases.PHASE_NAMES)
@@ -225,9 +270,18 @@ def test_an_unknown_phase_name_in_turn_based_generation_is_named_with_its_field(
 
 
 def test_known_phase_names_in_turn_based_generation_are_accepted(tmp_path):
-    path = write_config(tmp_path, {"workspaceRoot": "/ws", "turnBasedGeneration": {
-        "phasesToExecute": ["PLANNING", "TESTING"], "phasesToSkip": ["EXAMPLES"],
-        "tokenBudgets": {"TESTING": 8000}, "temperatures": {"PLANNING": 0.1}}})
+    path = write_config(
+        tmp_path,
+        {
+            "workspaceRoot": "/ws",
+            "turnBasedGeneration": {
+                "phasesToExecute": ["PLANNING", "TESTING"],
+                "phasesToSkip": ["EXAMPLES"],
+                "tokenBudgets": {"TESTING": 8000},
+                "temperatures": {"PLANNING": 0.1},
+            },
+        },
+    )
     assert load_config(path, phases.PHASE_NAMES).turn_based_generation.phases_to_execute == ["PLANNING", "TESTING"]
 
 

@@ -1,6 +1,7 @@
 """Fast: doit's task load reads the validated config from a snapshot (package_builder/base/config_snapshot.py), so a
 no-op `doit build` or a `doit list` imports no pydantic; the snapshot is only ever the validator's own answer for the
 very bytes on disk, and it holds no secret. (That its keys equal the model's for every field: test_rerun_keys.py.)"""
+
 from __future__ import annotations
 
 import json
@@ -91,8 +92,12 @@ def test_the_snapshot_holds_no_secret_yet_hands_each_one_out_from_the_file(tmp_p
     monkeypatch.delenv("NPM_TOKEN", raising=False)
     monkeypatch.delenv("TURBO_TOKEN", raising=False)
     monkeypatch.delenv("PACKAGE_BUILDER_REMOTE_CACHE_TOKEN", raising=False)
-    secrets = {"workspaceRoot": "ws", "npmToken": "npm_snapshot_secret_1", "anthropicApiKey": "sk-ant-secret-2",
-               "builds": {"remoteCache": {"url": "http://127.0.0.1:9/", "token": "rc-secret-3"}}}
+    secrets = {
+        "workspaceRoot": "ws",
+        "npmToken": "npm_snapshot_secret_1",
+        "anthropicApiKey": "sk-ant-secret-2",
+        "builds": {"remoteCache": {"url": "http://127.0.0.1:9/", "token": "rc-secret-3"}},
+    }
     config_file = write(tmp_path, secrets)
     load_config_snapshot(config_file, NAMES, tmp_path)
     text = snapshot_path(tmp_path).read_text()
@@ -131,17 +136,22 @@ def test_loading_the_task_graph_a_second_time_imports_no_pydantic(tmp_path):
     workspace = tmp_path / "ws"
     (workspace / "packages" / "a").mkdir(parents=True)
     (workspace / "package.json").write_text(json.dumps({"private": True, "workspaces": ["packages/*"]}))
-    (workspace / "packages" / "a" / "package.json").write_text(json.dumps(
-        {"name": "@s/a", "version": "1.0.0", "scripts": {"build": "true", "test": "true"}}))
+    (workspace / "packages" / "a" / "package.json").write_text(
+        json.dumps({"name": "@s/a", "version": "1.0.0", "scripts": {"build": "true", "test": "true"}})
+    )
     subprocess.run(["git", "init", "-q"], cwd=workspace, check=True)
     (project / "configs").mkdir()
     (project / "configs" / "build-env.json").write_text(json.dumps({"workspaceRoot": str(workspace)}))
-    code = ("import sys\nfrom doit.loader import load_tasks\nimport dodo\n"
-            "tasks = load_tasks(vars(dodo))\n"
-            "heavy = ('pydantic', 'jinja2', 'git', 'anthropic', 'rich')\n"
-            "print(len(tasks), sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in heavy}))")
-    loads = [subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True)
-             for _ in range(2)]
+    code = (
+        "import sys\nfrom doit.loader import load_tasks\nimport dodo\n"
+        "tasks = load_tasks(vars(dodo))\n"
+        "heavy = ('pydantic', 'jinja2', 'git', 'anthropic', 'rich')\n"
+        "print(len(tasks), sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in heavy}))"
+    )
+    loads = [
+        subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
     assert "pydantic" in loads[0].stdout  # the first load validates
     count, heavy = loads[1].stdout.split(" ", 1)
     assert int(count) > 25 and heavy.strip() == "[]"  # 15 phases and a summary, build:@s/a, ...
@@ -150,8 +160,14 @@ def test_loading_the_task_graph_a_second_time_imports_no_pydantic(tmp_path):
 def test_secrets_written_under_the_fields_own_names_are_found_and_a_lost_one_never_fails_a_build(tmp_path, monkeypatch):
     for name in ("NPM_TOKEN", "TURBO_TOKEN", "PACKAGE_BUILDER_REMOTE_CACHE_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    config_file = write(tmp_path, {"workspace_root": "ws", "npm_token": "npm_snake_1",
-                                   "builds": {"remote_cache": {"url": "http://127.0.0.1:9/", "token": "rc-snake-2"}}})
+    config_file = write(
+        tmp_path,
+        {
+            "workspace_root": "ws",
+            "npm_token": "npm_snake_1",
+            "builds": {"remote_cache": {"url": "http://127.0.0.1:9/", "token": "rc-snake-2"}},
+        },
+    )
     load_config_snapshot(config_file, NAMES, tmp_path)
     snapshot = load_config_snapshot(config_file, NAMES, tmp_path)
     assert npm_token(snapshot) == "npm_snake_1"
@@ -163,6 +179,7 @@ def test_secrets_written_under_the_fields_own_names_are_found_and_a_lost_one_nev
     assert cache.restore("sha256:0123", tmp_path / "ws", []) is None  # no archive, and no remote: slower, not failed
     assert "builds.remoteCache.token" in lines[0] and "going on without it" in lines[0]
     from package_builder.tasks.builds import _token_to_hide
+
     assert _token_to_hide(snapshot) is None, "a failed step still reports its own error, with nothing to hide"
 
 

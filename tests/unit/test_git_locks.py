@@ -1,6 +1,7 @@
 """A git lock is removed only when our own marker names that very file and the run that took it is gone: a run killed
 in `git add` is cleaned up after, while the user's own `git commit` waiting in its editor, a lock taken by a live run
 or by another machine, and a marker of an older version are left alone and reported. Real git, real kills; no npm."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def git(root: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "user", "GIT_AUTHOR_EMAIL": "user@example.com",
-           "GIT_COMMITTER_NAME": "user", "GIT_COMMITTER_EMAIL": "user@example.com", **kwargs.pop("env", {})}
+    env = {
+        **os.environ,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "user",
+        "GIT_AUTHOR_EMAIL": "user@example.com",
+        "GIT_COMMITTER_NAME": "user",
+        "GIT_COMMITTER_EMAIL": "user@example.com",
+        **kwargs.pop("env", {}),
+    }
     return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True, **kwargs)
 
 
@@ -52,9 +60,11 @@ def kill_during_git_add(root: Path, tmp_path: Path) -> Path:
     git(root, "config", "filter.hold.clean", f'sh -c "while [ -e {hold} ]; do sleep 0.05; done; cat"')
     (root / ".git" / "info" / "attributes").write_text("*.md filter=hold\n")
     (root / "notes.md").write_text("notes\n")
-    script = ("import sys; from pathlib import Path; from package_builder.generation.writer.git import GitRepo\n"
-              f"root = Path({str(root)!r})\n"
-              "GitRepo(root, root / '.generation-state' / 'git-step.json', 'pb', 'pb@example.com').run('add', '-A')")
+    script = (
+        "import sys; from pathlib import Path; from package_builder.generation.writer.git import GitRepo\n"
+        f"root = Path({str(root)!r})\n"
+        "GitRepo(root, root / '.generation-state' / 'git-step.json', 'pb', 'pb@example.com').run('add', '-A')"
+    )
     child = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, start_new_session=True)
     lock = root / ".git" / "index.lock"
     deadline = time.monotonic() + 30
@@ -97,9 +107,19 @@ def test_the_users_git_commit_waiting_in_its_editor_keeps_its_lock_after_a_kille
     (workspace / "README.md").write_text("edited by the user\n")
     editing, done = tmp_path / "editing", tmp_path / "done"
     editor = f'sh -c "touch {editing}; while [ ! -e {done} ]; do sleep 0.05; done; echo user message > \\"\\$1\\"" --'
-    commit = subprocess.Popen(["git", "commit", "-a", "--quiet"], cwd=workspace, env={
-        **os.environ, "GIT_EDITOR": editor, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "user",
-        "GIT_AUTHOR_EMAIL": "user@example.com", "GIT_COMMITTER_NAME": "user", "GIT_COMMITTER_EMAIL": "u@example.com"})
+    commit = subprocess.Popen(
+        ["git", "commit", "-a", "--quiet"],
+        cwd=workspace,
+        env={
+            **os.environ,
+            "GIT_EDITOR": editor,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "user",
+            "GIT_AUTHOR_EMAIL": "user@example.com",
+            "GIT_COMMITTER_NAME": "user",
+            "GIT_COMMITTER_EMAIL": "u@example.com",
+        },
+    )
     try:
         deadline = time.monotonic() + 30
         while not editing.exists():  # …and commits, leaving the message editor open: git holds index.lock
@@ -131,9 +151,11 @@ def test_a_marker_that_cannot_prove_its_run_is_gone_removes_nothing(workspace, w
         from package_builder.base.locks import process_identity
 
         identity = [stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size]
-        marker = {"live": {"process": process_identity(sleeper.pid), "git": None, "locks": {str(lock): identity}},
-                  "another machine": {"process": "another-host:12:34", "git": None, "locks": {str(lock): identity}},
-                  "an older version": {"pid": 999999, "gitPid": None, "startedAt": time.time() - 3600}}[writer]
+        marker = {
+            "live": {"process": process_identity(sleeper.pid), "git": None, "locks": {str(lock): identity}},
+            "another machine": {"process": "another-host:12:34", "git": None, "locks": {str(lock): identity}},
+            "an older version": {"pid": 999999, "gitPid": None, "startedAt": time.time() - 3600},
+        }[writer]
         marker_of(workspace).parent.mkdir(exist_ok=True)
         marker_of(workspace).write_text(json.dumps(marker))
 
@@ -162,8 +184,7 @@ def test_the_builds_read_only_git_commands_never_write_the_index(workspace):
     from package_builder.builds.publishing import _uncommitted_files
 
     index = workspace / ".git" / "index"
-    for look in (lambda: _uncommitted_files(workspace, workspace),
-                 lambda: versioned_files(workspace)):
+    for look in (lambda: _uncommitted_files(workspace, workspace), lambda: versioned_files(workspace)):
         before = index.stat()
         stale = before.st_mtime + 5  # the tracked file looks changed since the index last saw it
         os.utime(workspace / "README.md", (stale, stale))

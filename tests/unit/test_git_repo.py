@@ -1,5 +1,6 @@
 """The workspace's repository as the git writer opens it: a folder it cannot write a package into is refused with a
 `WorkspaceError` that says what to do, never a library traceback. Real git; no npm."""
+
 from __future__ import annotations
 
 import subprocess

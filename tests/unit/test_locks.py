@@ -1,5 +1,6 @@
 """Phase slots bound how many phases run at once in a workspace, across threads and processes alike, and a holder
 that dies gives its slot back; a process is running only while that very process lives."""
+
 from __future__ import annotations
 
 import subprocess
@@ -39,10 +40,19 @@ def test_two_slots_let_two_run_at_once(tmp_path):
 
 
 def test_a_waiter_is_told_once_and_a_killed_holder_frees_its_slot(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from package_builder.base.locks import slot\n"
-        f"with slot(__import__('pathlib').Path({str(tmp_path)!r}), 1):\n"
-        "    print('held', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from package_builder.base.locks import slot\n"
+                f"with slot(__import__('pathlib').Path({str(tmp_path)!r}), 1):\n"
+                "    print('held', flush=True); time.sleep(60)"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     told = []
     threading.Timer(0.5, holder.kill).start()

@@ -4,6 +4,7 @@ A user points package-builder at an npm/yarn/pnpm monorepo: it must find exactly
 dependencies first, refuse cycles, duplicate and invalid names with a message naming them, and digest only the files
 a build really reads.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,9 @@ def names(root: Path) -> list[str]:
 
 
 def package(name: str, *deps: str) -> WorkspacePackage:
-    return WorkspacePackage(name=name, version="1.0.0", directory=Path("/nowhere") / name, private=False,
-                            workspace_dependencies=deps)
+    return WorkspacePackage(
+        name=name, version="1.0.0", directory=Path("/nowhere") / name, private=False, workspace_dependencies=deps
+    )
 
 
 def config_error(call) -> str:
@@ -53,6 +55,7 @@ def config_error(call) -> str:
 
 
 # --- finding packages ------------------------------------------------------------------------------------------------
+
 
 def test_npm_workspaces_list_finds_the_packages_in_dependency_order(tmp_path):
     npm_monorepo(tmp_path, ["packages/*"])
@@ -79,7 +82,8 @@ def test_pnpm_workspace_yaml_is_read_with_comments_and_quotes(tmp_path):
     (tmp_path / "package.json").write_text(json.dumps({"name": "root", "private": True}))
     (tmp_path / "pnpm-workspace.yaml").write_text(
         "# the packages\npackages:\n  - 'packages/*'   # all of them\n  - \"tools/cli\"\n  - apps/*\n"
-        "catalog:\n  react: ^18.0.0\n")
+        "catalog:\n  react: ^18.0.0\n"
+    )
     manifest(tmp_path, "packages/a", name="a")
     manifest(tmp_path, "tools/cli", name="cli")
     manifest(tmp_path, "apps/site", name="site")
@@ -145,16 +149,20 @@ def test_a_workspace_glob_leaving_the_monorepo_is_refused(tmp_path, pattern):
     assert "must stay inside the monorepo" in message and repr(pattern.removeprefix("./")) in message
 
 
-@pytest.mark.parametrize("yaml, problem", [
-    ("packages: ['packages/*']\n", "write `packages:` as a block list"),
-    ("packages:\n  packages/*\n", "expected a list item"),
-])
+@pytest.mark.parametrize(
+    "yaml, problem",
+    [
+        ("packages: ['packages/*']\n", "write `packages:` as a block list"),
+        ("packages:\n  packages/*\n", "expected a list item"),
+    ],
+)
 def test_a_pnpm_workspace_yaml_it_cannot_read_is_refused_not_taken_as_empty(tmp_path, yaml, problem):
     (tmp_path / "pnpm-workspace.yaml").write_text(yaml)
     assert problem in config_error(lambda: workspace_globs(tmp_path))
 
 
 # --- names -----------------------------------------------------------------------------------------------------------
+
 
 def test_two_packages_with_one_name_are_refused_naming_it(tmp_path):
     npm_monorepo(tmp_path, ["packages/*"])
@@ -164,8 +172,17 @@ def test_two_packages_with_one_name_are_refused_naming_it(tmp_path):
     assert "two workspace packages share the name @s/same" in message and str(tmp_path) in message
 
 
-@pytest.mark.parametrize("bad", [{"name": "@s/UpperCase"}, {"name": "has space"}, {"name": ""}, {"version": "1.0.0"},
-                                 {"name": 42}, {"name": "x" * 215}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"name": "@s/UpperCase"},
+        {"name": "has space"},
+        {"name": ""},
+        {"version": "1.0.0"},
+        {"name": 42},
+        {"name": "x" * 215},
+    ],
+)
 def test_a_package_with_an_invalid_or_missing_name_is_refused_naming_its_manifest(tmp_path, bad):
     npm_monorepo(tmp_path, ["packages/*"])
     directory = manifest(tmp_path, "packages/bad", **bad)
@@ -180,19 +197,40 @@ def test_a_package_json_that_is_not_json_is_refused_naming_it(tmp_path):
     assert f"{directory / 'package.json'}: not valid JSON" in config_error(lambda: discover_packages(tmp_path))
 
 
-@pytest.mark.parametrize("name, valid", [
-    ("left-pad", True), ("@scope/pkg.name_x~y", True), ("a" * 214, True), ("a" * 215, False),
-    ("Upper", False), (".hidden", False), ("_under", False), ("@scope/", False), ("@/pkg", False), ("a/b", False),
-])
+@pytest.mark.parametrize(
+    "name, valid",
+    [
+        ("left-pad", True),
+        ("@scope/pkg.name_x~y", True),
+        ("a" * 214, True),
+        ("a" * 215, False),
+        ("Upper", False),
+        (".hidden", False),
+        ("_under", False),
+        ("@scope/", False),
+        ("@/pkg", False),
+        ("a/b", False),
+    ],
+)
 def test_npm_package_name_rules(name, valid):
     assert is_npm_package_name(name) is valid
 
 
 # --- dependency order ------------------------------------------------------------------------------------------------
 
+
 def test_dependencies_come_first_and_independent_packages_go_by_name():
-    packages = {p.name: p for p in [package("app", "math", "strings"), package("math", "core"), package("core"),
-                                    package("strings"), package("colors"), package("dates")]}
+    packages = {
+        p.name: p
+        for p in [
+            package("app", "math", "strings"),
+            package("math", "core"),
+            package("core"),
+            package("strings"),
+            package("colors"),
+            package("dates"),
+        ]
+    }
     order = dependency_order(packages)
     assert order == ["core", "math", "strings", "app", "colors", "dates"]
     for name, pkg in packages.items():
@@ -225,16 +263,25 @@ def test_a_package_depending_on_itself_is_not_a_cycle(tmp_path):
 
 # --- outputs and sources ---------------------------------------------------------------------------------------------
 
+
 def test_a_package_declaring_no_entry_points_builds_into_dist():
     assert declared_outputs({"name": "x", "scripts": {"build": "tsc"}}) == DEFAULT_OUTPUTS
 
 
 def test_declared_outputs_collects_the_top_level_names_every_entry_point_uses():
-    outputs = declared_outputs({
-        "main": "./lib/index.js", "types": "lib/index.d.ts", "bin": {"cli": "./bin/cli.js"},
-        "exports": {".": {"import": "./esm/index.js", "require": "./cjs/index.js"}, "./package.json": "./package.json"},
-        "files": ["dist/**", "*.md", "README.md"], "browser": "browser.js",
-    })
+    outputs = declared_outputs(
+        {
+            "main": "./lib/index.js",
+            "types": "lib/index.d.ts",
+            "bin": {"cli": "./bin/cli.js"},
+            "exports": {
+                ".": {"import": "./esm/index.js", "require": "./cjs/index.js"},
+                "./package.json": "./package.json",
+            },
+            "files": ["dist/**", "*.md", "README.md"],
+            "browser": "browser.js",
+        }
+    )
     assert outputs == ("README.md", "bin", "browser.js", "cjs", "dist", "esm", "lib")
 
 
@@ -254,53 +301,93 @@ def relative(package_: WorkspacePackage) -> list[str]:
 
 def test_source_files_skip_installed_modules_build_output_caches_and_tsbuildinfo(tmp_path):
     directory = tmp_path / "pkg"
-    write_tree(directory, ["package.json", "src/index.ts", "src/nested/util.ts", "README.md", "tsconfig.json",
-                           "dist/index.js", "node_modules/dep/index.js", "coverage/lcov.info", ".turbo/log",
-                           ".cache/x", "tsconfig.tsbuildinfo", "src/node_modules/x.js"])
-    built = WorkspacePackage(name="pkg", version="1.0.0", directory=directory, private=False,
-                             scripts={"build": "tsc"}, outputs=("dist",))
+    write_tree(
+        directory,
+        [
+            "package.json",
+            "src/index.ts",
+            "src/nested/util.ts",
+            "README.md",
+            "tsconfig.json",
+            "dist/index.js",
+            "node_modules/dep/index.js",
+            "coverage/lcov.info",
+            ".turbo/log",
+            ".cache/x",
+            "tsconfig.tsbuildinfo",
+            "src/node_modules/x.js",
+        ],
+    )
+    built = WorkspacePackage(
+        name="pkg", version="1.0.0", directory=directory, private=False, scripts={"build": "tsc"}, outputs=("dist",)
+    )
     assert relative(built) == ["README.md", "package.json", "tsconfig.json", "src/index.ts", "src/nested/util.ts"]
 
 
 def test_declared_outputs_are_not_sources_of_a_package_that_builds_them(tmp_path):
     directory = tmp_path / "pkg"
     write_tree(directory, ["package.json", "src/index.ts", "lib/index.js", "index.d.ts"])
-    built = WorkspacePackage(name="pkg", version="1.0.0", directory=directory, private=False,
-                             scripts={"build": "tsc"}, outputs=("index.d.ts", "lib"))
+    built = WorkspacePackage(
+        name="pkg",
+        version="1.0.0",
+        directory=directory,
+        private=False,
+        scripts={"build": "tsc"},
+        outputs=("index.d.ts", "lib"),
+    )
     assert relative(built) == ["package.json", "src/index.ts"]
 
 
 def test_without_a_build_script_the_shipped_files_are_the_sources(tmp_path):
     directory = tmp_path / "pkg"
     write_tree(directory, ["package.json", "lib/index.js", "index.d.ts"])
-    plain = WorkspacePackage(name="pkg", version="1.0.0", directory=directory, private=False,
-                             scripts={"test": "node --test"}, outputs=("index.d.ts", "lib"))
+    plain = WorkspacePackage(
+        name="pkg",
+        version="1.0.0",
+        directory=directory,
+        private=False,
+        scripts={"test": "node --test"},
+        outputs=("index.d.ts", "lib"),
+    )
     assert relative(plain) == ["index.d.ts", "package.json", "lib/index.js"]
 
 
 def test_src_is_always_a_source_even_when_declared_as_an_output(tmp_path):
     directory = tmp_path / "pkg"
     write_tree(directory, ["package.json", "src/index.js"])
-    ships_src = WorkspacePackage(name="pkg", version="1.0.0", directory=directory, private=False,
-                                 scripts={"build": "node build.js"}, outputs=("src",))
+    ships_src = WorkspacePackage(
+        name="pkg",
+        version="1.0.0",
+        directory=directory,
+        private=False,
+        scripts={"build": "node build.js"},
+        outputs=("src",),
+    )
     assert relative(ships_src) == ["package.json", "src/index.js"]
 
 
 def test_a_source_folder_named_build_inside_src_is_still_a_build_input(tmp_path):
     directory = tmp_path / "pkg"
     write_tree(directory, ["package.json", "src/index.ts", "src/build/bundle.ts"])
-    bundler = WorkspacePackage(name="pkg", version="1.0.0", directory=directory, private=False,
-                               scripts={"build": "tsc"}, outputs=("dist",))
+    bundler = WorkspacePackage(
+        name="pkg", version="1.0.0", directory=directory, private=False, scripts={"build": "tsc"}, outputs=("dist",)
+    )
     assert "src/build/bundle.ts" in relative(bundler)
 
 
 def test_npm_inits_placeholder_test_script_does_not_count_as_a_test_script():
-    placeholder = WorkspacePackage(name="x", version="1", directory=Path("/x"), private=False,
-                                   scripts={"test": 'echo "Error: no test specified" && exit 1', "build": "  "})
+    placeholder = WorkspacePackage(
+        name="x",
+        version="1",
+        directory=Path("/x"),
+        private=False,
+        scripts={"test": 'echo "Error: no test specified" && exit 1', "build": "  "},
+    )
     assert not placeholder.has_script("test") and not placeholder.has_script("build")
     assert not placeholder.has_script("lint")
-    assert WorkspacePackage(name="x", version="1", directory=Path("/x"), private=False,
-                            scripts={"test": "vitest run"}).has_script("test")
+    assert WorkspacePackage(
+        name="x", version="1", directory=Path("/x"), private=False, scripts={"test": "vitest run"}
+    ).has_script("test")
 
 
 def test_a_scoped_name_becomes_a_safe_file_name():

@@ -1,5 +1,6 @@
 """The pacer keeps calls within the API's token buckets, learning limits and refill rates from the answers' headers,
 sharing one budget between every process that uses the key, and telling the user when it makes them wait."""
+
 from __future__ import annotations
 
 import hashlib
@@ -50,8 +51,9 @@ def api_headers(stated_at: float, window: float, **levels) -> dict:
         reset = math.floor(stated_at + (limit - level) / limit * window)
         out[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
         out[f"anthropic-ratelimit-{kind}-remaining"] = str(max(0, math.floor(level)))
-        out[f"anthropic-ratelimit-{kind}-reset"] = datetime.fromtimestamp(reset, UTC).isoformat(
-            timespec="seconds").replace("+00:00", "Z")
+        out[f"anthropic-ratelimit-{kind}-reset"] = (
+            datetime.fromtimestamp(reset, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        )
     return out
 
 
@@ -61,8 +63,13 @@ def clock():
 
 
 def pacer(tmp_path, clock, said=None, caps=None) -> Pacer:
-    return Pacer(tmp_path / "key.sqlite", caps, say=(said.append if said is not None else lambda line: None),
-                 clock=clock, sleep=clock.sleep)
+    return Pacer(
+        tmp_path / "key.sqlite",
+        caps,
+        say=(said.append if said is not None else lambda line: None),
+        clock=clock,
+        sleep=clock.sleep,
+    )
 
 
 def test_nothing_is_limited_until_the_api_names_a_limit(tmp_path, clock):

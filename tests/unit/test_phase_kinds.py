@@ -1,6 +1,7 @@
 """Kinds are data, not names: the engine runs a phase by what it is (a model call, the checks, a merge), never by
 `if name == "MERGE"`, and what a phase sends the model does not depend on how many phases there are, so adding one
 does not make every finished generation pay again."""
+
 from __future__ import annotations
 
 import ast
@@ -39,10 +40,19 @@ def test_every_kind_has_one_step_to_run_it():
 def _workspace_with_every_phase_committed(root: Path) -> Path:
     store = ArtifactStore(root, "data-validator")
     for phase in phases.PHASES:
-        store.save(phase.slug, PhaseArtifact(
-            phase=phase.name, number=phase.number, task_name="data-validator", package_name="@example/data-validator",
-            inputs_digest=f"sha256:{phase.number}", inputs={}, status=COMMITTED,
-            files={f"src/{phase.kebab}.ts": f"export const n = {phase.number};\n"}))
+        store.save(
+            phase.slug,
+            PhaseArtifact(
+                phase=phase.name,
+                number=phase.number,
+                task_name="data-validator",
+                package_name="@example/data-validator",
+                inputs_digest=f"sha256:{phase.number}",
+                inputs={},
+                status=COMMITTED,
+                files={f"src/{phase.kebab}.ts": f"export const n = {phase.number};\n"},
+            ),
+        )
     return root
 
 
@@ -50,9 +60,17 @@ def test_a_phase_added_at_the_end_changes_no_earlier_phases_request(tmp_path):
     workspace = _workspace_with_every_phase_committed(tmp_path / "workspace")
     config = tmp_path / "build-env.json"
     config.write_text(json.dumps({"workspaceRoot": str(workspace), "model": {"provider": "anthropic"}}))
-    extra = PhaseSpec(name="SECURITY_REVIEW", kind="model", description="Review the package for security problems",
-                      max_tokens=3000, temperature=0.2, template="integration-review.md.j2",
-                      reads=EVERY_EARLIER_PHASE, write_allowlist=("docs/SECURITY.md",), source="p16_security_review.py")
+    extra = PhaseSpec(
+        name="SECURITY_REVIEW",
+        kind="model",
+        description="Review the package for security problems",
+        max_tokens=3000,
+        temperature=0.2,
+        template="integration-review.md.j2",
+        reads=EVERY_EARLIER_PHASE,
+        write_allowlist=("docs/SECURITY.md",),
+        source="p16_security_review.py",
+    )
     grown = validate_phases((*phases.PHASES, replace(extra)))
     assert grown[-1].number == 16 and grown[:15] == phases.PHASES
 

@@ -1,6 +1,7 @@
 """What a workspace step reads and writes (turbo.json, the config's packageBuilder section) and the local cache
 that stores its outputs: globs as Turborepo reads them, clear errors naming the file and field, archives that
 cannot write outside the package, and a size bound."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,20 +20,25 @@ from package_builder.builds.pipeline import StepDefinition, load_pipeline, selec
 FILES = ["/p/src/a.ts", "/p/src/a.test.ts", "/p/README.md", "/p/docs/x.md", "/p/dist/a.js", "/p/schema.json"]
 
 
-@pytest.mark.parametrize("inputs, outputs, expected", [
-    (None, None, FILES),
-    (("$TURBO_DEFAULT$", "!**/*.md"), ("dist/**",), ["/p/src/a.ts", "/p/src/a.test.ts", "/p/schema.json"]),
-    (("src/**", "!src/**/*.test.ts"), None, ["/p/src/a.ts"]),
-    (("*.md",), None, ["/p/README.md"]),  # relative to the package, anchored: docs/x.md is not *.md
-])
+@pytest.mark.parametrize(
+    "inputs, outputs, expected",
+    [
+        (None, None, FILES),
+        (("$TURBO_DEFAULT$", "!**/*.md"), ("dist/**",), ["/p/src/a.ts", "/p/src/a.test.ts", "/p/schema.json"]),
+        (("src/**", "!src/**/*.test.ts"), None, ["/p/src/a.ts"]),
+        (("*.md",), None, ["/p/README.md"]),  # relative to the package, anchored: docs/x.md is not *.md
+    ],
+)
 def test_inputs_are_turborepos_globs_relative_to_the_package(inputs, outputs, expected):
     chosen = select_inputs(Path("/p"), FILES, StepDefinition("build", inputs=inputs), outputs)
     assert chosen == sorted(expected)
 
 
 def test_turbo_json_with_comments_and_the_config_over_it(tmp_path):
-    (tmp_path / "turbo.json").write_text('{\n  // ours\n  "tasks": {"build": {"outputs": ["lib/**"],},\n'
-                                         '  "test": {"dependsOn": ["build", "generate"]}}\n}')
+    (tmp_path / "turbo.json").write_text(
+        '{\n  // ours\n  "tasks": {"build": {"outputs": ["lib/**"],},\n'
+        '  "test": {"dependsOn": ["build", "generate"]}}\n}'
+    )
     pipeline = load_pipeline(tmp_path, {"@a/x#build": {"outputs": ["out/**"], "dependsOn": []}})
 
     assert pipeline.definition("@a/y", "build").outputs == ("lib/**",)
@@ -42,12 +48,15 @@ def test_turbo_json_with_comments_and_the_config_over_it(tmp_path):
     assert pipeline.definition("@a/y", "lint").depends_on == ()
 
 
-@pytest.mark.parametrize("tasks, message", [
-    ({"build": {"outputs": "dist/**"}}, "turbo.json tasks.build: field outputs must be a list of globs"),
-    ({"build": {"inputs": ["../shared/**"]}}, "turbo.json tasks.build: field inputs: '../shared/**' must stay"),
-    ({"build": {"dependsOn": ["other#build"]}}, "field dependsOn: 'other#build' is not supported"),
-    ({"build": []}, "turbo.json tasks.build: must be an object"),
-])
+@pytest.mark.parametrize(
+    "tasks, message",
+    [
+        ({"build": {"outputs": "dist/**"}}, "turbo.json tasks.build: field outputs must be a list of globs"),
+        ({"build": {"inputs": ["../shared/**"]}}, "turbo.json tasks.build: field inputs: '../shared/**' must stay"),
+        ({"build": {"dependsOn": ["other#build"]}}, "field dependsOn: 'other#build' is not supported"),
+        ({"build": []}, "turbo.json tasks.build: must be an object"),
+    ],
+)
 def test_a_bad_declaration_names_the_file_the_task_and_the_field(tmp_path, tasks, message):
     (tmp_path / "turbo.json").write_text(json.dumps({"tasks": tasks}))
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("*", r"\*").replace(".", r"\.")):
@@ -72,8 +81,10 @@ def test_a_restore_replaces_the_outputs_with_the_stored_ones(tmp_path):
     restored = cache.restore("sha256:aa11", package, [str(package / "dist/a.js"), str(package / "dist/stale.js")])
 
     assert restored.log == "built" and restored.seconds == 2.5 and restored.source == "local"
-    assert restored.files == {"dist/a.js": hashlib.sha256(b"one").hexdigest(),
-                              "dist/b.js": hashlib.sha256(b"b").hexdigest()}  # what is in place now
+    assert restored.files == {
+        "dist/a.js": hashlib.sha256(b"one").hexdigest(),
+        "dist/b.js": hashlib.sha256(b"b").hexdigest(),
+    }  # what is in place now
     assert (package / "dist/a.js").read_text() == "one" and not (package / "dist/stale.js").exists()
     assert cache.restore("sha256:bb22", package, []) is None
 
@@ -97,13 +108,18 @@ def test_what_a_restore_reports_in_place_is_read_from_what_it_wrote_not_taken_fr
     build stamp (which dependents read) is made from the files as they now are."""
     package = package_with(tmp_path, {"dist/a.js": "edited", "dist/b.js": "b"})
     cache = StepCache(tmp_path / "ws", 10, say=lambda line: None)
-    hand_made_archive(cache, "sha256:ff66", {"dist/a.js": b"one", "dist/b.js": b"b",
-                                             ".package-builder-step.json": b'{"log": "", "seconds": 1}'})  # no "files"
+    hand_made_archive(
+        cache,
+        "sha256:ff66",
+        {"dist/a.js": b"one", "dist/b.js": b"b", ".package-builder-step.json": b'{"log": "", "seconds": 1}'},
+    )  # no "files"
 
     restored = cache.restore("sha256:ff66", package, [str(package / "dist/a.js"), str(package / "dist/b.js")])
 
-    assert restored.files == {"dist/a.js": hashlib.sha256(b"one").hexdigest(),
-                              "dist/b.js": hashlib.sha256(b"b").hexdigest()}
+    assert restored.files == {
+        "dist/a.js": hashlib.sha256(b"one").hexdigest(),
+        "dist/b.js": hashlib.sha256(b"b").hexdigest(),
+    }
     assert (package / "dist/a.js").read_text() == "one"
 
 
@@ -111,8 +127,9 @@ def test_an_archive_that_would_write_outside_the_package_is_refused_and_removed(
     package = package_with(tmp_path, {"dist/a.js": "one"})
     lines = []
     cache = StepCache(tmp_path / "ws", 10, say=lines.append)
-    path = hand_made_archive(cache, "sha256:cc33", {"../escaped.js": b"x",
-                                                    ".package-builder-step.json": b'{"log": ""}'})
+    path = hand_made_archive(
+        cache, "sha256:cc33", {"../escaped.js": b"x", ".package-builder-step.json": b'{"log": ""}'}
+    )
 
     assert cache.restore("sha256:cc33", package, [str(package / "dist/a.js")]) is None
 
@@ -149,10 +166,20 @@ def test_files_git_tracks_are_sources_even_in_an_output_folder_and_never_restore
     (package / "bin").mkdir()
     (tmp_path / "package.json").write_text(json.dumps({"name": "root", "private": True, "workspaces": ["packages/*"]}))
     (tmp_path / ".gitignore").write_text("node_modules/\ndist/\n.package-builder/\n")
-    (package / "package.json").write_text(json.dumps({
-        "name": "@t/cli", "version": "1.0.0", "files": ["src", "dist"], "bin": "./bin/cli.js",
-        "scripts": {"build": "node -e \"require('fs').mkdirSync('dist',{recursive:true});"
-                             "require('fs').copyFileSync('src/index.js','dist/index.js')\""}}))
+    (package / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "@t/cli",
+                "version": "1.0.0",
+                "files": ["src", "dist"],
+                "bin": "./bin/cli.js",
+                "scripts": {
+                    "build": "node -e \"require('fs').mkdirSync('dist',{recursive:true});"
+                    "require('fs').copyFileSync('src/index.js','dist/index.js')\""
+                },
+            }
+        )
+    )
     (package / "src/index.js").write_text("one\n")
     (package / "bin/cli.js").write_text("#!/usr/bin/env node\n")
     (tmp_path / "node_modules").mkdir()  # an install already done: nothing to fetch
@@ -187,14 +214,22 @@ def test_an_archive_that_would_overwrite_a_tracked_file_is_refused(tmp_path):
 
 
 def test_braces_cache_false_and_env_from_turbo_json(tmp_path, monkeypatch):
-    (tmp_path / "turbo.json").write_text(json.dumps({"globalEnv": ["CI_*"], "tasks": {
-        "build": {"inputs": ["src/**/*.{ts,tsx}"], "env": ["API_URL"]}, "test": {"cache": False}}}))
+    (tmp_path / "turbo.json").write_text(
+        json.dumps(
+            {
+                "globalEnv": ["CI_*"],
+                "tasks": {"build": {"inputs": ["src/**/*.{ts,tsx}"], "env": ["API_URL"]}, "test": {"cache": False}},
+            }
+        )
+    )
     pipeline = load_pipeline(tmp_path, None)
     build = pipeline.definition("@a/x", "build")
 
     assert build.inputs == ("src/**/*.ts", "src/**/*.tsx")
-    assert select_inputs(Path("/p"), ["/p/src/a.tsx", "/p/src/b.ts", "/p/src/c.js"], build) == ["/p/src/a.tsx",
-                                                                                                  "/p/src/b.ts"]
+    assert select_inputs(Path("/p"), ["/p/src/a.tsx", "/p/src/b.ts", "/p/src/c.js"], build) == [
+        "/p/src/a.tsx",
+        "/p/src/b.ts",
+    ]
     assert pipeline.definition("@a/x", "test").cache is False
     monkeypatch.setenv("API_URL", "https://one.example")
     monkeypatch.setenv("CI_REGION", "eu")
@@ -207,11 +242,13 @@ def test_braces_cache_false_and_env_from_turbo_json(tmp_path, monkeypatch):
 def test_a_packages_own_turbo_json_overrides_the_roots_for_that_package(tmp_path):
     from package_builder.builds.monorepo import WorkspacePackage
 
-    (tmp_path / "turbo.json").write_text(json.dumps({"tasks": {"build": {"outputs": ["dist/**"],
-                                                                         "dependsOn": ["^build"]}}}))
+    (tmp_path / "turbo.json").write_text(
+        json.dumps({"tasks": {"build": {"outputs": ["dist/**"], "dependsOn": ["^build"]}}})
+    )
     (tmp_path / "web").mkdir()
-    (tmp_path / "web" / "turbo.json").write_text(json.dumps({"extends": ["//"], "tasks": {"build": {
-        "outputs": [".next/**"]}}}))
+    (tmp_path / "web" / "turbo.json").write_text(
+        json.dumps({"extends": ["//"], "tasks": {"build": {"outputs": [".next/**"]}}})
+    )
     web = WorkspacePackage("@a/web", "1.0.0", tmp_path / "web", False)
     pipeline = load_pipeline(tmp_path, None, packages=[web])
 

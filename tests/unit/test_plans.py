@@ -3,6 +3,7 @@
 A user drops `<category>/<name>.md` plans into plans/packages/; each becomes a doit task whose package name, folder,
 coverage target and dependencies come from the plan, or a PlanError says which file and what to add.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -33,6 +34,7 @@ def refused(path: Path) -> str:
 
 # --- discovery -------------------------------------------------------------------------------------------------------
 
+
 def test_discovery_finds_plans_one_folder_deep_sorted_and_ignores_the_rest(tmp_path):
     b = write_plan(tmp_path, "x", "utility", "b-plan")
     a = write_plan(tmp_path, "x", "core", "a-plan")
@@ -59,6 +61,7 @@ def test_a_missing_plans_folder_means_no_plans_not_a_crash(tmp_path):
 
 # --- names, categories, coverage -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("category", CATEGORIES)
 def test_each_category_gets_its_own_coverage_target_and_package_folder(tmp_path, category):
     plan = parse_plan(write_plan(tmp_path, f"**Package:** `@acme/widget`\n**Type:** {category}\n", category, "widget"))
@@ -82,8 +85,9 @@ def test_a_plan_outside_a_category_folder_without_a_type_is_refused_with_the_fix
 
 
 def test_front_matter_category_and_coverage_set_the_target(tmp_path):
-    plan = parse_plan(write_plan(tmp_path, "---\ncategory: service\ncoverage: 70\n---\n**Package:** `@acme/api`\n",
-                                 "service", "api"))
+    plan = parse_plan(
+        write_plan(tmp_path, "---\ncategory: service\ncoverage: 70\n---\n**Package:** `@acme/api`\n", "service", "api")
+    )
     assert (plan.category, plan.coverage_target) == ("service", 70)
 
 
@@ -116,8 +120,13 @@ def test_defaults_when_the_plan_gives_no_version_or_description(tmp_path):
 
 
 def test_the_description_falls_back_to_the_purpose_paragraph_joined_onto_one_line(tmp_path):
-    plan = parse_plan(write_plan(tmp_path, "**Package:** `@acme/thing`\n\n## Purpose\n\n- a bullet first\n\n"
-                                           "Validates\nthings  quickly.\n\n## Usage\n\nnot this\n"))
+    plan = parse_plan(
+        write_plan(
+            tmp_path,
+            "**Package:** `@acme/thing`\n\n## Purpose\n\n- a bullet first\n\n"
+            "Validates\nthings  quickly.\n\n## Usage\n\nnot this\n",
+        )
+    )
     assert plan.description == "Validates things quickly."
 
 
@@ -160,17 +169,28 @@ def test_the_body_the_prompts_show_excludes_front_matter(tmp_path):
 
 # --- dependencies ----------------------------------------------------------------------------------------------------
 
+
 def test_dependency_subsections_stay_inside_the_dependencies_section(tmp_path):
-    plan = parse_plan(write_plan(tmp_path, "**Package:** `@acme/thing`\n\n## Dependencies\n\n### Runtime\n"
-                                           "- `zod`: schemas\n\n### Development\n- `@acme/test-kit` — fixtures\n\n"
-                                           "## API\n\n- `@acme/not-a-dependency`: mentioned elsewhere\n"))
+    plan = parse_plan(
+        write_plan(
+            tmp_path,
+            "**Package:** `@acme/thing`\n\n## Dependencies\n\n### Runtime\n"
+            "- `zod`: schemas\n\n### Development\n- `@acme/test-kit` — fixtures\n\n"
+            "## API\n\n- `@acme/not-a-dependency`: mentioned elsewhere\n",
+        )
+    )
     assert plan.dependencies == (Dependency("zod", "schemas"), Dependency("@acme/test-kit", "fixtures"))
 
 
 def test_prose_bullets_in_the_dependencies_section_are_not_dependencies(tmp_path):
-    plan = parse_plan(write_plan(tmp_path, "**Package:** `@acme/thing`\n\n## Dependencies\n\n"
-                                           "- none at runtime\n- lodash: only if needed (no backticks: prose)\n"
-                                           "- @acme/logger: scoped names count without backticks\n"))
+    plan = parse_plan(
+        write_plan(
+            tmp_path,
+            "**Package:** `@acme/thing`\n\n## Dependencies\n\n"
+            "- none at runtime\n- lodash: only if needed (no backticks: prose)\n"
+            "- @acme/logger: scoped names count without backticks\n",
+        )
+    )
     assert plan.dependencies == (Dependency("@acme/logger", "scoped names count without backticks"),)
 
 
@@ -180,34 +200,45 @@ def test_a_dependencies_heading_with_more_words_still_counts(tmp_path):
 
 
 def test_front_matter_dependencies_take_names_and_purposes_and_replace_the_section(tmp_path):
-    plan = parse_plan(write_plan(tmp_path, "---\ndependencies:\n  - zod\n  - {name: '@acme/log', purpose: logging}\n"
-                                           "---\n**Package:** `@acme/thing`\n\n## Dependencies\n\n- `ignored-one`\n"))
+    plan = parse_plan(
+        write_plan(
+            tmp_path,
+            "---\ndependencies:\n  - zod\n  - {name: '@acme/log', purpose: logging}\n"
+            "---\n**Package:** `@acme/thing`\n\n## Dependencies\n\n- `ignored-one`\n",
+        )
+    )
     assert plan.dependencies == (Dependency("zod", ""), Dependency("@acme/log", "logging"))
 
 
 def test_empty_front_matter_dependencies_mean_none(tmp_path):
-    plan = parse_plan(write_plan(tmp_path, "---\ndependencies:\n---\n**Package:** `@acme/thing`\n\n"
-                                           "## Dependencies\n\n- `ignored`\n"))
+    plan = parse_plan(
+        write_plan(tmp_path, "---\ndependencies:\n---\n**Package:** `@acme/thing`\n\n## Dependencies\n\n- `ignored`\n")
+    )
     assert plan.dependencies == ()
 
 
-@pytest.mark.parametrize("front, message", [
-    ("dependencies: zod", "'dependencies' must be a list"),
-    ("dependencies: [Zod]", "dependency 'Zod' is not a valid npm package name"),
-    ("dependencies: [5]", "dependency '' is not a valid npm package name"),
-    ("dependencies: [{purpose: orphan}]", "dependency '' is not a valid npm package name"),
-])
+@pytest.mark.parametrize(
+    "front, message",
+    [
+        ("dependencies: zod", "'dependencies' must be a list"),
+        ("dependencies: [Zod]", "dependency 'Zod' is not a valid npm package name"),
+        ("dependencies: [5]", "dependency '' is not a valid npm package name"),
+        ("dependencies: [{purpose: orphan}]", "dependency '' is not a valid npm package name"),
+    ],
+)
 def test_bad_front_matter_dependencies_are_refused_naming_the_entry(tmp_path, front, message):
     assert message in refused(write_plan(tmp_path, f"---\n{front}\n---\n**Package:** `@acme/thing`\n"))
 
 
-
-@pytest.mark.parametrize("bullet, name", [
-    ("- `@Acme/Logger`: logging", "@Acme/Logger"),
-    ("- @Acme/Logger: scoped, no backticks", "@Acme/Logger"),
-    ("- `lodash!`: utilities", "lodash!"),
-    ("* **`zod@^3.22`** — schemas, with a version", "zod@^3.22"),
-])
+@pytest.mark.parametrize(
+    "bullet, name",
+    [
+        ("- `@Acme/Logger`: logging", "@Acme/Logger"),
+        ("- @Acme/Logger: scoped, no backticks", "@Acme/Logger"),
+        ("- `lodash!`: utilities", "lodash!"),
+        ("* **`zod@^3.22`** — schemas, with a version", "zod@^3.22"),
+    ],
+)
 def test_an_invalid_name_in_the_dependencies_list_is_refused_naming_the_line_not_dropped(tmp_path, bullet, name):
     text = f"**Package:** `@acme/thing`\n\n## Overview\n\nHi.\n\n## Dependencies\n\n- `zod`: schemas\n{bullet}\n"
     path = write_plan(tmp_path, text)
@@ -217,14 +248,17 @@ def test_an_invalid_name_in_the_dependencies_list_is_refused_naming_the_line_not
 
 
 def test_the_line_number_of_a_bad_dependency_counts_the_front_matter(tmp_path):
-    path = write_plan(tmp_path, "---\ncoverage: 95\n---\n**Package:** `@acme/thing`\n\n## Dependencies\n\n"
-                                "- `Bad`\n")
+    path = write_plan(tmp_path, "---\ncoverage: 95\n---\n**Package:** `@acme/thing`\n\n## Dependencies\n\n- `Bad`\n")
     assert f"{path}:8: dependency 'Bad'" in refused(path)
 
 
 def test_bullets_inside_a_code_block_of_the_dependencies_section_declare_nothing(tmp_path):
-    plan = parse_plan(write_plan(tmp_path, "**Package:** `@acme/thing`\n\n## Dependencies\n\n- `zod`\n\n"
-                                           "```yaml\n- `Not/AName`: an example\n```\n"))
+    plan = parse_plan(
+        write_plan(
+            tmp_path,
+            "**Package:** `@acme/thing`\n\n## Dependencies\n\n- `zod`\n\n```yaml\n- `Not/AName`: an example\n```\n",
+        )
+    )
     assert plan.dependencies == (Dependency("zod", ""),)
 
 
@@ -232,7 +266,9 @@ def test_a_bold_dependency_name_counts(tmp_path):
     plan = parse_plan(write_plan(tmp_path, "**Package:** `@acme/thing`\n\n## Dependencies\n\n- **`zod`**: schemas\n"))
     assert plan.dependencies == (Dependency("zod", "schemas"),)
 
+
 # --- real plans written by others (../shared/fixtures/plans, read-only) ----------------------------------------------
+
 
 @needs_shared
 def test_the_real_logger_plan_gives_its_description_folder_and_default_version():

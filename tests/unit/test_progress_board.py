@@ -1,5 +1,6 @@
 """The progress board's plain mode: a line per running call each period, none after the last call ends, and no
 busy loop when one call ends just as another starts."""
+
 from __future__ import annotations
 
 import threading

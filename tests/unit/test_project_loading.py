@@ -3,6 +3,7 @@
 Its tasks fail with the config's own error, but they are the tasks of the config's own plans (`plansDir`), never
 the checkout's; and a `workspaceRoot` generation cannot use is found before any task writes into it.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,12 +37,15 @@ def test_a_usable_config_gives_its_plans_dir_relative_to_its_folder(tmp_path):
     assert project.config is not None and project.plans == tmp_path / "checkout" / "team-plans"
 
 
-@pytest.mark.parametrize("text", [
-    '{"workspaceRoot": "/ws", "plansDir": "../team-plans", "colour": "red"}',  # an unknown field
-    '{"workspaceRoot": "/ws", "plans_dir": "../team-plans", "maxConcurrentBuilds": 0}',  # a value out of range
-    '{"workspaceRoot": "/ws",\n "plansDir": "../team-plans",\n}',  # a trailing comma: not JSON
-    '{"workspaceRoot": "/ws", "plansDir": "../team-plans"',  # cut off
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"workspaceRoot": "/ws", "plansDir": "../team-plans", "colour": "red"}',  # an unknown field
+        '{"workspaceRoot": "/ws", "plans_dir": "../team-plans", "maxConcurrentBuilds": 0}',  # a value out of range
+        '{"workspaceRoot": "/ws",\n "plansDir": "../team-plans",\n}',  # a trailing comma: not JSON
+        '{"workspaceRoot": "/ws", "plansDir": "../team-plans"',  # cut off
+    ],
+)
 def test_a_config_that_cannot_be_used_still_names_its_own_plans(tmp_path, text):
     project = checkout(tmp_path, text)
     assert project.config is None and project.config_error
@@ -53,12 +57,15 @@ def test_a_config_that_names_no_plans_dir_means_the_checkouts_plans(tmp_path, te
     assert checkout(tmp_path, text).plans == tmp_path / "checkout" / "plans" / "packages"
 
 
-@pytest.mark.parametrize("text", [
-    '{"workspaceRoot": "/ws", "plansDir": 5}',
-    '{"workspaceRoot": "/ws", "plansDir": ["../team-plans"], ',
-    '{"plansDir": "../a", "plans_dir": "../b", "colour": 1}',
-    '["../team-plans"]',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"workspaceRoot": "/ws", "plansDir": 5}',
+        '{"workspaceRoot": "/ws", "plansDir": ["../team-plans"], ',
+        '{"plansDir": "../a", "plans_dir": "../b", "colour": 1}',
+        '["../team-plans"]',
+    ],
+)
 def test_a_config_whose_plans_dir_cannot_be_told_has_no_plans_rather_than_the_checkouts(tmp_path, text):
     (tmp_path / "checkout" / "plans" / "packages" / "core").mkdir(parents=True)
     (tmp_path / "checkout" / "plans" / "packages" / "core" / "other.md").write_text("**Package:** `other`\n")

@@ -1,5 +1,6 @@
 """Model providers sit behind one interface and one table: the config's `model.provider` names a row, each provider's
 secrets are stripped from every command we run, and the API's rate-limit state stays where earlier versions kept it."""
+
 from __future__ import annotations
 
 import json
@@ -76,4 +77,3 @@ def test_a_replayed_request_missing_from_the_cassette_says_what_to_do(tmp_path):
 
     with pytest.raises(ModelCallError, match=r"PLANNING: no answer in cassette .*undo the edit"):
         ReplayModel(cassette).call(request, "PLANNING")
-

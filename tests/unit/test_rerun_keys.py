@@ -1,6 +1,7 @@
 """doit and the runner agree on what makes a phase stale. doit skips a phase whose `config_changed` key is unchanged
 without asking the runner, so every config value that changes what the runner would send must change that key; and
 the key doit watches must be the very one the runner digests (`graph.rerun_key`)."""
+
 from __future__ import annotations
 
 import json
@@ -114,11 +115,20 @@ def workspace(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("keys") / "workspace"
     store = ArtifactStore(root, "data-validator")
     for phase in phases.PHASES:
-        store.save(phase.slug, PhaseArtifact(
-            phase=phase.name, number=phase.number, task_name="data-validator", package_name="@example/data-validator",
-            inputs_digest=f"sha256:{phase.number}", inputs={}, status=COMMITTED,
-            files={f"src/{phase.kebab}.ts": f"export const n = {phase.number};\n"},
-            type_check=TYPE_CHECK if phase.type_checks else None))
+        store.save(
+            phase.slug,
+            PhaseArtifact(
+                phase=phase.name,
+                number=phase.number,
+                task_name="data-validator",
+                package_name="@example/data-validator",
+                inputs_digest=f"sha256:{phase.number}",
+                inputs={},
+                status=COMMITTED,
+                files={f"src/{phase.kebab}.ts": f"export const n = {phase.number};\n"},
+                type_check=TYPE_CHECK if phase.type_checks else None,
+            ),
+        )
     shutil.copytree(root, root.parent / "moved")  # the same store, for the workspaceRoot mutation
     return root
 
@@ -150,8 +160,9 @@ def test_every_config_field_is_covered_by_the_agreement_test():
 
 
 @pytest.mark.parametrize("field", sorted(MUTATIONS))
-def test_a_config_change_that_changes_what_a_phase_sends_changes_the_key_doit_watches(field, workspace, base_views,
-                                                                                     tmp_path):
+def test_a_config_change_that_changes_what_a_phase_sends_changes_the_key_doit_watches(
+    field, workspace, base_views, tmp_path
+):
     base, views = base_views
     changed_file = tmp_path / "changed.json"
     for phase in MODEL_PHASES:
@@ -164,12 +175,15 @@ def test_a_config_change_that_changes_what_a_phase_sends_changes_the_key_doit_wa
             assert key_before != key_after, f"{field} changes what {phase.name} sends, but not doit's key"
 
 
-@pytest.mark.parametrize("field, affected", [
-    ("model.name", [p.name for p in MODEL_PHASES]),
-    ("turnBasedGeneration.tokenBudgets", [p.name for p in MODEL_PHASES]),
-    ("testing.minCoveragePercent", ["PLANNING", "FOUNDATION", "TESTING"]),
-    ("buildValidation.typeCheckBetweenPhases", ["ENTRY_POINT", "TESTING"]),
-])
+@pytest.mark.parametrize(
+    "field, affected",
+    [
+        ("model.name", [p.name for p in MODEL_PHASES]),
+        ("turnBasedGeneration.tokenBudgets", [p.name for p in MODEL_PHASES]),
+        ("testing.minCoveragePercent", ["PLANNING", "FOUNDATION", "TESTING"]),
+        ("buildValidation.typeCheckBetweenPhases", ["ENTRY_POINT", "TESTING"]),
+    ],
+)
 def test_prompt_feeding_fields_do_make_phases_stale(field, affected, workspace, base_views, tmp_path):
     """The agreement above is not vacuous: these fields change what these phases send."""
     base, views = base_views
@@ -182,8 +196,9 @@ def test_prompt_feeding_fields_do_make_phases_stale(field, affected, workspace, 
 
 def test_doit_watches_the_runners_key_and_the_graphs_upstream(workspace, tmp_path, monkeypatch):
     config_file = tmp_path / "build-env.json"
-    config_file.write_text(json.dumps({"workspaceRoot": str(workspace), "turnBasedGeneration": {
-        "tokenBudgets": {"TESTING": 9000}}}))
+    config_file.write_text(
+        json.dumps({"workspaceRoot": str(workspace), "turnBasedGeneration": {"tokenBudgets": {"TESTING": 9000}}})
+    )
     root = tmp_path / "project"
     (root / "plans" / "packages" / "core").mkdir(parents=True)
     shutil.copy(PLAN, root / "plans" / "packages" / "core")
@@ -195,8 +210,10 @@ def test_doit_watches_the_runners_key_and_the_graphs_upstream(workspace, tmp_pat
     for phase in phases.PHASES:
         task = tasks[f"generate:data-validator:{phase.slug}"]
         assert task["uptodate"][0].config == rerun_key(config, phases.PHASES, phase)
-        wanted = {str(workspace / ".generation-state" / "data-validator" / f"{phases.BY_NAME[n].slug}.json")
-                  for n in upstream(phases.PHASES, phase)}
+        wanted = {
+            str(workspace / ".generation-state" / "data-validator" / f"{phases.BY_NAME[n].slug}.json")
+            for n in upstream(phases.PHASES, phase)
+        }
         assert wanted <= set(task["file_dep"]), phase.name
     assert tasks["generate:data-validator:08-testing"]["uptodate"][0].config["max_tokens"] == 9000
     # The type-check edge: ENTRY_POINT depends on CORE_IMPLEMENTATION's artifact even if it did not read it.
@@ -210,8 +227,11 @@ def test_the_snapshot_doit_loads_gives_the_keys_the_validated_config_gives(field
     config_file = tmp_path / "build-env.json"
     monkeypatch.setenv("PACKAGE_BUILDER_CONFIG", str(config_file))
     for phase in (phases.BY_NAME["TESTING"], phases.BY_NAME["BUILD_VALIDATION"], phases.BY_NAME["MERGE"]):
-        config_file.write_text(json.dumps(set_path({**BASE_CONFIG, "workspaceRoot": str(workspace)}, field,
-                                                   MUTATIONS[field](phase, workspace))))
+        config_file.write_text(
+            json.dumps(
+                set_path({**BASE_CONFIG, "workspaceRoot": str(workspace)}, field, MUTATIONS[field](phase, workspace))
+            )
+        )
         try:
             model = load_config(config_file)
         except ConfigError:

@@ -1,6 +1,7 @@
 """Where a generated package's tools live depends on the monorepo around it: npm and yarn classic hoist them to the
 root's node_modules/.bin, pnpm links them into the package's own, yarn berry's Plug'n'Play has none. The toolchain
 finds them there, refuses a package the workspace would not install, and never leaves a lockfile changed."""
+
 from __future__ import annotations
 
 import json
@@ -65,11 +66,20 @@ def test_a_tool_above_the_workspace_root_is_not_used(tmp_path):
     assert Toolchain(package, root, "http://127.0.0.1:9/").typecheck().tool_missing
 
 
-@pytest.mark.parametrize("globs, member", [(["packages/*/*"], True), (["packages/*"], False),
-                                           (["packages/**"], True), (["packages/*/*", "!packages/core/thing"], False),
-                                           (["!packages/core/thing", "packages/*/*"], False),
-                                           (["./packages/core/*/"], True), (["packages/{core,shared}/*"], True),
-                                           (["packages/[cs]*/*"], True), (["packages/{shared,apps}/*"], False)])
+@pytest.mark.parametrize(
+    "globs, member",
+    [
+        (["packages/*/*"], True),
+        (["packages/*"], False),
+        (["packages/**"], True),
+        (["packages/*/*", "!packages/core/thing"], False),
+        (["!packages/core/thing", "packages/*/*"], False),
+        (["./packages/core/*/"], True),
+        (["packages/{core,shared}/*"], True),
+        (["packages/[cs]*/*"], True),
+        (["packages/{shared,apps}/*"], False),
+    ],
+)
 def test_membership_follows_the_workspace_globs(tmp_path, globs, member):
     package = monorepo(tmp_path, globs)
     assert workspace_member(tmp_path, package) is member
@@ -155,10 +165,16 @@ def test_a_dependency_on_a_package_of_the_same_workspace_is_not_looked_up_in_the
     assert toolchain.missing_dependencies({"dependencies": {"@s/strings": "^1.0.0"}}) == ([], "")
 
 
-@pytest.mark.parametrize("output", ["npm error code E503\n503 Service Unavailable - GET http://registry/x",
-                                    "npm error code E401\nUnable to authenticate", "npm error code E403",
-                                    "npm error code EINTEGRITY sha512 integrity checksum failed",
-                                    "npm error code EPERM operation not permitted"])
+@pytest.mark.parametrize(
+    "output",
+    [
+        "npm error code E503\n503 Service Unavailable - GET http://registry/x",
+        "npm error code E401\nUnable to authenticate",
+        "npm error code E403",
+        "npm error code EINTEGRITY sha512 integrity checksum failed",
+        "npm error code EPERM operation not permitted",
+    ],
+)
 def test_a_registry_or_disk_failure_during_an_install_is_the_environments(tmp_path, output):
     package = monorepo(tmp_path)
     toolchain = Toolchain(package, tmp_path, "http://127.0.0.1:9/")

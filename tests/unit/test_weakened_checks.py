@@ -1,6 +1,7 @@
 """The "no weakened checks" rule of the repair phases (CRITICAL_FIXES, BUILD_VALIDATION, FINAL_POLISH): a fix may not
 buy a green run by adding `any` or skips, by deleting assertions from a file, or by trading real assertions for ones
 that hold whatever the code does. The bundled example's own answers pass every phase's check."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,8 +34,9 @@ def test_one_more_any_in_a_file_that_already_has_one_is_refused():
 
     problems = check({"src/parse.ts": widened}, {"src/parse.ts": CODE})
 
-    assert problems == ["src/parse.ts: ': any' weakens the checks (1 more than before this answer); fix the cause "
-                        "instead"]
+    assert problems == [
+        "src/parse.ts: ': any' weakens the checks (1 more than before this answer); fix the cause instead"
+    ]
     assert check({"src/parse.ts": CODE.replace("any", "number")}, {"src/parse.ts": CODE}) == [], "fewer is fine"
 
 
@@ -43,30 +45,36 @@ def test_one_more_skip_in_a_test_file_that_already_skips_one_is_refused():
     after = before.replace("  it('reads", "  it.skip('reads")
 
     assert check({"tests/parse.test.ts": after}, {"tests/parse.test.ts": before}) == [
-        "tests/parse.test.ts: 'it.skip' weakens the checks (1 more than before this answer); fix the cause instead"]
+        "tests/parse.test.ts: 'it.skip' weakens the checks (1 more than before this answer); fix the cause instead"
+    ]
 
 
-@pytest.mark.parametrize("tautology", [
-    "expect(true).toBe(true)",
-    "expect(1).toBe(1)",
-    "expect('ok').toEqual('ok')",
-    "expect(true).toBeTruthy()",
-    "expect(null).toBeNull()",
-    "expect(result).toBe(result)",
-    "expect(parsed.value).toStrictEqual(parsed.value)",
-    "assert(true)",
-    "assert.ok(1)",
-    "assert.equal(1, 1)",
-    "assert.strictEqual(value, value)",
-])
+@pytest.mark.parametrize(
+    "tautology",
+    [
+        "expect(true).toBe(true)",
+        "expect(1).toBe(1)",
+        "expect('ok').toEqual('ok')",
+        "expect(true).toBeTruthy()",
+        "expect(null).toBeNull()",
+        "expect(result).toBe(result)",
+        "expect(parsed.value).toStrictEqual(parsed.value)",
+        "assert(true)",
+        "assert.ok(1)",
+        "assert.equal(1, 1)",
+        "assert.strictEqual(value, value)",
+    ],
+)
 def test_swapping_a_real_assertion_for_one_that_always_holds_is_refused(tautology):
     after = TEST.replace("expect(parse('2')).toBe(2)", tautology)
 
     problems = check({"tests/parse.test.ts": after}, {"tests/parse.test.ts": TEST})
 
     assert f"tests/parse.test.ts: {tautology!r} asserts nothing about the code" in problems[0]
-    assert problems[1] == ("tests/parse.test.ts holds 1 assertions, 2 before this answer; deleting assertions is not "
-                           "a fix: keep every assertion and fix the code (or a wrong expected value)")
+    assert problems[1] == (
+        "tests/parse.test.ts holds 1 assertions, 2 before this answer; deleting assertions is not "
+        "a fix: keep every assertion and fix the code (or a wrong expected value)"
+    )
 
 
 def test_assertions_are_counted_per_file_not_across_the_package():
@@ -78,14 +86,19 @@ def test_assertions_are_counted_per_file_not_across_the_package():
 
     problems = check({"tests/parse.test.ts": thinned, "tests/other.test.ts": padded}, before)
 
-    assert problems == ["tests/parse.test.ts holds 1 assertions, 2 before this answer; deleting assertions is not a "
-                        "fix: keep every assertion and fix the code (or a wrong expected value)"]
+    assert problems == [
+        "tests/parse.test.ts holds 1 assertions, 2 before this answer; deleting assertions is not a "
+        "fix: keep every assertion and fix the code (or a wrong expected value)"
+    ]
 
 
 def test_real_assertions_that_look_alike_are_not_tautologies():
-    real = TEST.replace("expect(parse('2')).toBe(2)", "expect(parse('2')).toBe(parse('2'));\n    "
-                        "expect(result.value).toBe(result.other);\n    expect(value).not.toBe(other);\n    "
-                        "assert.equal(actual, expected);\n    assert(isValid(1))")
+    real = TEST.replace(
+        "expect(parse('2')).toBe(2)",
+        "expect(parse('2')).toBe(parse('2'));\n    "
+        "expect(result.value).toBe(result.other);\n    expect(value).not.toBe(other);\n    "
+        "assert.equal(actual, expected);\n    assert(isValid(1))",
+    )
     assert check({"tests/parse.test.ts": real}, {"tests/parse.test.ts": TEST}) == []
 
 
@@ -96,7 +109,8 @@ def test_a_tautology_an_earlier_phase_wrote_is_not_this_answers_doing():
 
 def test_deleting_a_test_file_is_refused():
     assert check({}, {"tests/parse.test.ts": TEST}, deletes=("tests/parse.test.ts",)) == [
-        "tests/parse.test.ts: deleting tests is not a fix"]
+        "tests/parse.test.ts: deleting tests is not a fix"
+    ]
 
 
 def test_the_bundled_examples_answers_pass_every_phases_check():

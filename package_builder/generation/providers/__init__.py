@@ -5,6 +5,7 @@ from every command we run, base/credentials.py) and its pacing identity (what pa
 Adding one (Bedrock, Vertex AI) is a module with `SECRET_VARIABLES` and `create`, a row in `PROVIDERS`, and its
 name in `ModelSettings.provider` (base/config.py, which cannot import this package; a test holds the two equal).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ for it; `import anthropic` here is the SDK, imports being absolute). Every call 
 (pacing.py), keyed by `pacing_identity`. Retries of 429/5xx are first the SDK's own (it honours `retry-after`),
 bounded by `model.maxRetries`; a 429 or 529 that outlasts them is waited out here up to `model.maxWaitSeconds`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,9 @@ class AnthropicModel:
 
         self._anthropic = anthropic
         self._settings = config.model
-        self._client = anthropic.Anthropic(api_key=api_key, max_retries=config.model.max_retries,
-                                           timeout=config.model.timeout_seconds)
+        self._client = anthropic.Anthropic(
+            api_key=api_key, max_retries=config.model.max_retries, timeout=config.model.timeout_seconds
+        )
         caps = config.model.rate_limits
         self._say = say
         self.pacing_identity = pacing_identity(api_key)
@@ -54,12 +56,19 @@ class AnthropicModel:
 
     def call(self, request: ModelRequest, phase: str) -> ModelReply:
         started = time.monotonic()
-        params: dict[str, Any] = dict(model=request.model, system=request.system if isinstance(request.system, str)
-                      else list(request.system), messages=list(request.messages), max_tokens=request.max_tokens)
+        params: dict[str, Any] = dict(
+            model=request.model,
+            system=request.system if isinstance(request.system, str) else list(request.system),
+            messages=list(request.messages),
+            max_tokens=request.max_tokens,
+        )
         if request.temperature is not None:
             params["extra_body"] = {"temperature": request.temperature}
-        need = Usage(1, estimate_input_tokens(_text(request.system), *(_text(m["content"]) for m in request.messages)),
-                     request.max_tokens)
+        need = Usage(
+            1,
+            estimate_input_tokens(_text(request.system), *(_text(m["content"]) for m in request.messages)),
+            request.max_tokens,
+        )
         deadline = self._pacer.clock() + self._settings.max_wait_seconds
         backoff = 1.0
         while True:
@@ -72,16 +81,22 @@ class AnthropicModel:
                 self._pacer.settle(reserved, Usage(0, 0, 0), exc.response.headers)
                 if exc.status_code not in (429, 529):
                     refused = ModelRequestRefused if exc.status_code == 400 else ModelCallError
-                    raise refused(f"{phase}: the model API answered {exc.status_code} {_error_type(exc)}: "
-                                  f"{_error_message(exc)}") from None
+                    raise refused(
+                        f"{phase}: the model API answered {exc.status_code} {_error_type(exc)}: {_error_message(exc)}"
+                    ) from None
                 wait = _retry_after(exc) or backoff
                 backoff = min(backoff * 2, 60.0)
-                why = (f"the API's rate limit (429 {_error_message(exc)[:120]})" if exc.status_code == 429
-                       else "the API being overloaded (529)")
+                why = (
+                    f"the API's rate limit (429 {_error_message(exc)[:120]})"
+                    if exc.status_code == 429
+                    else "the API being overloaded (529)"
+                )
                 if self._pacer.clock() + wait > deadline:
-                    raise ModelCallError(f"{phase}: still refused after waiting {self._settings.max_wait_seconds:.0f}"
-                                         f" s (model.maxWaitSeconds) for {why}; run again later, nothing answered is "
-                                         "asked again") from None
+                    raise ModelCallError(
+                        f"{phase}: still refused after waiting {self._settings.max_wait_seconds:.0f}"
+                        f" s (model.maxWaitSeconds) for {why}; run again later, nothing answered is "
+                        "asked again"
+                    ) from None
                 self._pacer.pause(wait, why)
                 continue
             except self._anthropic.APIConnectionError as exc:
@@ -91,10 +106,15 @@ class AnthropicModel:
             written = getattr(usage, "cache_creation_input_tokens", 0) or 0
             self._pacer.settle(reserved, Usage(1, usage.input_tokens + written, usage.output_tokens), headers)
             text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
-            return ModelReply(text=text, stop_reason=message.stop_reason or "", input_tokens=usage.input_tokens,
-                              output_tokens=usage.output_tokens, seconds=round(time.monotonic() - started, 3),
-                              cache_write_tokens=written,
-                              cache_read_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0)
+            return ModelReply(
+                text=text,
+                stop_reason=message.stop_reason or "",
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                seconds=round(time.monotonic() - started, 3),
+                cache_write_tokens=written,
+                cache_read_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
+            )
 
     def _send(self, params: dict, max_tokens: int):
         """The message and the answer's headers (they carry the rate limits)."""

@@ -3,6 +3,7 @@
 The runner knows only this module: a provider (the API, a replay cassette, a recording; later Bedrock or Vertex AI)
 is chosen by name in `providers/__init__.py` and called through `ModelProvider`, so adding one touches no phase code.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,9 +30,15 @@ class ModelRequest:
 
     @property
     def digest(self) -> str:
-        return digest_of({"model": self.model, "system": self.system if isinstance(self.system, str)
-                          else list(self.system), "messages": list(self.messages),
-                          "max_tokens": self.max_tokens, "temperature": self.temperature})
+        return digest_of(
+            {
+                "model": self.model,
+                "system": self.system if isinstance(self.system, str) else list(self.system),
+                "messages": list(self.messages),
+                "max_tokens": self.max_tokens,
+                "temperature": self.temperature,
+            }
+        )
 
 
 @dataclass(frozen=True)

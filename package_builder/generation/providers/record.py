@@ -1,5 +1,6 @@
 """The `record` provider: real calls through the `anthropic` provider, each answer appended to a cassette so the run
 can later be replayed (`replay.py`) without the API or a key."""
+
 from __future__ import annotations
 
 import fcntl
@@ -41,13 +42,20 @@ class RecordingModel:
         with open(self.cassette.with_name(self.cassette.name + ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # `doit -n 2` may record two packages at once
             data = read_json(self.cassette) or {"note": CASSETTE_NOTE, "interactions": []}
-            data["interactions"] = [e for e in data["interactions"] if e["requestDigest"] != request.digest] + [{
-                "phase": phase,
-                "requestDigest": request.digest,
-                "reply": {"text": reply.text, "stopReason": reply.stop_reason,
-                          "inputTokens": reply.input_tokens, "outputTokens": reply.output_tokens,
-                          "cacheWriteTokens": reply.cache_write_tokens, "cacheReadTokens": reply.cache_read_tokens},
-            }]
+            data["interactions"] = [e for e in data["interactions"] if e["requestDigest"] != request.digest] + [
+                {
+                    "phase": phase,
+                    "requestDigest": request.digest,
+                    "reply": {
+                        "text": reply.text,
+                        "stopReason": reply.stop_reason,
+                        "inputTokens": reply.input_tokens,
+                        "outputTokens": reply.output_tokens,
+                        "cacheWriteTokens": reply.cache_write_tokens,
+                        "cacheReadTokens": reply.cache_read_tokens,
+                    },
+                }
+            ]
             write_json_atomic(self.cassette, data)
         return reply
 

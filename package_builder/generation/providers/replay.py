@@ -3,6 +3,7 @@
 A request not in the cassette is an error naming the phase and what to do: a replayed run cannot ask anyone, so an
 edited plan or template needs the edit undone or a recording (`record.py`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,21 +35,30 @@ class ReplayModel:
     def call(self, request: ModelRequest, phase: str) -> ModelReply:
         entry = self._by_digest.get(request.digest)
         if entry is None:
-            hint = ("it has answers for this phase, but for other requests: the prompt, plan, model or an earlier "
-                    "phase changed since it was recorded" if phase in self._phases
-                    else "it has no answer for this phase")
+            hint = (
+                "it has answers for this phase, but for other requests: the prompt, plan, model or an earlier "
+                "phase changed since it was recorded"
+                if phase in self._phases
+                else "it has no answer for this phase"
+            )
             config = self.config_path or "the config"
             raise ModelCallError(
                 f"{phase}: no answer in cassette {self.cassette} for request {request.digest[:19]}…; {hint}. To go on, "
                 "undo the edit (the plan, prompts/ or phases/), or record new answers with a real key: set "
                 f'model.provider to "record" in {config} and export ANTHROPIC_API_KEY (each missing answer is then '
                 "asked of the API, paid for, and added to the cassette); the bundled example's cassette is rebuilt "
-                "from its hand-written answers by scripts/record-example-cassette")
+                "from its hand-written answers by scripts/record-example-cassette"
+            )
         reply = entry["reply"]
-        return ModelReply(text=reply["text"], stop_reason=reply["stopReason"], input_tokens=reply["inputTokens"],
-                          output_tokens=reply["outputTokens"], seconds=0.0,
-                          cache_write_tokens=reply.get("cacheWriteTokens", 0),
-                          cache_read_tokens=reply.get("cacheReadTokens", 0))
+        return ModelReply(
+            text=reply["text"],
+            stop_reason=reply["stopReason"],
+            input_tokens=reply["inputTokens"],
+            output_tokens=reply["outputTokens"],
+            seconds=0.0,
+            cache_write_tokens=reply.get("cacheWriteTokens", 0),
+            cache_read_tokens=reply.get("cacheReadTokens", 0),
+        )
 
 
 def create(config: BuildConfig, config_path: Path, say: Say) -> ReplayModel:

@@ -6,6 +6,7 @@ config turns off, holds one of the workspace's phase slots (`turnBasedGeneration
 and records any failure in the checkpoint. It is idempotent: called again with the same inputs it reuses the stored
 artifact, finishes an interrupted apply or commit, and never pays for a model call twice.
 """
+
 from __future__ import annotations
 
 from package_builder.base.config import load_config
@@ -32,9 +33,11 @@ def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], run: RunContext) -> 
     ctx = load_context(job, phases, run)
     workspace = ctx.workspace()
     limit = ctx.config.turn_based_generation.max_concurrent_phases
-    with slot(state_dir(ctx.config.workspace_root) / "phase-slots", limit,
-              on_wait=lambda: ctx.say(f"waiting: {limit} phase(s) already running "
-                                      "(turnBasedGeneration.maxConcurrentPhases)")):
+    with slot(
+        state_dir(ctx.config.workspace_root) / "phase-slots",
+        limit,
+        on_wait=lambda: ctx.say(f"waiting: {limit} phase(s) already running (turnBasedGeneration.maxConcurrentPhases)"),
+    ):
         state = workspace.open_state(ctx.plan, ctx.config.git.branch_prefix)
         try:
             if ctx.phase.calls_model and not ctx.settings.enabled:
@@ -88,9 +91,18 @@ def summarize(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress =
     tokens_out = sum(a.output_tokens for a in artifacts)
     spent = state.cost_usd if state else 0.0
     done = sum(1 for a in artifacts if a.status in (COMMITTED, SKIPPED))
-    progress(f"[{plan.task_name}] {plan.package_name}: {done}/{len(phases)} phases done, {len(files)} files in "
-             f"{plan.package_path}, tokens {tokens_in} in ({cached} from cache) / {tokens_out} out, "
-             f"cost ${spent:.4f}, {model_time([c for a in artifacts for c in a.calls])}, branch {branch or '-'}, "
-             f"state {state.path if state else 'none'}")
-    return {"phasesDone": done, "files": len(files), "inputTokens": tokens_in, "cacheReadTokens": cached,
-            "outputTokens": tokens_out, "costUsd": spent, "branch": branch}
+    progress(
+        f"[{plan.task_name}] {plan.package_name}: {done}/{len(phases)} phases done, {len(files)} files in "
+        f"{plan.package_path}, tokens {tokens_in} in ({cached} from cache) / {tokens_out} out, "
+        f"cost ${spent:.4f}, {model_time([c for a in artifacts for c in a.calls])}, branch {branch or '-'}, "
+        f"state {state.path if state else 'none'}"
+    )
+    return {
+        "phasesDone": done,
+        "files": len(files),
+        "inputTokens": tokens_in,
+        "cacheReadTokens": cached,
+        "outputTokens": tokens_out,
+        "costUsd": spent,
+        "branch": branch,
+    }

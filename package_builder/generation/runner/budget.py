@@ -5,6 +5,7 @@ A run's spend lives in memory, in its `RunBudget` (run_context.py: one per `doit
 package's spend lives in its checkpoint (`costUsd`), so it survives reruns: a stop is resumed by raising the budget,
 and nothing answered is asked again.
 """
+
 from __future__ import annotations
 
 from package_builder.base.errors import BudgetExceeded
@@ -30,12 +31,15 @@ class Budget:
     def check(self, worst_usd: float) -> None:
         """Raise `BudgetExceeded`, naming the budget, when a call costing `worst_usd` could cross one."""
         for field, cap, spent, whose in (
-                ("budget.maxUsdPerPackage", self.settings.max_usd_per_package, self.state.cost_usd, "this package"),
-                ("budget.maxUsdPerRun", self.settings.max_usd_per_run, self.run.spent, "this run")):
+            ("budget.maxUsdPerPackage", self.settings.max_usd_per_package, self.state.cost_usd, "this package"),
+            ("budget.maxUsdPerRun", self.settings.max_usd_per_run, self.run.spent, "this run"),
+        ):
             if cap is not None and spent + worst_usd > cap:
-                raise BudgetExceeded(f"{field} is ${cap:.2f}; {whose} has spent ${spent:.4f} and the next call could "
-                                     f"cost up to ${worst_usd:.4f}: raise {field} and run again (nothing answered "
-                                     "is asked again)")
+                raise BudgetExceeded(
+                    f"{field} is ${cap:.2f}; {whose} has spent ${spent:.4f} and the next call could "
+                    f"cost up to ${worst_usd:.4f}: raise {field} and run again (nothing answered "
+                    "is asked again)"
+                )
 
     def charge(self, usd: float) -> None:
         self.state.charge(usd)

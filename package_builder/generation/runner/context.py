@@ -1,6 +1,7 @@
 """What every step of a phase knows: the loaded config, plan and phase, the phase's settings from `graph`, its
 artifact store, and the run it belongs to (its spend, where progress lines go). Built once per phase by
 `load_context`; the steps only read it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,27 +74,43 @@ class PhaseContext:
 
     def new_artifact(self, inputs: dict, inputs_digest: str, status: str, **fields) -> PhaseArtifact:
         """An artifact of this phase of this plan; the one place that fills in who it belongs to."""
-        return PhaseArtifact(phase=self.phase.name, number=self.phase.number, task_name=self.plan.task_name,
-                             package_name=self.plan.package_name, inputs_digest=inputs_digest, inputs=inputs,
-                             status=status, started_at=fields.pop("started_at", now_iso()), **fields)
+        return PhaseArtifact(
+            phase=self.phase.name,
+            number=self.phase.number,
+            task_name=self.plan.task_name,
+            package_name=self.plan.package_name,
+            inputs_digest=inputs_digest,
+            inputs=inputs,
+            status=status,
+            started_at=fields.pop("started_at", now_iso()),
+            **fields,
+        )
 
     def workspace(self) -> Workspace:
-        return Workspace(self.config.workspace_root, self.config.git.author_name, self.config.git.author_email,
-                         notice=self.progress)
+        return Workspace(
+            self.config.workspace_root, self.config.git.author_name, self.config.git.author_email, notice=self.progress
+        )
 
     def toolchain(self) -> Toolchain:
         """The generated package's toolchain, configured by `buildValidation`."""
         checks = self.config.build_validation
-        return Toolchain(self.package_dir, self.config.workspace_root, self.config.npm_registry,
-                         ignore_scripts=checks.ignore_scripts, timeout_seconds=checks.command_timeout_seconds,
-                         timeout_setting="buildValidation.commandTimeoutSeconds", heartbeat=self.say)
+        return Toolchain(
+            self.package_dir,
+            self.config.workspace_root,
+            self.config.npm_registry,
+            ignore_scripts=checks.ignore_scripts,
+            timeout_seconds=checks.command_timeout_seconds,
+            timeout_setting="buildValidation.commandTimeoutSeconds",
+            heartbeat=self.say,
+        )
 
     def package_tree(self) -> tuple[dict[str, str], set[str]]:
         """What the package directory must hold now: every stored artifact folded in phase order, and every path any
         of them ever wrote (so a file no phase writes any more is removed). Later phases win, so rerunning an
         earlier phase never leaves a stale version of a file a later phase rewrote."""
-        artifacts = [a for p in self.phases
-                     if (a := self.store.load(p.slug)) is not None and a.status in (ANSWERED, COMMITTED)]
+        artifacts = [
+            a for p in self.phases if (a := self.store.load(p.slug)) is not None and a.status in (ANSWERED, COMMITTED)
+        ]
         managed = {path for a in artifacts for path in (*a.files, *a.deletes)}
         return fold_files(artifacts), managed
 
@@ -104,45 +121,56 @@ class PhaseContext:
         for path in workspace.changed_paths(self.plan.package_path):
             on_disk = self.package_dir / path
             ours = path in managed and (
-                (path in desired and on_disk.is_file()
-                 and on_disk.read_text(encoding="utf-8", errors="replace") == desired[path])
-                or (path not in desired and not on_disk.exists()))
+                (
+                    path in desired
+                    and on_disk.is_file()
+                    and on_disk.read_text(encoding="utf-8", errors="replace") == desired[path]
+                )
+                or (path not in desired and not on_disk.exists())
+            )
             if not ours:
                 foreign.append(path)
         if foreign:
-            raise WorkspaceError(f"{self.plan.package_path} has changes generation did not make "
-                                 f"({', '.join(foreign[:5])}{', …' if len(foreign) > 5 else ''}): commit or stash "
-                                 "them, then run again")
+            raise WorkspaceError(
+                f"{self.plan.package_path} has changes generation did not make "
+                f"({', '.join(foreign[:5])}{', …' if len(foreign) > 5 else ''}): commit or stash "
+                "them, then run again"
+            )
 
     def commit_message(self, artifact: PhaseArtifact, title: str = "") -> str:
         files = "\n".join(f"- {path}" for path in sorted(artifact.files)) or "- (no files)"
         deletes = "".join(f"\n- deleted {path}" for path in artifact.deletes)
         title = title or f"feat({self.phase.kebab}): complete {self.phase.name} phase for {self.plan.package_name}"
-        return (f"{title}\n\n"
-                f"{artifact.summary or self.phase.description}\n\nFiles:\n{files}{deletes}\n\n"
-                f"[Turn-based generation step {self.phase.number}]\n\n"
-                f"Phase: {self.phase.slug}\nPackage: {self.plan.package_name}\n"
-                f"Inputs-Digest: {artifact.inputs_digest}\n")
+        return (
+            f"{title}\n\n"
+            f"{artifact.summary or self.phase.description}\n\nFiles:\n{files}{deletes}\n\n"
+            f"[Turn-based generation step {self.phase.number}]\n\n"
+            f"Phase: {self.phase.slug}\nPackage: {self.plan.package_name}\n"
+            f"Inputs-Digest: {artifact.inputs_digest}\n"
+        )
 
     def record_step(self, state: GenerationState, artifact: PhaseArtifact) -> None:
         """The checkpoint's record of a finished phase, in the seed's schema."""
         state.data.update(currentPhase=self.phase.name, currentStepNumber=self.phase.number)
-        state.complete_step({
-            "stepNumber": self.phase.number,
-            "phase": self.phase.name,
-            "description": self.phase.description,
-            "files": sorted(artifact.files),
-            "commit": artifact.commit,
-            "timestamp": now_iso(),
-            "claudeTokensUsed": artifact.prompt_tokens + artifact.output_tokens,
-            "inputTokens": artifact.prompt_tokens,
-            "outputTokens": artifact.output_tokens,
-            "cacheReadTokens": artifact.cache_read_tokens,
-            "cacheWriteTokens": artifact.cache_write_tokens,
-            "costUsd": artifact.cost_usd,
-            "modelCalls": len(artifact.calls),
-            "status": artifact.status,
-        }, package_files=self.package_tree()[0])
+        state.complete_step(
+            {
+                "stepNumber": self.phase.number,
+                "phase": self.phase.name,
+                "description": self.phase.description,
+                "files": sorted(artifact.files),
+                "commit": artifact.commit,
+                "timestamp": now_iso(),
+                "claudeTokensUsed": artifact.prompt_tokens + artifact.output_tokens,
+                "inputTokens": artifact.prompt_tokens,
+                "outputTokens": artifact.output_tokens,
+                "cacheReadTokens": artifact.cache_read_tokens,
+                "cacheWriteTokens": artifact.cache_write_tokens,
+                "costUsd": artifact.cost_usd,
+                "modelCalls": len(artifact.calls),
+                "status": artifact.status,
+            },
+            package_files=self.package_tree()[0],
+        )
 
 
 def usage_line(artifact: PhaseArtifact) -> str:
@@ -155,6 +183,14 @@ def load_context(job: PhaseJob, phases: tuple[PhaseSpec, ...], run: RunContext) 
     config = load_config(job.config_path)
     plan = parse_plan(job.plan_path)
     phase = next(p for p in phases if p.name == job.phase_name)
-    return PhaseContext(project=ProjectPaths(job.project_root), config_path=job.config_path, config=config, plan=plan,
-                        phases=phases, phase=phase, settings=phase_settings(config, phases, phase),
-                        store=ArtifactStore(config.workspace_root, plan.task_name), run=run)
+    return PhaseContext(
+        project=ProjectPaths(job.project_root),
+        config_path=job.config_path,
+        config=config,
+        plan=plan,
+        phases=phases,
+        phase=phase,
+        settings=phase_settings(config, phases, phase),
+        store=ArtifactStore(config.workspace_root, plan.task_name),
+        run=run,
+    )

@@ -2,6 +2,7 @@
 the inputs are unchanged, otherwise ask the model, then apply the package tree, commit and checkpoint) and a checks
 phase (`check`: the same reuse, otherwise the real toolchain, with the model asked only to repair). Idempotent: an
 answer received but not committed is applied, never asked for again."""
+
 from __future__ import annotations
 
 import time
@@ -26,8 +27,9 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
     request, existing, reused = _prepare_or_reuse(ctx, state, workspace)
     if reused is not None:
         return reused
-    pending = (existing if existing and existing.inputs_digest == request.inputs_digest
-               and existing.status != FAILED else None)
+    pending = (
+        existing if existing and existing.inputs_digest == request.inputs_digest and existing.status != FAILED else None
+    )
     prices = ctx.prices  # an unknown model's price under a budget fails here, before anything is asked or committed
     # a missing key fails before git is touched
     model = None if pending else make_model(ctx.config, ctx.config_path, ctx.say)
@@ -56,11 +58,19 @@ def generate(ctx: PhaseContext, state: GenerationState, workspace: Workspace) ->
     artifact = replace(artifact, commit=commit, status=COMMITTED)
     ctx.store.save(ctx.phase.slug, artifact)
     ctx.record_step(state, artifact)
-    ctx.say(f"{usage_line(artifact)}, {len(artifact.calls)} call(s), "
-            f"{time.monotonic() - started:.2f} s, {'commit ' + commit[:10] if commit else 'no changes, no commit'}")
+    ctx.say(
+        f"{usage_line(artifact)}, {len(artifact.calls)} call(s), "
+        f"{time.monotonic() - started:.2f} s, {'commit ' + commit[:10] if commit else 'no changes, no commit'}"
+    )
     ensure_type_check(ctx, ctx.phase, state, workspace)
-    return {"phase": ctx.phase.name, "reused": False, "commit": commit,
-            "inputTokens": artifact.prompt_tokens, "outputTokens": artifact.output_tokens, "costUsd": artifact.cost_usd}
+    return {
+        "phase": ctx.phase.name,
+        "reused": False,
+        "commit": commit,
+        "inputTokens": artifact.prompt_tokens,
+        "outputTokens": artifact.output_tokens,
+        "costUsd": artifact.cost_usd,
+    }
 
 
 def check(ctx: PhaseContext, state: GenerationState, workspace: Workspace) -> dict:
@@ -70,8 +80,9 @@ def check(ctx: PhaseContext, state: GenerationState, workspace: Workspace) -> di
     return reused if reused is not None else build_validation(ctx, state, workspace, request, started)
 
 
-def _prepare_or_reuse(ctx: PhaseContext, state: GenerationState,
-                      workspace: Workspace) -> tuple[PreparedRequest, PhaseArtifact | None, dict | None]:
+def _prepare_or_reuse(
+    ctx: PhaseContext, state: GenerationState, workspace: Workspace
+) -> tuple[PreparedRequest, PhaseArtifact | None, dict | None]:
     """The phase's request, its stored artifact, and the step's result when that artifact is committed for these
     very inputs (then nothing is asked or run again)."""
     source = type_check_source(ctx.phases, ctx.phase)

@@ -1,5 +1,6 @@
 """The two steps that make no model call: a merge phase (the branch is complete and clean; then a pull request's text,
 a merge into the base, or nothing, as `git.onMerge` says) and a phase the config turns off (recorded as skipped)."""
+
 from __future__ import annotations
 
 import time
@@ -22,8 +23,7 @@ def merge(ctx: PhaseContext, state: GenerationState, workspace: Workspace) -> di
     into the base when green and the base has not moved), `none` (only record the branch head)."""
     started = time.monotonic()
     earlier = [p for p in ctx.phases if p.number < ctx.phase.number]
-    missing = [p.name for p in earlier
-               if (a := ctx.store.load(p.slug)) is None or a.status not in (COMMITTED, SKIPPED)]
+    missing = [p.name for p in earlier if (a := ctx.store.load(p.slug)) is None or a.status not in (COMMITTED, SKIPPED)]
     if missing:
         raise PhaseFailed(f"{ctx.label()}: phases not finished: {', '.join(missing)}")
     mode = ctx.config.git.on_merge
@@ -44,12 +44,21 @@ def merge(ctx: PhaseContext, state: GenerationState, workspace: Workspace) -> di
         outcome["mergeCommit"] = merge_branch(ctx, state, workspace, title, body)
         done = f"merged {state.branch} into {base} (commit {outcome['mergeCommit'][:10]})"
     inputs = {"head": head, "branch": state.branch, "onMerge": mode}
-    artifact = ctx.new_artifact(inputs, digest_of({"head": head, "onMerge": mode}), COMMITTED,
-                                summary=f"{state.branch} is {ahead} commit(s) ahead of {base}")
+    artifact = ctx.new_artifact(
+        inputs,
+        digest_of({"head": head, "onMerge": mode}),
+        COMMITTED,
+        summary=f"{state.branch} is {ahead} commit(s) ahead of {base}",
+    )
     ctx.store.save(ctx.phase.slug, artifact)
     ctx.record_step(state, artifact)
-    state.data["mergeReady"] = {"branch": state.branch, "baseBranch": base, "head": head, "commitsAhead": ahead,
-                                **outcome}
+    state.data["mergeReady"] = {
+        "branch": state.branch,
+        "baseBranch": base,
+        "head": head,
+        "commitsAhead": ahead,
+        **outcome,
+    }
     state.finish()
     ctx.say(f"{done}, {time.monotonic() - started:.1f} s")
     return {"phase": ctx.phase.name, "branch": state.branch, "head": head, **outcome}
@@ -71,11 +80,17 @@ def merge_branch(ctx: PhaseContext, state: GenerationState, workspace: Workspace
     if workspace.is_merged(state.branch, base):
         return workspace.branch_head(base)  # merged by a run killed before it recorded so
     checks = [p for p in ctx.phases if p.runs_checks]
-    validation = next((a.validation for p in checks if (a := ctx.store.load(p.slug)) is not None and a.validation),
-                      None)
+    validation = next(
+        (a.validation for p in checks if (a := ctx.store.load(p.slug)) is not None and a.validation), None
+    )
     why = f"{' or '.join(p.name for p in checks)} did not run" if checks else "no phase runs the checks"
-    refused = (f"the package was not validated ({why})" if validation is None else
-               "the package is not green" if not validation.get("green") else None)
+    refused = (
+        f"the package was not validated ({why})"
+        if validation is None
+        else "the package is not green"
+        if not validation.get("green")
+        else None
+    )
     with workspace.on_branch(state):
         if not refused:  # the phases after BUILD_VALIDATION may have changed it: what is merged is checked again
             ctx.say("checking the branch head before merging it")
@@ -85,12 +100,16 @@ def merge_branch(ctx: PhaseContext, state: GenerationState, workspace: Workspace
                 refused = f"the branch head is not green ({report.failure}: {first})"
         moved = None if refused else workspace.base_moved(base, state.branch)
         if moved:
-            refused = (f"{base} has moved since the branch was made (now at {moved[:10]}); merge or rebase "
-                       f"{state.branch} yourself")
+            refused = (
+                f"{base} has moved since the branch was made (now at {moved[:10]}); merge or rebase "
+                f"{state.branch} yourself"
+            )
         if refused:
             written = write_pull_request(ctx, title, body)
-            raise PhaseFailed(f"{ctx.label()}: not merged (git.onMerge is merge): {refused}. Nothing was changed; "
-                              f"a pull request is written to {written}")
+            raise PhaseFailed(
+                f"{ctx.label()}: not merged (git.onMerge is merge): {refused}. Nothing was changed; "
+                f"a pull request is written to {written}"
+            )
         return workspace.merge_into(base, state.branch, f"{title}\n\n{body}")
 
 

@@ -4,6 +4,7 @@ call itself, re-asked with the problem when an answer is truncated or invalid.
 `prepare` is pure (it reads templates and stored artifacts, never runs a check or calls the model), so a test can ask
 what a phase would send under any config, and the inputs digest is the same on every engine.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -82,8 +83,16 @@ def prepare(ctx: PhaseContext) -> PreparedRequest:
         "writeAllowlist": list(ctx.phase.write_allowlist),
         "typeCheck": digest_of(type_check) if type_check else None,
     }
-    return PreparedRequest(system=system, files=files, task=task, inputs=inputs, inputs_digest=digest_of(inputs),
-                           view=view, rendered_files=rendered_files, template_context=context)
+    return PreparedRequest(
+        system=system,
+        files=files,
+        task=task,
+        inputs=inputs,
+        inputs_digest=digest_of(inputs),
+        view=view,
+        rendered_files=rendered_files,
+        template_context=context,
+    )
 
 
 def file_order(artifacts: list[PhaseArtifact]) -> dict[str, int]:
@@ -101,8 +110,10 @@ def file_blocks(renderer: PromptRenderer, view: dict[str, str], origin: dict[str
     if not view:
         return (renderer.render(FILE_TEMPLATE, {"path": None, "content": "", "first": True}),)
     ordered = sorted(view, key=lambda path: (origin.get(path, 0), path))
-    return tuple(renderer.render(FILE_TEMPLATE, {"path": path, "content": view[path], "first": index == 0})
-                 for index, path in enumerate(ordered))
+    return tuple(
+        renderer.render(FILE_TEMPLATE, {"path": path, "content": view[path], "first": index == 0})
+        for index, path in enumerate(ordered)
+    )
 
 
 def stored_type_check(ctx: PhaseContext, phase) -> dict | None:
@@ -136,8 +147,10 @@ def _upstream(ctx: PhaseContext) -> list[PhaseArtifact]:
         phase = next(p for p in ctx.phases if p.name == name)
         artifact = ctx.store.load(phase.slug)
         if artifact is None or artifact.status not in (COMMITTED, SKIPPED):
-            raise PhaseFailed(f"{ctx.label()} needs the output of {name}, which has not finished: "
-                              f"run `doit generate:{ctx.plan.task_name}`")
+            raise PhaseFailed(
+                f"{ctx.label()} needs the output of {name}, which has not finished: "
+                f"run `doit generate:{ctx.plan.task_name}`"
+            )
         artifacts.append(artifact)
     return artifacts
 
@@ -147,8 +160,11 @@ def _render_files(ctx: PhaseContext) -> dict[str, str]:
     if not ctx.phase.rendered_files or ctx.phase.runs_checks:  # BUILD_VALIDATION renders its report after the checks
         return {}
     renderer = PromptRenderer(ctx.project.prompts)
-    context = {"package_name": ctx.plan.package_name, "category": ctx.plan.category,
-               "coverage_target": ctx.coverage_target}
+    context = {
+        "package_name": ctx.plan.package_name,
+        "category": ctx.plan.category,
+        "coverage_target": ctx.coverage_target,
+    }
     return {path: renderer.render(template, context) for path, template in ctx.phase.rendered_files.items()}
 
 
@@ -167,22 +183,42 @@ def ask_model(ctx: PhaseContext, model: ModelProvider, request: PreparedRequest,
         answer, problem = _judge(ctx, text, stop_reason, before)
         if answer is not None:
             if answer.dropped:
-                ctx.say(f"dropped {len(answer.dropped)} block(s) this phase does not write: "
-                        f"{'; '.join(answer.dropped)}"[:400])
+                ctx.say(
+                    f"dropped {len(answer.dropped)} block(s) this phase does not write: {'; '.join(answer.dropped)}"[
+                        :400
+                    ]
+                )
             return ctx.new_artifact(
-                request.inputs, request.inputs_digest, ANSWERED, files={**request.rendered_files, **answer.files},
-                deletes=list(answer.deletes), summary=answer.summary, raw_answer=text, calls=calls,
+                request.inputs,
+                request.inputs_digest,
+                ANSWERED,
+                files={**request.rendered_files, **answer.files},
+                deletes=list(answer.deletes),
+                summary=answer.summary,
+                raw_answer=text,
+                calls=calls,
                 dropped=list(answer.dropped),
-                model_seconds=round(sum(c.seconds for c in calls), 3), started_at=started_at)
+                model_seconds=round(sum(c.seconds for c in calls), 3),
+                started_at=started_at,
+            )
         calls[-1] = replace(calls[-1], problem=problem)
-        messages += [{"role": "assistant", "content": text or "(empty)"},
-                     {"role": "user", "content": _repair_prompt(problem)}]
+        messages += [
+            {"role": "assistant", "content": text or "(empty)"},
+            {"role": "user", "content": _repair_prompt(problem)},
+        ]
         ctx.say(f"answer {attempt}/{attempts} not applied ({problem[:200]}); asking again")
     raise ModelAnswerError(f"no usable answer after {attempts} attempt(s); last problem: {problem}")
 
 
-def _answer_in_full(ctx: PhaseContext, model: ModelProvider, system: tuple[dict, ...], messages: list[dict],
-                    calls: list[ModelCall], attempt: int, budget: Budget) -> tuple[str, str]:
+def _answer_in_full(
+    ctx: PhaseContext,
+    model: ModelProvider,
+    system: tuple[dict, ...],
+    messages: list[dict],
+    calls: list[ModelCall],
+    attempt: int,
+    budget: Budget,
+) -> tuple[str, str]:
     """One answer, continued from where it stopped while it is cut off at `max_tokens`: the partial text goes back
     as the start of the assistant's turn (a prefill), so the next call pays only for the rest; a model that refuses
     prefills gets a follow-up turn asking for exactly the rest instead. Returns (joined text, last stop reason)."""
@@ -193,10 +229,18 @@ def _answer_in_full(ctx: PhaseContext, model: ModelProvider, system: tuple[dict,
         elif prefill:
             turn = [*messages, {"role": "assistant", "content": text.rstrip()}]
         else:
-            turn = [*messages, {"role": "assistant", "content": text.rstrip()},
-                    {"role": "user", "content": _CONTINUE_PROMPT}]
-        call = ModelRequest(model=ctx.settings.model, system=system, messages=tuple(turn),
-                            max_tokens=ctx.settings.max_tokens, temperature=ctx.settings.temperature)
+            turn = [
+                *messages,
+                {"role": "assistant", "content": text.rstrip()},
+                {"role": "user", "content": _CONTINUE_PROMPT},
+            ]
+        call = ModelRequest(
+            model=ctx.settings.model,
+            system=system,
+            messages=tuple(turn),
+            max_tokens=ctx.settings.max_tokens,
+            temperature=ctx.settings.temperature,
+        )
         try:
             reply = _paid_call(ctx, model, call, budget)
         except ModelRequestRefused:
@@ -207,24 +251,37 @@ def _answer_in_full(ctx: PhaseContext, model: ModelProvider, system: tuple[dict,
             reply = _paid_call(ctx, model, call, budget)
         text = (text.rstrip() if continuation and prefill else text) + reply.text
         stop_reason = reply.stop_reason
-        calls.append(ModelCall(attempt=attempt, request_digest=call.digest, stop_reason=reply.stop_reason,
-                               input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
-                               seconds=reply.seconds, problem="continued" if stop_reason == "max_tokens" else "",
-                               cache_write_tokens=reply.cache_write_tokens, cache_read_tokens=reply.cache_read_tokens,
-                               cost_usd=_cost(ctx, reply)))
+        calls.append(
+            ModelCall(
+                attempt=attempt,
+                request_digest=call.digest,
+                stop_reason=reply.stop_reason,
+                input_tokens=reply.input_tokens,
+                output_tokens=reply.output_tokens,
+                seconds=reply.seconds,
+                problem="continued" if stop_reason == "max_tokens" else "",
+                cache_write_tokens=reply.cache_write_tokens,
+                cache_read_tokens=reply.cache_read_tokens,
+                cost_usd=_cost(ctx, reply),
+            )
+        )
         if stop_reason != "max_tokens":
             break
         if continuation < ctx.config.model.max_continuations:
-            ctx.say(f"answer cut off at {ctx.settings.max_tokens} tokens; continuing it "
-                    f"({continuation + 1}/{ctx.config.model.max_continuations})")
+            ctx.say(
+                f"answer cut off at {ctx.settings.max_tokens} tokens; continuing it "
+                f"({continuation + 1}/{ctx.config.model.max_continuations})"
+            )
     return text, stop_reason
 
 
 def _judge(ctx: PhaseContext, text: str, stop_reason: str, before: dict[str, str]) -> tuple[ModelAnswer | None, str]:
     if stop_reason == "max_tokens":
-        return None, (f"the answer was cut off at the {ctx.settings.max_tokens}-token limit (stop_reason max_tokens) "
-                      f"even after {ctx.config.model.max_continuations} continuation(s); nothing of it was applied: "
-                      "write less (shorter files, fewer comments)")
+        return None, (
+            f"the answer was cut off at the {ctx.settings.max_tokens}-token limit (stop_reason max_tokens) "
+            f"even after {ctx.config.model.max_continuations} continuation(s); nothing of it was applied: "
+            "write less (shorter files, fewer comments)"
+        )
     try:
         answer = parse_answer(text, ctx.phase)
     except ModelAnswerError as exc:
@@ -251,8 +308,9 @@ def _paid_call(ctx: PhaseContext, model: ModelProvider, call: ModelRequest, budg
 
 
 def _cost(ctx: PhaseContext, reply) -> float:
-    return round(ctx.prices.cost(reply.input_tokens, reply.output_tokens, reply.cache_write_tokens,
-                                 reply.cache_read_tokens), 6)
+    return round(
+        ctx.prices.cost(reply.input_tokens, reply.output_tokens, reply.cache_write_tokens, reply.cache_read_tokens), 6
+    )
 
 
 def _text(content) -> str:
@@ -261,11 +319,15 @@ def _text(content) -> str:
     return "".join(block.get("text", "") for block in content if isinstance(block, dict))
 
 
-_CONTINUE_PROMPT = ("Your answer was cut off at the output limit. Continue it exactly where it stopped: start with "
-                    "the next character, repeat nothing, and keep the same format.")
+_CONTINUE_PROMPT = (
+    "Your answer was cut off at the output limit. Continue it exactly where it stopped: start with "
+    "the next character, repeat nothing, and keep the same format."
+)
 
 
 def _repair_prompt(problem: str) -> str:
-    return (f"Your answer could not be applied, so nothing of it was written: {problem}\n\n"
-            "Answer again with the complete set of <file path=\"...\"> blocks for this phase (full file contents, "
-            "each closing </file> on its own line), within the output limit, then one <summary>.")
+    return (
+        f"Your answer could not be applied, so nothing of it was written: {problem}\n\n"
+        'Answer again with the complete set of <file path="..."> blocks for this phase (full file contents, '
+        "each closing </file> on its own line), within the output limit, then one <summary>."
+    )

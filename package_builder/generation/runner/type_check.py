@@ -2,6 +2,7 @@
 it, stored in its artifact, where the next phase reads it (prompt and inputs digest). It runs at most once per
 artifact, so resume and reruns stay exact; a kill between a phase's commit and its check is made good by whichever of
 the two phases runs next."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -24,9 +25,11 @@ def ensure_type_check(ctx: PhaseContext, phase, state: GenerationState, workspac
     with workspace.on_branch(state):
         result = type_check_between_phases(ctx.toolchain())
     if result.environment:
-        raise PhaseFailed(f"{ctx.label(phase)}: the type-check after this phase stopped on an environment problem "
-                          f"(its answer is committed; run again to check and go on, no model call is repeated): "
-                          f"{result.problem}")
+        raise PhaseFailed(
+            f"{ctx.label(phase)}: the type-check after this phase stopped on an environment problem "
+            f"(its answer is committed; run again to check and go on, no model call is repeated): "
+            f"{result.problem}"
+        )
     ctx.store.save(phase.slug, replace(artifact, type_check=result.to_json()))
     if not result.ran:
         ctx.say(f"type-check not run: {result.problem[:300]}", phase)

@@ -5,6 +5,7 @@ call the model at once (`turnBasedGeneration.maxConcurrentPhases`) while their c
 the first holder of the lock after a killed run cleans up the git locks that run provably left (see `git`). Only the
 package's own paths are ever staged.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -59,8 +60,10 @@ class Workspace:
                 for lock in removed:
                     self.notice(f"[package-builder] removed {lock}: a run was killed during a git command")
                 for lock in kept:
-                    self.notice(f"[package-builder] left {lock} alone: a run was killed during a git command, but "
-                                "this lock was taken since (another git command may be running)")
+                    self.notice(
+                        f"[package-builder] left {lock} alone: a run was killed during a git command, but "
+                        "this lock was taken since (another git command may be running)"
+                    )
                 yield self
             finally:
                 self._depth = 0
@@ -100,8 +103,12 @@ class Workspace:
         """Package-relative paths under `package_path` that differ from HEAD (untracked files included)."""
         output = self._git("status", "--porcelain", "-z", "--untracked-files=all", "--", package_path)[1]
         prefix = package_path.rstrip("/") + "/"
-        return [path[len(prefix):] if path.startswith(prefix) else path
-                for entry in output.split("\0") if len(entry) > 3 for path in [entry[3:]]]
+        return [
+            path[len(prefix) :] if path.startswith(prefix) else path
+            for entry in output.split("\0")
+            if len(entry) > 3
+            for path in [entry[3:]]
+        ]
 
     def apply(self, package_path: str, files: dict[str, str], deletes: list[str]) -> None:
         """Write and delete inside the package only (see `files.apply_files`)."""
@@ -142,8 +149,10 @@ class Workspace:
         return self._git("rev-parse", f"refs/heads/{branch}")[1].strip()
 
     def is_merged(self, branch: str, base: str) -> bool:
-        return self._git("merge-base", "--is-ancestor", f"refs/heads/{branch}", f"refs/heads/{base}",
-                         ok_codes=(0, 1))[0] == 0
+        return (
+            self._git("merge-base", "--is-ancestor", f"refs/heads/{branch}", f"refs/heads/{base}", ok_codes=(0, 1))[0]
+            == 0
+        )
 
     def merge_into(self, base: str, branch: str, message: str) -> str:
         """Merge `branch` into `base` with a merge commit (`--no-ff`; never a force), leaving `base` checked out."""

@@ -4,6 +4,7 @@ Every path is checked before the first byte is written: relative, inside the pac
 (an earlier answer, or the user, may have put one there). Each file is written to a temporary file and renamed over
 its target, so a kill leaves either the old content or the new.
 """
+
 from __future__ import annotations
 
 import os

@@ -10,6 +10,7 @@ processes the marker names are gone. A lock that was there before our command st
 (the user's own `git commit` waiting in its editor), or one taken in the instant before the marker could name it is
 never removed: git's failure reports it with its path and what to do.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,17 +42,24 @@ class GitRepo:
         try:
             self.repo = git.Repo(root)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise WorkspaceError(f"workspaceRoot {root} is not a git repository: run `git init` there and make a "
-                                 "first commit") from None
+            raise WorkspaceError(
+                f"workspaceRoot {root} is not a git repository: run `git init` there and make a first commit"
+            ) from None
         if self.repo.working_tree_dir is None:
-            raise WorkspaceError(f"workspaceRoot {root} is a bare git repository: point workspaceRoot at a clone "
-                                 "with a working tree")
+            raise WorkspaceError(
+                f"workspaceRoot {root} is a bare git repository: point workspaceRoot at a clone with a working tree"
+            )
         if Path(self.repo.working_tree_dir).resolve() != root.resolve():
-            raise WorkspaceError(f"workspaceRoot {root} must be the top of its git repository "
-                                 f"({self.repo.working_tree_dir})")
+            raise WorkspaceError(
+                f"workspaceRoot {root} must be the top of its git repository ({self.repo.working_tree_dir})"
+            )
         self.git_dir = Path(self.repo.git_dir)
-        self._env = {"GIT_AUTHOR_NAME": author_name, "GIT_AUTHOR_EMAIL": author_email,
-                     "GIT_COMMITTER_NAME": author_name, "GIT_COMMITTER_EMAIL": author_email}
+        self._env = {
+            "GIT_AUTHOR_NAME": author_name,
+            "GIT_AUTHOR_EMAIL": author_email,
+            "GIT_COMMITTER_NAME": author_name,
+            "GIT_COMMITTER_EMAIL": author_email,
+        }
 
     def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str]:
         """`git <args>` → (exit code, stdout), bracketed by the marker; an exit code outside `ok_codes` raises
@@ -60,9 +68,17 @@ class GitRepo:
         before = self._lock_identities()  # someone else's: never named as ours, even if our git fails on them
         try:
             self._mark(args, None, {})
-            process = subprocess.Popen(["git", *args], cwd=self.root, env=env, stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-                                       errors="replace")
+            process = subprocess.Popen(
+                ["git", *args],
+                cwd=self.root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+            )
         except FileNotFoundError:
             self.marker.unlink(missing_ok=True)
             raise WorkspaceError("git is not installed or not on PATH") from None
@@ -78,8 +94,9 @@ class GitRepo:
             raise WorkspaceError(self._explain(args, process.returncode, err or out))
         return process.returncode, out.removesuffix("\n")
 
-    def _wait(self, process: subprocess.Popen, args: tuple[str, ...],
-              before: dict[Path, LockIdentity]) -> tuple[str, str]:
+    def _wait(
+        self, process: subprocess.Popen, args: tuple[str, ...], before: dict[Path, LockIdentity]
+    ) -> tuple[str, str]:
         """Wait for git, naming in the marker each lock it takes while it runs (a lock whose identity differs from
         what was there before it started), so that a kill at any later moment leaves a marker that proves them
         ours. Most commands end before the first look."""
@@ -92,8 +109,7 @@ class GitRepo:
                 return process.communicate(timeout=wait)
             except subprocess.TimeoutExpired:
                 pass  # retrying communicate() loses no output
-            now = {path: identity for path, identity in self._lock_identities().items()
-                   if before.get(path) != identity}
+            now = {path: identity for path, identity in self._lock_identities().items() if before.get(path) != identity}
             if now != taken:
                 taken = now
                 self._mark(args, git, taken)
@@ -102,21 +118,31 @@ class GitRepo:
     def _mark(self, args: tuple[str, ...], git: str | None, locks: dict[Path, LockIdentity]) -> None:
         """Record that a git command is running: our process, git's (once started), the locks it has taken."""
         try:
-            write_record(self.marker, {"process": process_identity(os.getpid()), "git": git, "command": args[0],
-                                       "startedAt": time.time(),
-                                       "locks": {str(path): list(identity) for path, identity in locks.items()}})
+            write_record(
+                self.marker,
+                {
+                    "process": process_identity(os.getpid()),
+                    "git": git,
+                    "command": args[0],
+                    "startedAt": time.time(),
+                    "locks": {str(path): list(identity) for path, identity in locks.items()},
+                },
+            )
         except OSError as exc:
             raise WorkspaceError(f"cannot write {self.marker}: {exc}") from None
 
     def _explain(self, args: tuple[str, ...], status: int, message: str) -> str:
         lock = _LOCK_EXISTS.search(message)
         if lock:
-            return (f"git {args[0]} in {self.root} failed: the git lock file {lock.group(1)} exists (another git "
-                    f"command is running there, or one was killed and did not clean up). If no git command is "
-                    f"running in {self.root}, delete {lock.group(1)} and run again")
+            return (
+                f"git {args[0]} in {self.root} failed: the git lock file {lock.group(1)} exists (another git "
+                f"command is running there, or one was killed and did not clean up). If no git command is "
+                f"running in {self.root}, delete {lock.group(1)} and run again"
+            )
         lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-        first = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0] if lines else
-                     "(no message)")
+        first = next(
+            (line for line in lines if line.startswith(("fatal:", "error:"))), lines[0] if lines else "(no message)"
+        )
         return f"git {' '.join(args[:2])} in {self.root} failed (exit {status}): {first.strip()[:400]}"
 
     def recover_interrupted_step(self) -> tuple[list[Path], list[Path]]:
@@ -131,12 +157,14 @@ class GitRepo:
         if isinstance(writer, str) and writer != process_identity(os.getpid()) and not process_gone(writer):
             return [], []  # its run lives (or is on another machine): nothing here is provably ours to remove
         if isinstance(git, str) and not process_gone(git):
-            raise WorkspaceError(f"a git command of a run that was killed is still running (host:pid:start {git}) "
-                                 f"in {self.root}: wait for it to end, then run again")
+            raise WorkspaceError(
+                f"a git command of a run that was killed is still running (host:pid:start {git}) "
+                f"in {self.root}: wait for it to end, then run again"
+            )
         named = marker.get("locks") if marker else None
         removed, kept = [], []
         try:
-            for path, identity in (named.items() if isinstance(named, dict) and isinstance(writer, str) else ()):
+            for path, identity in named.items() if isinstance(named, dict) and isinstance(writer, str) else ():
                 lock = Path(path)
                 if lock.parent != self.git_dir and self.git_dir not in lock.parents:
                     continue  # a marker only ever names locks of this repository
