@@ -43,7 +43,7 @@ def add_security_review(project) -> None:
     text = registry.read_text()
     for old, new in (
         ("    single_shot,\n)", "    single_shot,\n    p16_security_review,\n)"),
-        ("p14_final_polish, p15_merge,\n", "p14_final_polish, p15_merge, p16_security_review,\n"),
+        ("            p15_merge,\n        )", "            p15_merge,\n            p16_security_review,\n        )"),
     ):
         assert old in text, f"phases/__init__.py no longer has {old!r}: update this test's edit"
         text = text.replace(old, new)
