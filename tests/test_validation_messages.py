@@ -26,9 +26,10 @@ def test_build_validation_turned_off_names_build_validation_enabled(project):
 def test_an_environment_stop_after_a_paid_repair_says_what_was_paid_and_the_rerun_reuses_it(project):
     broken = VALIDATE_TS + "\nexport const broken: number = 'not a number';\n"
     project.api.script("CRITICAL_FIXES", critical_fixes_with("src/validate.ts", broken))
-    # The repair fixes the type error but builds with a program this machine does not have: `sh` says "not found"
-    # (exit 127), a failure of the machine that no further model call can fix.
-    missing = {**MANIFEST, "scripts": {**MANIFEST["scripts"], "build": "no-such-builder -p tsconfig.build.json"}}
+    # The repair fixes the type error but adds a dependency from a tarball on a server that is down: the install
+    # cannot reach it (ECONNREFUSED), a failure of the network that no further model call can fix.
+    offline = "http://127.0.0.1:9/left-pad-1.3.0.tgz"
+    missing = {**MANIFEST, "dependencies": {"left-pad": offline}}
     project.api.script(
         "BUILD_VALIDATION",
         answer({"src/validate.ts": VALIDATE_TS, "package.json": json.dumps(missing, indent=2) + "\n"}),
