@@ -23,7 +23,7 @@ LOCK_ONLY = {
     "npm": ["npm", "install", "--package-lock-only", "--no-audit", "--no-fund"],
     "pnpm": ["pnpm", "install", "--lockfile-only"],
     "yarn": ["yarn", "install", "--non-interactive"],
-    "yarn-berry": ["yarn", "install", "--mode=skip-build"],
+    "yarn-berry": ["yarn", "install", "--mode=skip-build", "--no-immutable"],  # CI=true makes berry immutable
 }
 
 
@@ -35,7 +35,10 @@ def make_monorepo(project, manager: str) -> None:
     shared.mkdir(parents=True)
     (shared / "package.json").write_text(json.dumps({"name": "@example/strings", "version": "1.0.0"}, indent=2) + "\n")
     (root / ".gitignore").write_text("node_modules/\n.yarn/\n.pnp.*\n")
-    subprocess.run(LOCK_ONLY[manager], cwd=root, env=project.env(**cache_env(project)), check=True, capture_output=True)
+    locked = subprocess.run(
+        LOCK_ONLY[manager], cwd=root, env=project.env(**cache_env(project)), capture_output=True, text=True
+    )
+    assert locked.returncode == 0, f"{LOCK_ONLY[manager]}: {locked.stdout}{locked.stderr}"
     project.git("add", "-A")
     project.git("-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "-qm", "monorepo")
 
