@@ -18,6 +18,24 @@ from messages_api import MessagesAPIServer, Text
 REPO = Path(__file__).resolve().parent.parent
 ANSWERS = REPO / "examples" / "data-validator" / "answers"
 PLAN = REPO / "examples" / "data-validator" / "plans" / "packages" / "core" / "data-validator.md"
+# The bundled example's fifteen phases, in order, as the user sees them named in `doit` output.
+PHASES = [
+    "PLANNING",
+    "FOUNDATION",
+    "TYPES",
+    "CORE_IMPLEMENTATION",
+    "ENTRY_POINT",
+    "UTILITIES",
+    "ERROR_HANDLING",
+    "TESTING",
+    "DOCUMENTATION",
+    "EXAMPLES",
+    "INTEGRATION_REVIEW",
+    "CRITICAL_FIXES",
+    "BUILD_VALIDATION",
+    "FINAL_POLISH",
+    "MERGE",
+]
 TEST_API_KEY = "sk-ant-test-key-not-a-real-secret"
 TOOLS_BIN = REPO / "tests" / "tools" / "node_modules" / ".bin"  # pnpm and yarn, as a user would have them on PATH
 

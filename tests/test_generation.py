@@ -13,28 +13,11 @@ import subprocess
 
 import pytest
 
-from conftest import TEST_API_KEY, example_answer
+from conftest import PHASES, TEST_API_KEY, example_answer
 from messages_api import Hold, Text
 
 pytestmark = pytest.mark.slow  # real npm toolchain, full generations
 
-PHASES = [
-    "PLANNING",
-    "FOUNDATION",
-    "TYPES",
-    "CORE_IMPLEMENTATION",
-    "ENTRY_POINT",
-    "UTILITIES",
-    "ERROR_HANDLING",
-    "TESTING",
-    "DOCUMENTATION",
-    "EXAMPLES",
-    "INTEGRATION_REVIEW",
-    "CRITICAL_FIXES",
-    "BUILD_VALIDATION",
-    "FINAL_POLISH",
-    "MERGE",
-]
 COMMITTING_PHASES = PHASES[:-1]
 # BUILD_VALIDATION asks the model only to repair a red package; the example is green.
 MODEL_PHASES = [phase for phase in COMMITTING_PHASES if phase != "BUILD_VALIDATION"]

@@ -14,26 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, TOOLS_BIN
+from conftest import PHASES, REPO, TOOLS_BIN
 
 SOURCES = ("package_builder", "phases", "prompts")  # what the wheel is built from, besides the top-level files
-PHASES = [
-    "PLANNING",
-    "FOUNDATION",
-    "TYPES",
-    "CORE_IMPLEMENTATION",
-    "ENTRY_POINT",
-    "UTILITIES",
-    "ERROR_HANDLING",
-    "TESTING",
-    "DOCUMENTATION",
-    "EXAMPLES",
-    "INTEGRATION_REVIEW",
-    "CRITICAL_FIXES",
-    "BUILD_VALIDATION",
-    "FINAL_POLISH",
-    "MERGE",
-]
 
 
 def copy_source(target: Path) -> Path:
