@@ -101,6 +101,7 @@ class Project:
             ANTHROPIC_API_KEY=TEST_API_KEY,
             ANTHROPIC_BASE_URL=self.api.base_url,
             PYTHONUNBUFFERED="1",
+            PYTHONFAULTHANDLER="1",  # a crash of doit (a rare -11 seen under load) shows every thread's stack
             npm_config_cache=str(self.npm_cache),
         )
         env.update(extra)
