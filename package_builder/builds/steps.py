@@ -8,12 +8,12 @@ with doit's checks), and an outcome for the run's closing table. Commands are ar
 from __future__ import annotations
 
 import fcntl
-import functools
 import json
 import os
 from typing import TYPE_CHECKING
 
 from package_builder.base.commands import Toolchain
+from package_builder.base.console import say
 from package_builder.base.digest import digest_bytes, digest_of
 from package_builder.base.errors import PackageBuilderError
 from package_builder.base.paths import build_record, builds_dir, ensure_private_dir
@@ -62,7 +62,7 @@ def toolchain_for(config: ValidatedConfig, directory, package: str | None = None
         ignore_scripts=False,
         timeout_seconds=limit,
         timeout_setting=setting,
-        heartbeat=lambda line: print(line, flush=True),
+        heartbeat=say,
     )
 
 
@@ -93,7 +93,7 @@ def install_workspace(config: ValidatedConfig) -> dict:
             read_json(stamp) == wanted or (toolchain.manager == "npm" and _npm_tree_is_current(config, manifests, lock))
         ):
             write_record(stamp, wanted)
-            print("install: already current (no dependency, workspace or lockfile change)", flush=True)
+            say("install: already current (no dependency, workspace or lockfile change)")
             return {"manager": toolchain.manager, "installed": "already current"}
         # The lockfile is the user's: installed exactly as written (never rewritten), and none is created (but by
         # yarn berry, which has no way to install without writing one).
@@ -211,7 +211,6 @@ def _run_cached(
     inputs = step_inputs_of(config, package, packages, step, pipeline, git)
     key = digest_of(inputs)
     record = build_record(config.workspace_root, f"inputs/{step}", package.name)
-    say = functools.partial(print, flush=True)
     say(f"{step} {package.name}: {why_again(read_json(record), inputs)}")
     globs = output_globs(package, definition)
     tracked = git.tracked if git is not None else frozenset()

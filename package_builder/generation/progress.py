@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from package_builder.base.console import say
+
 CHARS_PER_TOKEN = 3.5  # the pacer's offline estimate: good enough for "about N tokens so far"
 
 
@@ -55,7 +57,7 @@ class ProgressBoard:
     ):
         self.every_seconds = every_seconds
         self.live = on_a_terminal() if live is None else live
-        self.write = write or (lambda line: print(line, flush=True))
+        self.write = write or say
         self._calls: list[CallWatch] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()

@@ -13,12 +13,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from package_builder.base.console import say
+
 Progress = Callable[[str], None]
 
 
 def print_line(line: str) -> None:
     """The progress sink of a command-line run: each line at once (doit captures nothing of it)."""
-    print(line, flush=True)
+    say(line)
 
 
 class RunBudget:

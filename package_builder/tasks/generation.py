@@ -13,6 +13,7 @@ from pathlib import Path
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
+from package_builder.base.console import say
 from package_builder.base.errors import PackageBuilderError, PlanError
 from package_builder.base.paths import state_dir
 from package_builder.generation.graph import rerun_key, upstream
@@ -64,8 +65,8 @@ def estimate(project: LoadedProject, plan_path: str):
             else BuildConfig.model_validate({"workspaceRoot": "."})
         )
         if project.config is None:
-            print(f"(no usable config: {project.config_error.splitlines()[0]}; estimating with the defaults)")
-        print(report(plan, estimate_plan(project.paths, config, project.paths.config, plan, project.phases_of(plan))))
+            say(f"(no usable config: {project.config_error.splitlines()[0]}; estimating with the defaults)")
+        say(report(plan, estimate_plan(project.paths, config, project.paths.config, plan, project.phases_of(plan))))
     except PackageBuilderError as exc:
         return TaskFailed(str(exc))
 

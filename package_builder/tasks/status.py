@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
+from package_builder.base.console import say
 from package_builder.base.errors import PackageBuilderError
 from package_builder.generation.plan import discover_plans
 from package_builder.tasks.project import LoadedProject
@@ -46,15 +47,15 @@ def show_status(project: LoadedProject, as_json: bool = False):
     broken += [f"plan {plan.plan}" for plan in plans if plan.state == "invalid plan"]
     try:
         if as_json:
-            print(json.dumps({"plans": [plan.as_json() for plan in plans], "problems": problems}, indent=2))
+            say(json.dumps({"plans": [plan.as_json() for plan in plans], "problems": problems}, indent=2))
         else:
             for problem in problems:
-                print(problem)
+                say(problem)
             if not plan_paths and not problems:
-                print(f"no plans in {project.plans} (write <category>/<name>.md there)")
+                say(f"no plans in {project.plans} (write <category>/<name>.md there)")
             for plan in plans:
-                print(plan.line())
-            print(
+                say(plan.line())
+            say(
                 f"run `{project.command} list` for the tasks, `{project.command} generate:<plan>` to generate one "
                 "package"
             )
