@@ -391,3 +391,27 @@ def test_files_a_test_leaves_in_ignored_paths_are_not_inputs_and_do_not_block_pu
     token = npm_registry.add_user("leftovers")
     monorepo.doit(f"publish:{colors}", NPM_TOKEN=token, check=True)
     assert npm_registry.versions(colors) == ["1.0.0"]
+
+
+@pytest.mark.parametrize("refusal", ["dubious ownership", "corrupt index"])
+def test_git_refusing_the_monorepo_stops_the_build_with_gits_message_and_what_to_do(monorepo, refusal):
+    """git's "dubious ownership" refusal (a CI checkout owned by another user; GIT_TEST_ASSUME_DIFFERENT_OWNER makes
+    git >= 2.35.2 act so) or a corrupt index must not pass for "no git": ignored files would become inputs."""
+    env = {}
+    if refusal == "dubious ownership":
+        env["GIT_TEST_ASSUME_DIFFERENT_OWNER"] = "1"
+        said = "detected dubious ownership in repository"
+    else:
+        (monorepo.workspace / ".git/index").write_bytes(b"DIRC not an index at all")
+        said = "index file"
+
+    listed = monorepo.doit("list", **env)
+    built = monorepo.doit("build", "test", **env)
+
+    assert "git failed to list the files of the monorepo" in listed.stdout, listed.stdout + listed.stderr
+    assert built.returncode != 0, built.stdout
+    output = built.stdout + built.stderr
+    assert said in output and "git failed to list the files of the monorepo" in output, output
+    if refusal == "dubious ownership":
+        assert "git config --global --add safe.directory" in output, output
+    assert not (monorepo.workspace / "packages/core/dist").exists(), "nothing was built"

@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from package_builder.base.errors import ConfigError
+from package_builder.base.errors import ConfigError, PackageBuilderError
 from package_builder.base.globs import path_matcher
 from package_builder.base.layout import LOCKFILES, read_manifest, workspace_directories
 
@@ -160,12 +160,19 @@ class GitFiles:
         return path in self.versioned
 
 
+class GitRefused(PackageBuilderError):
+    """git is there but would not list the monorepo's files (an untrusted owner, a corrupt index...): builds stop
+    rather than guess, since without git's list ignored files become inputs and tracked ones lose their protection."""
+
+
 def versioned_files(root: Path, within: list[str] | None = None) -> GitFiles | None:
     """The monorepo's `GitFiles` (one `git ls-files`), or only those `within` some git pathspecs (a package's
-    folder and the root's own files: what one step reads, in a big monorepo); None outside a git work tree."""
+    folder and the root's own files: what one step reads, in a big monorepo); None outside a git work tree (or
+    without git at all). `GitRefused` when git is there and fails: that must not pass for "no git"."""
     try:
         # Read-only: ls-files takes no git lock, and --no-optional-locks keeps it so (no marker needed, see
-        # generation/writer/git.py), whatever the user's git does meanwhile.
+        # generation/writer/git.py), whatever the user's git does meanwhile. LC_ALL=C: "not a git repository" is
+        # told apart from a refusal by git's own words, whatever the user's language.
         done = subprocess.run(
             [
                 "git",
@@ -183,11 +190,17 @@ def versioned_files(root: Path, within: list[str] | None = None) -> GitFiles | N
             capture_output=True,
             timeout=60,
             stdin=subprocess.DEVNULL,
+            env={**os.environ, "LC_ALL": "C"},
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+    except FileNotFoundError:
+        return None  # no git installed, or no such folder: the files are walked instead
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitRefused(_refusal(root, "git ls-files", str(exc))) from None
     if done.returncode != 0:
-        return None
+        said = done.stderr.decode("utf-8", "replace").strip()
+        if "not a git repository (or any" in said:  # "…of the parent directories", "…parent up to mount point"
+            return None  # a monorepo outside git is legitimate: every file in a package is then an input
+        raise GitRefused(_refusal(root, f"git ls-files, exit {done.returncode}", said[-1500:]))
     versioned, tracked = set(), set()
     for entry in done.stdout.decode("utf-8", "replace").split("\0"):
         if len(entry) > 2:
@@ -196,6 +209,18 @@ def versioned_files(root: Path, within: list[str] | None = None) -> GitFiles | N
             if entry[0] != "?":  # `-t`: "H " cached, "? " other (untracked)
                 tracked.add(path)
     return GitFiles(frozenset(versioned), frozenset(tracked))
+
+
+def _refusal(root: Path, how: str, said: str) -> str:
+    """What a user reads when git fails: git's own words, why builds stop, and what to do."""
+    remedy = f"fix what git says (`git -C {root} status` shows the same)"
+    if "dubious ownership" in said:  # common in CI: the checkout belongs to another user than the build's
+        remedy = "trust the repository if it is yours, with the `git config --global --add safe.directory` git gives"
+    return (
+        f"git failed to list the files of the monorepo {root} ({how}): {said}\n"
+        "Builds need git's list to know their inputs (ignored files are not inputs, tracked files never come from "
+        f"the cache), so none runs without it: {remedy}, and run again."
+    )
 
 
 def source_files(package: WorkspacePackage, git: GitFiles | None = None) -> list[str]:

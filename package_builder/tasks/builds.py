@@ -17,6 +17,7 @@ from doit.tools import config_changed
 from package_builder.base.errors import PackageBuilderError
 from package_builder.base.paths import build_record, builds_dir
 from package_builder.builds.monorepo import (
+    GitRefused,
     WorkspacePackage,
     discover_packages,
     global_inputs,
@@ -104,7 +105,8 @@ class WorkspaceTasks:
 
     @functools.cached_property
     def versioned(self):
-        """What git tracks or would track in the monorepo, listed once per load (None outside git)."""
+        """What git tracks or would track in the monorepo, listed once per load (None outside git; GitRefused when
+        git fails, which stops the build, test and publish tasks)."""
         return versioned_files(self.workspace)
 
     @functools.cached_property
@@ -151,8 +153,11 @@ class WorkspaceTasks:
             yield {"basename": step, "doc": f"(workspace has an error) {error}", "actions": [(fail, [error])]}
             return
         try:
-            shared = self.shared_inputs if packages else []
+            shared = self.shared_inputs if packages else []  # lists git's files: GitRefused when git fails
             pipeline = self.pipeline
+        except GitRefused as exc:
+            yield {"basename": step, "doc": str(exc).splitlines()[0], "actions": [(fail, [str(exc)])]}
+            return
         except PackageBuilderError as exc:
             yield {"basename": step, "doc": f"(config has an error) {exc}", "actions": [(fail, [str(exc)])]}
             return

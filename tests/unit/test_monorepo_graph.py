@@ -410,3 +410,29 @@ def test_in_a_git_work_tree_only_files_git_tracks_or_would_track_are_build_input
 
     assert inputs == ["package.json", "src/index.ts", "src/new.ts"], "tracked, and untracked but not ignored"
     assert versioned_files(tmp_path / "pkg" / "src" / "nowhere") is None
+
+
+def test_git_refusing_the_monorepo_is_an_error_naming_gits_words_not_a_silent_no_git(tmp_path, monkeypatch):
+    """Outside git, every file is an input (None); git there but refusing (a CI checkout owned by another user:
+    GIT_TEST_ASSUME_DIFFERENT_OWNER makes git >= 2.35.2 say so) or failing must stop the build, not pass for it."""
+    import subprocess
+
+    from package_builder.builds.monorepo import GitRefused, versioned_files
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # whatever holds tmp_path, never found from here
+    assert versioned_files(outside) is None
+    repository = tmp_path / "repo"
+    repository.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repository, check=True)
+
+    monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+    with pytest.raises(GitRefused, match="dubious ownership") as refused:
+        versioned_files(repository)
+    assert f"git config --global --add safe.directory {repository}" in str(refused.value)
+
+    monkeypatch.delenv("GIT_TEST_ASSUME_DIFFERENT_OWNER")
+    (repository / ".git" / "index").write_bytes(b"DIRC not an index")
+    with pytest.raises(GitRefused, match=r"exit 128\): fatal: .*index file"):
+        versioned_files(repository)
