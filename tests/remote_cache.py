@@ -1,10 +1,14 @@
 """A real Turborepo remote-cache server for the tests: `turborepo-remote-cache` (installed by scripts/test into
-tests/tools/remote-cache/) on 127.0.0.1, storing artifacts in a temporary folder, with one accepted token."""
+tests/tools/remote-cache/) on 127.0.0.1, storing artifacts in a temporary folder, with one accepted token; and
+`SilentRemote`, a remote that is there but never answers (or hangs up), counting who tried."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -42,7 +46,7 @@ class RemoteCacheServer:
                 "STORAGE_PATH": str(self.folder / "store"),
                 "STORAGE_PATH_USE_TMP_FOLDER": "false",
                 "NODE_ENV": "production",
-                "LOG_LEVEL": "warn",
+                "LOG_LEVEL": "info",  # a line per request: `requests` reads them
             },
         )
         deadline = time.monotonic() + 60
@@ -62,6 +66,55 @@ class RemoteCacheServer:
     def artifacts(self) -> list[Path]:
         return sorted(p for p in (self.folder / "store").rglob("*") if p.is_file())
 
+    def requests(self) -> list[str]:
+        """`METHOD /v8/artifacts/<hash>?slug=<team>` for every artifact request the server has received so far."""
+        found = []
+        for line in (self.folder / "server.log").read_text().splitlines():
+            try:
+                request = json.loads(line).get("req") or {}
+            except ValueError:
+                continue
+            if request.get("url", "").startswith("/v8/artifacts/") and request["url"] != "/v8/artifacts/status":
+                found.append(f"{request['method']} {request['url']}")
+        return found
+
     def stop(self) -> None:
         stop_process(self.process)
         self.log.close()
+
+
+class SilentRemote:
+    """A remote cache that accepts connections and never answers (a hung server behind a load balancer), or hangs
+    up at once (`hang_up`); `connections` counts them."""
+
+    def __init__(self, hang_up: bool = False):
+        self.hang_up = hang_up
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return  # closed by stop()
+            self.connections += 1
+            if self.hang_up:
+                connection.close()
+            else:
+                self.held.append(connection)
+
+    def __enter__(self) -> SilentRemote:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() waiting in its thread
+        except OSError:
+            pass
+        self.listener.close()
+        for connection in self.held:
+            connection.close()

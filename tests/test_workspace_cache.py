@@ -187,13 +187,37 @@ def test_a_teams_remote_cache_lets_a_second_clone_restore_instead_of_building(mo
     assert remote_cache.token not in restored.stdout + restored.stderr
 
 
-def test_a_remote_cache_that_refuses_the_token_slows_the_build_but_never_fails_it(monorepo, remote_cache):
+def test_a_remote_cache_that_refuses_the_token_is_asked_once_reported_once_and_never_fails_the_build(
+    monorepo, remote_cache
+):
     monorepo.write_config(
         npmRegistry="http://127.0.0.1:9/", maxConcurrentBuilds=2, builds={"remoteCache": {"url": remote_cache.url}}
     )
 
     result = monorepo.doit("build", check=True, PACKAGE_BUILDER_REMOTE_CACHE_TOKEN="not-the-token")
 
-    assert "remote cache" in result.stdout and "401" in result.stdout
+    reports = [line for line in result.stdout.splitlines() if line.startswith(f"remote cache {remote_cache.url}")]
+    assert len(reports) == 1 and "401" in reports[0], result.stdout
+    assert len(remote_cache.requests()) == 1, "six builds, one request: the refusal holds for the whole run"
     assert "not-the-token" not in result.stdout + result.stderr
     assert not remote_cache.artifacts()
+
+
+def test_a_remote_cache_that_never_answers_costs_one_timeout_per_run_not_one_per_step(monorepo):
+    from remote_cache import SilentRemote
+
+    with SilentRemote() as remote:
+        monorepo.write_config(
+            npmRegistry="http://127.0.0.1:9/",
+            maxConcurrentBuilds=2,
+            builds={"remoteCache": {"url": remote.url, "timeoutSeconds": 1}},
+        )
+
+        result = monorepo.doit("build", "test", check=True, PACKAGE_BUILDER_REMOTE_CACHE_TOKEN="a-token")
+
+        assert remote.connections == 1, "twelve steps, one wait for the remote"
+    reports = [line for line in result.stdout.splitlines() if line.startswith(f"remote cache {remote.url}")]
+    assert reports == [
+        f"remote cache {remote.url}: no answer within 1 s (builds.remoteCache.timeoutSeconds); going on without it "
+        "(builds.remoteCache)"
+    ], result.stdout
