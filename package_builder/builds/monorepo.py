@@ -300,13 +300,17 @@ def _glob_roots(directory: Path, globs: tuple[str, ...]) -> list[Path]:
 
 
 def global_inputs(root: Path, globs: list[str], git: GitFiles | None = None) -> list[str]:
-    """What every package's build depends on: the root's own files (package.json, lockfile, tsconfig.base.json,
-    .npmrc...; not its markdown) and the files matching `globalBuildInputs` (e.g. `tools/**`); in a git work tree,
-    only those git tracks or would track (an ignored `tsconfig.tsbuildinfo` is not an input)."""
+    """What every package's build depends on: the root's own files (package.json, tsconfig.base.json, .npmrc...;
+    not its markdown, nor the lockfile, of which each package reads its own slice: lockfile_slices.py) and the files
+    matching `globalBuildInputs` (e.g. `tools/**`); in a git work tree, only those git tracks or would track (an
+    ignored `tsconfig.tsbuildinfo` is not an input)."""
     found = {
         str(p)
         for p in root.iterdir()
-        if p.is_file() and not p.name.lower().endswith(".md") and not p.name.upper().startswith("LICENSE")
+        if p.is_file()
+        and not p.name.lower().endswith(".md")
+        and not p.name.upper().startswith("LICENSE")
+        and p.name not in LOCKFILES
     }
     for pattern in globs:
         found.update(str(p) for p in _expand_files(root, pattern))

@@ -1,6 +1,7 @@
-"""What a workspace step reads, as one dictionary: its files, the root's files, the outputs of the steps it waits
-for, its scripts, its declaration and the environment it declares, each with its digest. The dictionary's digest is
-the step's cache key, and the dictionary stored after a run tells the next run why the step runs again.
+"""What a workspace step reads, as one dictionary: its files, the root's files, its share of the lockfile (what
+resolves its dependencies), the outputs of the steps it waits for, its scripts, its declaration and the environment
+it declares, each with its digest. The dictionary's digest is the step's cache key, and the dictionary stored after
+a run tells the next run why the step runs again.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from package_builder.base.digest import changed_entries, digest_bytes
 from package_builder.base.paths import build_record
+from package_builder.builds.lockfile_slices import lockfile_slices
 from package_builder.builds.monorepo import GitFiles, WorkspacePackage, global_inputs
 from package_builder.builds.pipeline import Pipeline, dependency_stamps, output_globs, step_inputs
 
@@ -41,6 +43,8 @@ def step_inputs_of(
                 continue  # deleted since it was listed: not an input any more
         return found
 
+    slices = lockfile_slices(root, packages, say=lambda line: print(line, flush=True))
+    resolved = slices.digests.get(package.name)
     stamps = {}
     for kind, name in dependency_stamps(package, definition, by_name):
         record = build_record(root, kind, name)
@@ -49,6 +53,7 @@ def step_inputs_of(
         "package": package.name,
         "files": digests(step_inputs(package, pipeline, step, git)),
         "root": digests(global_inputs(root, config.global_build_inputs, git)),
+        "resolved": {slices.lockfile: resolved} if resolved else {},
         "dependencies": stamps,
         "scripts": {script: package.scripts.get(script) for script in (*definition.prerequisites, step)},
         "declaration": pipeline.tasks.get(f"{package.name}#{step}", pipeline.tasks.get(step)),
@@ -63,11 +68,13 @@ def why_again(previous: dict | None, current: dict) -> str:
     if not previous:
         return "first run"
     reasons = []
-    labels = {"files": "", "root": "root file ", "dependencies": ""}
+    labels = {"files": "", "root": "root file ", "resolved": "", "dependencies": ""}
     for part, label in labels.items():
         changed = changed_entries(previous.get(part) or {}, current.get(part) or {})
         for key, state in changed[:3]:
-            if part == "dependencies":
+            if part == "resolved":
+                reasons.append(f"its resolved dependencies changed ({key})")
+            elif part == "dependencies":
                 kind, name = key.split(":", 1)
                 reasons.append(
                     f"{name}'s {kind} output changed" if name != current.get("package") else f"its own {kind} changed"

@@ -1,6 +1,6 @@
 """`install`, `build:<name>`, `test:<name>` and `publish:<name>` for every package of the monorepo, dependencies
-first. A package is rebuilt when its sources, the root's files, `globalBuildInputs` or its dependencies' build
-stamps (their outputs) change; `publish` always asks the registry.
+first. A package is rebuilt when its sources, the root's files, `globalBuildInputs`, its share of the lockfile or
+its dependencies' build stamps (their outputs) change; `publish` always asks the registry.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from doit.tools import config_changed
 
 from package_builder.base.errors import PackageBuilderError
 from package_builder.base.paths import build_record, builds_dir
+from package_builder.builds.lockfile_slices import LockfileWatch
 from package_builder.builds.monorepo import (
     GitRefused,
     WorkspacePackage,
@@ -75,6 +76,37 @@ def _token_to_hide(config) -> str | None:
         return os.environ.get("NPM_TOKEN")
 
 
+class ResolvedDependencies:
+    """doit `uptodate` of one package's build or test: False when the lockfile entries that resolve its
+    dependencies changed since the step last passed (lockfile_slices.py), so the lockfile itself is no file_dep.
+
+    Cheap on the paths that matter: doit loads it without reading anything (`doit list`), and a check compares the
+    lockfile's size, mtime and inode with those stored after the last success (one stat, as doit trusts for its own
+    file_dep). Only when they differ does it hash the bytes (unchanged bytes: up to date), and only when the bytes
+    differ are the slices computed: once per process for every package, and kept on disk for the next process."""
+
+    def __init__(self, watch: LockfileWatch, package: str):
+        self.watch, self.package = watch, package
+
+    def configure_task(self, task) -> None:
+        """Store, after every success (whatever made it run), what the lockfile was then."""
+        task.value_savers.append(self.save)
+
+    def __call__(self, task, values) -> bool:
+        stored = values.get("_resolved_dependencies")
+        if not isinstance(stored, dict):
+            return False
+        if stored.get("state") == self.watch.state():
+            return True
+        current = self.watch.slices()
+        return stored.get("bytes") == current.bytes_digest or stored.get("slice") == current.digests.get(self.package)
+
+    def save(self) -> dict:
+        current = self.watch.slices()
+        found = {"state": current.state, "bytes": current.bytes_digest, "slice": current.digests.get(self.package)}
+        return {"_resolved_dependencies": found}
+
+
 class WorkspaceTasks:
     """The monorepo's packages, found once per load (build and test tasks share their source lists)."""
 
@@ -115,6 +147,10 @@ class WorkspaceTasks:
         return load_pipeline(
             self.workspace, self.config.package_builder.tasks, str(self.project.paths.config), self.packages[0]
         )
+
+    @functools.cached_property
+    def lockfile_watch(self) -> LockfileWatch:
+        return LockfileWatch(self.workspace, self.packages[0])
 
     def inputs(self, package: WorkspacePackage, step: str) -> list[str]:
         return step_inputs(package, self.pipeline, step, self.versioned)
@@ -184,7 +220,10 @@ class WorkspaceTasks:
                     ],
                     targets=[self.stamp(step, package.name)],
                     clean=True,
-                    uptodate=[config_changed(pipeline.fingerprint)],
+                    uptodate=[
+                        config_changed(pipeline.fingerprint),
+                        ResolvedDependencies(self.lockfile_watch, package.name),
+                    ],
                 )
             else:
                 needs_tests = self.config.publishing.require_tests

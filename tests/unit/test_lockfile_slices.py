@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from package_builder.builds import lockfile_slices as slicing
-from package_builder.builds.lockfile_slices import lockfile_path, lockfile_slices, package_slices
+from package_builder.builds.lockfile_slices import LockfileWatch, lockfile_path, lockfile_slices, package_slices
 from package_builder.builds.monorepo import discover_packages
+from package_builder.builds.step_inputs import why_again
+from package_builder.tasks.builds import ResolvedDependencies
 
 FIXTURES = Path(__file__).parent / "lockfiles"
 MANAGERS = ["npm", "pnpm", "pnpm8", "yarn", "yarn-berry"]
@@ -73,6 +75,32 @@ def put_lockfile(root: Path, fixture: str) -> None:
     (root / path.name).write_bytes(path.read_bytes())
 
 
+def test_the_doit_check_reads_only_the_lockfiles_stat_until_it_changes_then_flags_only_the_changed_package(
+    tmp_path, monkeypatch
+):
+    root = copy_fixture(tmp_path, "pnpm-before")
+    packages = discover_packages(root)
+    checks = {name: ResolvedDependencies(LockfileWatch(root, packages), name) for name in ("@ws/a", "@ws/b", "@ws/c")}
+    stored = {name: check.save() for name, check in checks.items()}  # what doit keeps after each success
+    parsed = []
+    monkeypatch.setattr(slicing, "_graph", lambda *args: parsed.append(args) or pytest.fail("parsed"))
+
+    assert all(check(None, stored[name]) for name, check in checks.items())
+    lock = root / "pnpm-lock.yaml"
+    lock.write_bytes(lock.read_bytes())  # touched (a checkout): hashed, not parsed
+    assert all(check(None, stored[name]) for name, check in checks.items())
+    assert parsed == []
+
+    monkeypatch.undo()
+    put_lockfile(root, "pnpm-added")  # `pnpm add tiny --filter @ws/c`
+    assert {name: check(None, stored[name]) for name, check in checks.items()} == {
+        "@ws/a": True,
+        "@ws/b": True,
+        "@ws/c": False,
+    }
+    assert checks["@ws/a"](None, {}) is False, "never checked before: runs"
+
+
 def test_slices_are_computed_once_and_kept_for_the_next_process(tmp_path, monkeypatch):
     root = copy_fixture(tmp_path, "yarn-before")
     packages = discover_packages(root)
@@ -105,3 +133,10 @@ def test_a_workspace_without_a_lockfile_has_empty_slices(tmp_path):
     slices = lockfile_slices(root, discover_packages(root))
 
     assert slices.lockfile == "" and set(slices.digests.values()) == {None}
+
+
+def test_the_why_line_names_the_lockfile_when_a_packages_resolved_dependencies_change():
+    before = {"package": "@ws/c", "resolved": {}}
+    after = {"package": "@ws/c", "resolved": {"pnpm-lock.yaml": "sha256:1"}}
+
+    assert why_again(before, after) == "its resolved dependencies changed (pnpm-lock.yaml)"
