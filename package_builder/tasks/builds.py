@@ -6,6 +6,7 @@ its dependencies' build stamps (their outputs) change; `publish` always asks the
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,12 @@ class ResolvedDependencies:
     lockfile's size, mtime and inode with those stored after the last success (one stat, as doit trusts for its own
     file_dep). Only when they differ does it hash the bytes (unchanged bytes: up to date), and only when the bytes
     differ are the slices computed: once per process for every package, and kept on disk for the next process."""
+
+    # doit reads every uptodate's signature for every task of every run (to pass `task` and `values`): spelled out,
+    # that costs 5 µs a task instead of the 55 µs inspect spends on a callable object.
+    __signature__ = inspect.Signature(
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in ("task", "values")]
+    )
 
     def __init__(self, watch: LockfileWatch, package: str):
         self.watch, self.package = watch, package

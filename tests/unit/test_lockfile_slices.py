@@ -5,6 +5,7 @@ package's slice only; the root's own dependencies change every one; and the doit
 
 from __future__ import annotations
 
+import inspect
 import shutil
 from pathlib import Path
 
@@ -99,6 +100,13 @@ def test_the_doit_check_reads_only_the_lockfiles_stat_until_it_changes_then_flag
         "@ws/c": False,
     }
     assert checks["@ws/a"](None, {}) is False, "never checked before: runs"
+
+
+def test_doit_finds_the_checks_task_and_values_parameters_without_inspecting_the_object():
+    check = ResolvedDependencies(LockfileWatch(FIXTURES / "npm-before", []), "@ws/a")
+
+    assert list(inspect.signature(check).parameters) == ["task", "values"]
+    assert inspect.signature(check) is ResolvedDependencies.__signature__, "the 5 µs path, not inspect's 55 µs one"
 
 
 def test_slices_are_computed_once_and_kept_for_the_next_process(tmp_path, monkeypatch):
