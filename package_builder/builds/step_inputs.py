@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from package_builder.base.console import say
 from package_builder.base.digest import changed_entries, digest_bytes
 from package_builder.base.paths import build_record
 from package_builder.builds.lockfile_slices import lockfile_slices
@@ -43,7 +44,7 @@ def step_inputs_of(
                 continue  # deleted since it was listed: not an input any more
         return found
 
-    slices = lockfile_slices(root, packages, say=lambda line: print(line, flush=True))
+    slices = lockfile_slices(root, packages, say=say)
     resolved = slices.digests.get(package.name)
     stamps = {}
     for kind, name in dependency_stamps(package, definition, by_name):
