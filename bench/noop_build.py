@@ -1,0 +1,140 @@
+"""Benchmark: a no-op `doit build test` on a 50-package monorepo, against bare doit with the same tasks (one build and
+one test per package, the same source files as file_dep, the same dependency edges, every task up to date).
+
+What a user pays on every run where nothing changed, above doit's own checks: task loading (finding the packages,
+what git tracks, turbo.json), the up-to-date checks of outputs and lockfile slices, and the closing table.
+Goal: ≤ 0.5 ms per package above bare doit. Run by hand:
+`.venv/bin/python bench/noop_build.py [packages] [files per package] [repeats]`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from workspace_vs_turbo import doit_project
+
+BUILD = """import { cpSync, mkdirSync } from 'node:fs';
+mkdirSync('dist', { recursive: true });
+cpSync('src', 'dist', { recursive: true });
+"""
+TEST = "import('./dist/index.js').then(() => process.exit(0));\n"
+
+BARE_DODO = """import json, os
+from pathlib import Path
+
+ROOT = Path({workspace!r})
+PACKAGES = json.loads((ROOT / "packages.json").read_text())
+STAMPS = ROOT / ".bare-stamps"
+
+
+def touch(target):
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    Path(target).write_text("done")
+
+
+def task_build():
+    for name, deps in PACKAGES.items():
+        folder = ROOT / "packages" / name
+        sources = [str(p) for p in sorted((folder / "src").iterdir())] + [str(folder / "package.json")]
+        yield {{
+            "name": name,
+            "actions": [(touch, [str(STAMPS / f"build-{{name}}")])],
+            "file_dep": sources + [str(ROOT / "package.json")] + [str(STAMPS / f"build-{{d}}") for d in deps],
+            "targets": [str(STAMPS / f"build-{{name}}")],
+        }}
+
+
+def task_test():
+    for name in PACKAGES:
+        yield {{
+            "name": name,
+            "actions": [(touch, [str(STAMPS / f"test-{{name}}")])],
+            "file_dep": [str(STAMPS / f"build-{{name}}")],
+            "targets": [str(STAMPS / f"test-{{name}}")],
+        }}
+"""
+
+
+def median_seconds(command: list[str], cwd: Path, repeats: int, env: dict) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def write_monorepo(workspace: Path, packages: int, files: int) -> dict[str, list[str]]:
+    """`packages` packages in a tree (each depends on the one at half its index), each with `files` sources."""
+    edges: dict[str, list[str]] = {}
+    workspace.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=workspace, check=True)
+    (workspace / "package.json").write_text(
+        json.dumps({"name": "bench-noop", "private": True, "workspaces": ["packages/*"]}, indent=2)
+    )
+    (workspace / "turbo.json").write_text(
+        json.dumps({"tasks": {"build": {"dependsOn": ["^build"], "outputs": ["dist/**"]}, "test": {}}})
+    )
+    (workspace / ".gitignore").write_text("node_modules\ndist\n.package-builder\n.bare-stamps\n")
+    for index in range(packages):
+        name = f"p{index:03d}"
+        deps = [f"p{(index - 1) // 2:03d}"] if index else []
+        edges[name] = deps
+        folder = workspace / "packages" / name
+        (folder / "src").mkdir(parents=True)
+        manifest = {
+            "name": f"@bench/{name}",
+            "version": "1.0.0",
+            "type": "module",
+            "main": "dist/index.js",
+            "scripts": {"build": "node build.mjs", "test": "node test.mjs"},
+            "dependencies": {f"@bench/{dep}": "1.0.0" for dep in deps},
+        }
+        (folder / "package.json").write_text(json.dumps(manifest, indent=2))
+        (folder / "build.mjs").write_text(BUILD)
+        (folder / "test.mjs").write_text(TEST)
+        (folder / "src" / "index.js").write_text(f"export const name = '{name}';\n")
+        for number in range(files - 1):
+            (folder / "src" / f"m{number:03d}.js").write_text(f"export const m{number} = {number};\n")
+    (workspace / "packages.json").write_text(json.dumps(edges))
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    subprocess.run(git + ["add", "-A"], cwd=workspace, check=True)
+    subprocess.run(git + ["commit", "-qm", "fixture"], cwd=workspace, check=True)
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=workspace, check=True, capture_output=True)
+    return edges
+
+
+def main(packages: int = 50, files: int = 10, repeats: int = 11) -> None:
+    # Compiled once, as a user's install is: this machine's shells set PYTHONDONTWRITEBYTECODE, which would make every
+    # run compile our modules again while bare doit's come from site-packages' .pyc files.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"} | {"CI": "true"}
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = Path(tmp) / "workspace"
+        write_monorepo(workspace, packages, files)
+        project = doit_project(Path(tmp), workspace, 2)
+        bare = Path(tmp) / "bare"
+        bare.mkdir()
+        (bare / "dodo.py").write_text(BARE_DODO.format(workspace=str(workspace)))
+        command = [sys.executable, "-m", "doit", "build", "test"]
+        for cwd in (project, bare):  # the cold run, then one more so every record is settled
+            for _ in range(2):
+                done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+                if done.returncode != 0:
+                    sys.exit(f"doit build test failed in {cwd}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        ours = median_seconds(command, project, repeats, env)
+        theirs = median_seconds(command, bare, repeats, env)
+        print(f"no-op doit build test, {packages} packages x {files} files, median of {repeats}")
+        print(f"  package-builder: {ours * 1000:.0f} ms")
+        print(f"  bare doit, same tasks and files: {theirs * 1000:.0f} ms")
+        print(f"  above bare doit: {(ours - theirs) * 1000 / packages:.2f} ms per package (goal <= 0.5)")
+
+
+if __name__ == "__main__":
+    main(*(int(arg) for arg in sys.argv[1:]))
