@@ -18,6 +18,7 @@ Read at task-load time for every package: stdlib and `pathspec` only, no network
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -69,8 +70,12 @@ class Pipeline:
     def definition(self, package: str, step: str) -> StepDefinition:
         for key in (f"{package}#{step}", step):
             if key in self.tasks:
-                return _definition(step, self.tasks[key], self.sources[key])
+                return self._parsed(key, step)
         return StepDefinition(step, depends_on=_DEFAULT_DEPENDS.get(step, ()))
+
+    @functools.cache  # noqa: B019  # one pipeline per load: asked for each package and step
+    def _parsed(self, key: str, step: str) -> StepDefinition:
+        return _definition(step, self.tasks[key], self.sources[key])
 
     @property
     def fingerprint(self) -> str:

@@ -16,7 +16,7 @@ from doit.loader import task_params
 from doit.tools import config_changed
 
 from package_builder.base.errors import PackageBuilderError
-from package_builder.base.paths import build_record, builds_dir
+from package_builder.base.paths import builds_dir
 from package_builder.builds.lockfile_slices import LockfileWatch
 from package_builder.builds.monorepo import (
     GitRefused,
@@ -175,8 +175,13 @@ class WorkspaceTasks:
     def shared_inputs(self) -> list[str]:
         return global_inputs(self.workspace, self.config.global_build_inputs, self.versioned)
 
+    @functools.cached_property
+    def _records(self) -> str:
+        return str(builds_dir(self.workspace))
+
     def stamp(self, kind: str, name: str) -> str:
-        return str(build_record(self.workspace, kind, name))
+        """`build_record`'s path as a string, without its pathlib objects: four of these a package, on every load."""
+        return os.path.join(self._records, kind, name.replace("/", "+") + ".json")
 
     def install(self):
         packages, error = self.packages
