@@ -198,17 +198,21 @@ class Toolchain:
                 os.killpg(process.pid, signal.SIGKILL)
             raise
         code = TIMED_OUT if timed_out else process.returncode
-        output = out + "\n" + err
-        if timed_out:
-            output = f"timed out after {self.timeout_seconds:.0f} s ({self.timeout_setting})\n{output}"
+        output = trim_output(out + "\n" + err)
+        if timed_out:  # after the trimming, which keeps the tail: a long output must not push this line out
+            output = f"{self.timeout_message()}\n{output}"
         return StepResult(
             step=step,
             command=command,
             exit_code=code,
             seconds=round(time.monotonic() - started, 2),
-            output=trim_output(output),
+            output=output,
             timed_out=timed_out,
         )
+
+    def timeout_message(self) -> str:
+        """`timed out after 60 s (builds.commandTimeoutSeconds)`: the limit and the setting that gave it."""
+        return f"timed out after {self.timeout_seconds:.0f} s ({self.timeout_setting})"
 
     def _wait(self, process: subprocess.Popen, step: str, command: list[str], started: float) -> tuple[str, str, bool]:
         """(stdout, stderr, timed out): wait for the command, saying so while it runs long."""

@@ -25,12 +25,13 @@ def toolchain(tmp_path, limit: float, lines: list) -> Toolchain:
 def test_a_command_past_its_limit_is_ended_with_its_children_and_the_setting_is_named(tmp_path):
     lines = []
     started = time.monotonic()
-    result = toolchain(tmp_path, 1.5, lines).run("tests", ["sh", "-c", "echo started the suite; sleep 30 & sleep 30"])
+    suite = "echo started the suite; seq 1 200; sleep 30 & sleep 30"  # more output than trimming keeps
+    result = toolchain(tmp_path, 1.5, lines).run("tests", ["sh", "-c", suite])
     assert time.monotonic() - started < 10, "the background child did not keep the pipes open"
     assert result.timed_out and not result.ok
     assert not result.machine_failed, "a test suite that never ends is the code's to fix (the output says it timed out)"
     assert result.output.startswith("timed out after 2 s (builds.commandTimeoutSeconds)")
-    assert "started the suite" in result.output and "b'" not in result.output and 'b"' not in result.output
+    assert "\n200" in result.output and "b'" not in result.output and 'b"' not in result.output
     assert lines and "still running after" in lines[0] and "(limit 2 s, builds.commandTimeoutSeconds)" in lines[0]
 
 
