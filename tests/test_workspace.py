@@ -315,8 +315,9 @@ def test_what_depends_on_a_failed_build_is_held_back_naming_it_and_the_rest_goes
     assert set(summary["failed"]) >= {core, math, app}
 
 
-def test_a_version_bump_or_a_script_edit_does_not_reinstall_but_a_new_dependency_does(monorepo):
-    monorepo.doit("build", check=True)
+def test_a_version_bump_or_a_script_edit_does_not_reinstall_but_a_new_dependency_does_and_says_why(monorepo):
+    first = monorepo.doit("build", check=True)
+    assert first.stdout.count("install: npm install (no node_modules yet)") == 1, first.stdout
     installed = monorepo.workspace / "node_modules" / ".package-lock.json"
     before = installed.stat().st_mtime_ns
     manifest_path = monorepo.workspace / "packages/colors/package.json"
@@ -331,8 +332,11 @@ def test_a_version_bump_or_a_script_edit_does_not_reinstall_but_a_new_dependency
 
     manifest["dependencies"] = {names(monorepo, "core")[0]: "^1.0.0"}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    added = monorepo.doit("install", check=True)
+    added = monorepo.doit("build", check=True)
     assert "already current" not in added.stdout
+    assert "install: npm install (packages/colors/package.json changed)" in added.stdout
+    again = monorepo.doit("build", "test", check=True)
+    assert "install:" not in again.stdout, "nothing to install: not a word, let alone one per build"
 
 
 def test_a_package_the_registry_refuses_holds_back_only_its_dependents_and_a_rerun_publishes_the_rest_once(

@@ -66,12 +66,13 @@ def toolchain_for(config: ValidatedConfig, directory, package: str | None = None
     )
 
 
-def install_workspace(config: ValidatedConfig) -> dict:
+def install_workspace(config: ValidatedConfig, say_current: bool = False) -> dict:
     """Make node_modules match the manifests and lockfile: one install at the root links every workspace package.
 
     Every build calls this first (under a lock, so the first one installs and the others find it done) rather than
     waiting on a separate doit task: the install is usually current, and a shared prerequisite task would hold back
-    the critical path of a cold build. `doit install` runs it on its own."""
+    the critical path of a cold build. An install that runs says so and why; a current one says nothing (a line per
+    build would be noise) unless `say_current`, as `doit install`, which runs it on its own, asks."""
     ensure_private_dir(builds_dir(config.workspace_root))
     toolchain = toolchain_for(config, config.workspace_root)
     stamp = builds_dir(config.workspace_root) / "install.json"
@@ -82,18 +83,17 @@ def install_workspace(config: ValidatedConfig) -> dict:
             config.workspace_root / "package.json",
             *(p.directory / "package.json" for p in discover_packages(config.workspace_root)),
         ]
-        wanted = {
-            "manager": toolchain.manager,
-            "inputs": digest_of(
-                [*(install_inputs(p) for p in manifests), *([digest_bytes(lock.read_bytes())] if lock else [])]
-            ),
-        }
+        parts = {os.path.relpath(path, config.workspace_root): install_inputs(path) for path in manifests}
+        wanted = _install_stamp(toolchain.manager, parts, lock)
         installed = (config.workspace_root / "node_modules").is_dir()
+        previous = read_json(stamp) or {}
         if installed and (
-            read_json(stamp) == wanted or (toolchain.manager == "npm" and _npm_tree_is_current(config, manifests, lock))
+            (previous.get("manager"), previous.get("inputs")) == (wanted["manager"], wanted["inputs"])
+            or (toolchain.manager == "npm" and _npm_tree_is_current(config, manifests, lock))
         ):
             write_record(stamp, wanted)
-            say("install: already current (no dependency, workspace or lockfile change)")
+            if say_current:
+                say("install: already current (no dependency, workspace or lockfile change)")
             return {"manager": toolchain.manager, "installed": "already current"}
         # The lockfile is the user's: installed exactly as written (never rewritten), and none is created (but by
         # yarn berry, which has no way to install without writing one).
@@ -105,13 +105,50 @@ def install_workspace(config: ValidatedConfig) -> dict:
             "yarn-berry": ["yarn", "install", "--immutable" if lock else "--no-immutable"],
             "pnpm": ["pnpm", "install", "--frozen-lockfile" if lock else "--no-lockfile"],
         }["yarn-berry" if toolchain.yarn_berry else toolchain.manager]
+        why = _why_install(previous, wanted, installed, lock.name if lock else "the lockfile")
+        say(f"install: {' '.join(command[:2])} ({why})")
         result = toolchain.run("install", command)
         if not result.ok:
             raise StepFailed(
                 f"install of the workspace {config.workspace_root} failed (exit {result.exit_code}):\n{result.output}"
             )
-        write_record(stamp, wanted)
+        # yarn berry writes the lockfile it lacked: the stamp holds that one, or the next build installs again.
+        write_record(stamp, _install_stamp(toolchain.manager, parts, lockfile(config.workspace_root)))
         return {"manager": toolchain.manager, "installed": f"in {result.seconds} s"}
+
+
+def _install_stamp(manager: str, manifests: dict[str, str], lock) -> dict:
+    """What an install was made from: the digest that decides whether it must run again, and its parts (each
+    manifest's install fields, the lockfile), which say why it does."""
+    lock_digest = digest_bytes(lock.read_bytes()) if lock else None
+    return {
+        "manager": manager,
+        "inputs": digest_of([*manifests.values(), *([lock_digest] if lock_digest else [])]),
+        "manifests": manifests,
+        "lockfile": lock_digest,
+    }
+
+
+def _why_install(previous: dict, wanted: dict, installed: bool, lock_name: str) -> str:
+    """Why the install runs, in the words of the file that changed: `package-lock.json changed`,
+    `packages/web/package.json changed`, `no node_modules yet`."""
+    if not installed:
+        return "no node_modules yet"
+    if not previous.get("manifests"):
+        return "not installed by package-builder before"
+    if previous.get("manager") != wanted["manager"]:
+        return f"the package manager is now {wanted['manager']}, was {previous.get('manager')}"
+    changed = [f"{lock_name} changed"] if previous.get("lockfile") != wanted["lockfile"] else []
+    manifests, before = wanted["manifests"], previous["manifests"]
+    changed += [
+        f"{path} {'changed' if path in before else 'added'}"
+        for path in manifests
+        if before.get(path) != manifests[path]
+    ]
+    changed += [f"{path} removed" for path in before if path not in manifests]
+    if not changed:
+        return "node_modules does not match what was installed"
+    return ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
 
 
 # What an install of a manifest depends on: a version bump, a script or a description does not need one.

@@ -52,7 +52,7 @@ def workspace_step(project: LoadedProject, step: str, name: str | None, dry_run:
     config: ValidatedConfig | None = project.config
     try:
         if step == "install":
-            return builds.install_workspace(project.usable_config())
+            return builds.install_workspace(project.usable_config(), say_current=True)
         assert name is not None, f"{step} tasks are made one per package, with its name"
         if step == "build":
             return builds.build_package(project.usable_config(), name)
