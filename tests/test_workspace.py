@@ -297,7 +297,41 @@ def test_a_hung_test_suite_is_ended_at_its_own_limit_with_progress_and_the_setti
     assert summary["packages"][names(monorepo, "app")[0]]["test"] == "tested", "the others go on"
 
 
-def test_what_depends_on_a_failed_build_is_held_back_naming_it_and_the_rest_goes_on(monorepo):
+def test_a_hung_test_under_a_2_s_limit_says_it_timed_out_in_the_first_line_of_its_failure(monorepo, npm_registry):
+    dates = names(monorepo, "dates")[0]
+    manifest_path = monorepo.workspace / "packages/dates/package.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["scripts"]["test"] = (  # more output than a failure shows: its last lines
+        "node -e \"for (let i = 0; i < 200; i++) console.log('checking ' + i); setTimeout(() => {}, 600000)\""
+    )
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    monorepo.doit("build", check=True)  # under the default limit
+    others = {name: 300 for name in names(monorepo, *PACKAGES) if name != dates}  # a loaded machine is slow
+    monorepo.write_config(
+        npmRegistry=npm_registry.url,
+        maxConcurrentBuilds=2,
+        builds={"commandTimeoutSeconds": 2, "packageTimeouts": others},
+    )
+
+    result = monorepo.doit("test", timeout=600)
+
+    assert result.returncode != 0
+    lines = result.stdout.splitlines()
+    assert f"TaskFailed - taskid:test:{dates}" in lines, result.stdout
+    block = lines.index(f"TaskFailed - taskid:test:{dates}")
+    assert lines[block + 1].startswith(f"test of {dates} timed out after 2 s (builds.commandTimeoutSeconds) in "), (
+        result.stdout
+    )
+    assert "checking 199" in result.stdout
+    summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert summary["failed"] == [dates]
+    assert summary["packages"][dates]["reason"] == "timed out after 2 s (builds.commandTimeoutSeconds)"
+    assert "failed: timed out after 2 s" in table(result.stdout)[dates]
+
+
+def test_what_depends_on_a_failed_build_is_held_back_naming_what_failed_first_in_one_line_and_the_rest_goes_on(
+    monorepo,
+):
     core, math, app, dates = names(monorepo, "core", "math", "app", "dates")
     (monorepo.workspace / "packages/core/package.json").write_text(
         (monorepo.workspace / "packages/core/package.json")
@@ -305,14 +339,35 @@ def test_what_depends_on_a_failed_build_is_held_back_naming_it_and_the_rest_goes
         .replace('"build": "node ../../tools/build.mjs"', '"build": "node -e process.exit(2)"')
     )
 
-    result = monorepo.doit("build", "test")
+    result = monorepo.doit("build", "test", COLUMNS="100")
 
     assert result.returncode != 0
     summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
     assert summary["packages"][core]["build"] == "failed"
+    assert summary["packages"][core]["reason"] == "exit 2"
     assert summary["packages"][math]["build"] == f"not run: build:{core} failed"
+    assert summary["packages"][app]["build"] == f"not run: build:{core} failed", "not math's build, itself held back"
+    assert summary["packages"][app]["test"] == f"not run: build:{core} failed"
     assert summary["packages"][dates]["test"] == "tested", "independent packages go on"
-    assert set(summary["failed"]) >= {core, math, app}
+    assert summary["failed"] == [core], "only what ran and failed"
+    assert summary["not_run"] == sorted([math, app])
+    output = result.stdout + result.stderr
+    assert "UnmetDependency" not in output, "doit's stanza per task held back is folded"
+    held = [line for line in output.splitlines() if line.startswith("not run:")]
+    assert held == [
+        f"not run: build:{math}, build:{app}, test:{core}, test:{math}, test:{app}, because build:{core} failed"
+    ]
+    assert "already current" not in output, "an install with nothing to do says nothing"
+    rows = table(result.stdout)
+    assert rows[core].startswith("failed: exit 2")
+    assert all(len(line) <= 100 for line in result.stdout.splitlines()[-len(rows) - 2 : -1]), "rows fit the terminal"
+
+
+def table(stdout: str) -> dict[str, str]:
+    """The closing table's rows, package → the rest of its row."""
+    lines = stdout.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("package "))
+    return {line.split()[0]: line.split(None, 1)[1] for line in lines[start + 1 :] if line.startswith("@")}
 
 
 def test_a_version_bump_or_a_script_edit_does_not_reinstall_but_a_new_dependency_does_and_says_why(monorepo):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from package_builder.base.console import say
 from package_builder.base.locks import process_alive
 from package_builder.builds.monorepo import DEPENDENCY_SECTIONS, WorkspacePackage
 from package_builder.builds.outcomes import Outcome, record_outcome
@@ -78,9 +79,11 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
         seconds = round(time.monotonic() - started, 2)
         return record_outcome(config.workspace_root, Outcome("publish", name, status, detail, seconds))
 
-    def failed(message: str) -> StepFailed:
-        done("failed", message.splitlines()[0][:300])
-        return StepFailed(message)
+    def failed(message: str, reason: str = "") -> StepFailed:
+        """The failure to raise, with the short reason the closing table shows (by default the first line)."""
+        reason = reason or message.split("\n", 1)[0].removeprefix(f"publish of {name}: ").removesuffix(":")
+        done("failed", reason[:300])
+        return StepFailed(message, reason=reason)
 
     if package.private:
         return done("skipped", "private package")
@@ -109,7 +112,9 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
     if "E404" not in output:
         raise failed(
             f"publish of {name}: cannot ask {registry} whether {package.version} exists "
-            f"(exit {view.exit_code}):\n{output}"
+            f"(exit {view.exit_code}):\n{output}",
+            f"cannot ask the registry whether {package.version} exists: "
+            + (npm_error(output) or f"exit {view.exit_code}"),
         )
     packer = _packer(toolchain)
     local = _workspace_protocol_ranges(package)
@@ -137,10 +142,13 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
             if token:  # a token the registry refuses fails here, before anything is published
                 whoami = toolchain.run("publish", ["npm", "whoami", *common])
                 if not whoami.ok:
+                    refusal = redact(whoami.output, token)
                     raise failed(
                         f"publish of {name}@{package.version} to {registry} failed (exit "
-                        f"{whoami.exit_code}) (the registry refused the token: npm whoami):\n"
-                        f"{redact(whoami.output, token)}"
+                        f"{whoami.exit_code}) (the registry refused the token: npm whoami):\n{refusal}",
+                        "the registry refused the token (npm whoami: "
+                        + (npm_error(refusal) or f"exit {whoami.exit_code}")
+                        + ")",
                     )
             # Lifecycle scripts stay off: build and test already ran, and a script could read the userconfig.
             command = [
@@ -159,16 +167,31 @@ def publish_package(config: BuildConfig, name: str, dry_run: bool = False, confi
     if not result.ok:
         refused = " (the registry refused the token)" if re.search(r"E401|E403|authenticat", output, re.I) else ""
         raise failed(
-            f"publish of {name}@{package.version} to {registry} failed (exit {result.exit_code}){refused}:\n{output}"
+            f"publish of {name}@{package.version} to {registry} failed (exit {result.exit_code}){refused}:\n{output}",
+            f"npm publish: {npm_error(output) or f'exit {result.exit_code}'}{refused}",
         )
     if dry_run:
         checked = "the token is accepted" if token else "no token given, so it was not checked"
-        return done(
-            "skipped",
-            f"dry run: would publish {package.version} with tag {config.publishing.tag}: "
-            f"{tarball_summary(output)}; {checked}",
+        would = (
+            f"would publish {package.version} with tag {config.publishing.tag}: {tarball_summary(output)}; {checked}"
         )
+        say(f"publish {name}: {would}")  # in full here: the closing table may cut it to fit
+        return done("skipped", f"dry run: {would}")
     return done("published", f"{package.version} with tag {config.publishing.tag}")
+
+
+_NPM_ERROR = re.compile(r"^npm (?:error|ERR!) ?(.*)$", re.M)
+
+
+def npm_error(output: str) -> str:
+    """npm's own one-line account of a failure, the line after its `npm error code E413`: `413 Payload Too Large -
+    PUT http://…/@scope%2fcore - request entity too large`; the code alone when no line follows it; "" if none."""
+    lines = _NPM_ERROR.findall(output)
+    for index, line in enumerate(lines):
+        if line.startswith("code "):
+            following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+            return following or line.removeprefix("code ")
+    return ""
 
 
 _TARBALL_FILE = re.compile(r"npm notice\s+([\d.]+\s*[kMG]?B)\s+(\S.*?)\s*$", re.M)
@@ -199,7 +222,10 @@ def _pack(toolchain, packer: list[str], folder: Path, name: str, failed) -> Path
     result = toolchain.run("publish", [*packer, str(target)])
     tarballs = sorted(folder.glob("*.tgz"))
     if not result.ok or len(tarballs) != 1:
-        raise failed(f"publish of {name}: `{' '.join(packer[:2])}` failed (exit {result.exit_code}):\n{result.output}")
+        raise failed(
+            f"publish of {name}: `{' '.join(packer[:2])}` failed (exit {result.exit_code}):\n{result.output}",
+            f"`{' '.join(packer[:2])}` failed (exit {result.exit_code})",
+        )
     return tarballs[0]
 
 

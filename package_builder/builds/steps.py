@@ -35,7 +35,13 @@ if TYPE_CHECKING:  # the validated model or its snapshot (config_snapshot.py): n
 
 
 class StepFailed(PackageBuilderError):
-    """A build, test or publish of one package failed; the message names the package and carries the output."""
+    """A build, test or publish of one package failed; the message names the package and carries the output. `reason`
+    is what the closing table and summary.json show for it (`exit 2`, `timed out after 60 s (…)`): by default the
+    message's first line."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message.strip().split("\n", 1)[0].removesuffix(":")
 
 
 def find_package(
@@ -303,11 +309,20 @@ def _run_script(
     result = toolchain.run(script, [toolchain.manager, "run", script])
     if not result.ok:
         which = "" if script == step else f"{script}: "
-        record_outcome(
-            config.workspace_root,
-            Outcome(step, package.name, "failed", f"{which}exit {result.exit_code}", result.seconds),
-        )
+        # A timeout says so in the message's first line, the one the failure block and the closing table show.
+        why = toolchain.timeout_message() if result.timed_out else f"exit {result.exit_code}"
+        record_outcome(config.workspace_root, Outcome(step, package.name, "failed", which + why, result.seconds))
+        if result.timed_out:
+            own_limit = toolchain.timeout_setting.startswith("builds.packageTimeouts")
+            more = "" if own_limit else " (or builds.packageTimeouts for this package)"
+            raise StepFailed(
+                f"{script} of {package.name} {why} in {package.directory}\n(ended with all it started; if it needs "
+                f"longer, raise {toolchain.timeout_setting}{more} in the config):\n"
+                + result.output.removeprefix(why + "\n"),
+                reason=which + why,
+            )
         raise StepFailed(
-            f"{script} of {package.name} failed (exit {result.exit_code}) in {package.directory}:\n{result.output}"
+            f"{script} of {package.name} failed (exit {result.exit_code}) in {package.directory}:\n{result.output}",
+            reason=which + why,
         )
     return Outcome(step, package.name, done, "", result.seconds), result.output

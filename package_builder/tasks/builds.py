@@ -63,7 +63,23 @@ def workspace_step(project: LoadedProject, step: str, name: str | None, dry_run:
         config = validated = load_config(project.paths.config)
         return publishing.publish_package(validated, name, dry_run=dry_run, config_path=project.paths.config)
     except PackageBuilderError as exc:
-        return TaskFailed(publishing.redact(str(exc), _token_to_hide(config)))
+        token = _token_to_hide(config)
+        failure = StepFailure(publishing.redact(str(exc), token))
+        failure.reason = publishing.redact(getattr(exc, "reason", ""), token) or failure.reason
+        return failure
+
+
+class StepFailure(TaskFailed):
+    """doit's TaskFailed with the short `reason` the closing table and summary.json show (the reporter gets this very
+    object): the step's own (`exit 2`, `timed out after 60 s (builds.commandTimeoutSeconds)`), else the first line."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.reason = message.strip().split("\n", 1)[0].removesuffix(":")
+
+    def get_name(self) -> str:
+        """doit's own name for it in the failure block (`TaskFailed - taskid:build:@scope/name`)."""
+        return "TaskFailed"
 
 
 def _token_to_hide(config) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -13,7 +14,7 @@ from doit.exceptions import UnmetDependency
 from doit.reporter import ConsoleReporter
 
 from package_builder.base.errors import PackageBuilderError
-from package_builder.builds.outcomes import STEP_NAMES, outcome_label, write_run_summary
+from package_builder.builds.outcomes import STEP_NAMES, outcome_label, outcome_table, write_run_summary
 from package_builder.generation.plan import discover_plans
 from package_builder.tasks.builds import spread_dry_run
 from package_builder.tasks.project import LoadedProject
@@ -147,6 +148,7 @@ def reporter_for(project: LoadedProject) -> type:
         def __init__(self, outstream, options) -> None:
             super().__init__(outstream, options)
             self.outcomes: dict[str, dict[str, str]] = {}
+            self.reasons: dict[str, dict[str, str]] = {}  # package → step → why it failed
             self.generated: list[str] = []  # plans whose generation ran to its summary
             self.not_generated: dict[str, str] = {}  # plan → why its generation failed
             self.generation_seconds: dict[str, float] = {}  # plan → time its tasks ran in this run
@@ -172,10 +174,17 @@ def reporter_for(project: LoadedProject) -> type:
             held = isinstance(fail, UnmetDependency)
             if held:  # one line per cause at the end, not doit's stanza per task held back
                 waited = str(fail.message).split()
-                self.held_back[task.name] = {root for name in waited for root in self.held_back.get(name, {name})}
+                # What failed first, not a task it waited for that was itself held back (doit names those).
+                roots = {root for name in waited for root in self.held_back.get(name, {name})}
+                self.held_back[task.name] = roots
+                self._note(task, f"not run: {', '.join(sorted(roots))} failed")
             else:
                 super().add_failure(task, fail)
-            self._note(task, f"not run: {', '.join(str(fail.message).split())} failed" if held else "failed")
+                self._note(task, "failed")
+                step, _, package = task.name.partition(":")
+                if step in STEP_NAMES and package:
+                    reason = getattr(fail, "reason", "") or str(fail.message or "").strip().split("\n", 1)[0]
+                    self.reasons.setdefault(package, {})[step] = reason[:300]
             if task.name.startswith("generate:") and not isinstance(fail, UnmetDependency):
                 plan = task.name.split(":")[1]
                 reason = str(fail.message or "failed").strip().splitlines()[0].removeprefix(f"[{plan}] ")
@@ -211,14 +220,9 @@ def reporter_for(project: LoadedProject) -> type:
                 self.write(f"generation: all {len(self.generated)} packages done ({', '.join(self.generated)})\n")
             if not self.outcomes:
                 return
-            rows = [("package", *STEP_NAMES)] + [
-                (name, *(steps.get(step, "-") for step in STEP_NAMES)) for name, steps in self.outcomes.items()
-            ]
-            widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-            for row in rows:
-                cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-                self.write("  ".join(cells).rstrip() + "\n")
-            self.write(f"summary: {write_run_summary(workspace, self.outcomes)}\n")
+            for line in outcome_table(self.outcomes, self.reasons, shutil.get_terminal_size().columns):
+                self.write(line + "\n")
+            self.write(f"summary: {write_run_summary(workspace, self.outcomes, self.reasons)}\n")
 
         def _generation_summary(self):
             """A table of the plans this run generated, and `.generation-state/summary.json`."""
