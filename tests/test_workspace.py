@@ -394,24 +394,41 @@ def test_a_version_bump_or_a_script_edit_does_not_reinstall_but_a_new_dependency
     assert "install:" not in again.stdout, "nothing to install: not a word, let alone one per build"
 
 
-def test_a_package_the_registry_refuses_holds_back_only_its_dependents_and_a_rerun_publishes_the_rest_once(
+def test_a_package_the_registry_refuses_fails_alone_with_its_reason_private_ones_are_skipped_and_a_rerun_publishes(
     monorepo, npm_registry
 ):
     token = npm_registry.add_user("partial")
     core, math, app, strings, dates, colors = names(monorepo, "core", "math", "app", "strings", "dates", "colors")
+    example = f"{monorepo.scope}/example"
+    (monorepo.workspace / "packages/example").mkdir()  # a private package (docs, examples) on top of the chain
+    (monorepo.workspace / "packages/example/package.json").write_text(
+        json.dumps({"name": example, "version": "1.0.0", "private": True, "dependencies": {app: "^1.0.0"}})
+    )
+    manifest_path = monorepo.workspace / "packages/colors/package.json"
+    manifest_path.write_text(json.dumps({**json.loads(manifest_path.read_text()), "private": True}, indent=2))
     big = monorepo.workspace / "packages/core/src/big.bin"
     big.write_bytes(os.urandom(12 * 1024 * 1024))  # over the registry's 10 MB body limit: it answers 413
     monorepo.git("add", "-A")
     monorepo.git("-c", "user.name=U", "-c", "user.email=u@example.test", "commit", "-qm", "a big asset")
 
-    first = monorepo.doit("publish", NPM_TOKEN=token, timeout=600)
+    first = monorepo.doit("publish", NPM_TOKEN=token, COLUMNS="120", timeout=600)
 
     assert first.returncode != 0
     summary = json.loads((monorepo.workspace / ".package-builder/summary.json").read_text())
+    assert summary["failed"] == [core], "exactly what ran and failed: not what it held back, not private packages"
     assert summary["packages"][core]["publish"] == "failed"
+    assert "413 Payload Too Large" in summary["packages"][core]["reason"]
+    assert "failed: npm publish: 413 Payload Too Large" in table(first.stdout)[core]
     assert summary["packages"][math]["publish"] == f"not run: publish:{core} failed"
-    assert all(summary["packages"][name]["publish"].startswith("published") for name in (strings, dates, colors))
+    assert summary["packages"][app]["publish"] == f"not run: publish:{core} failed", "what failed first"
+    assert summary["not_run"] == sorted([math, app])
+    private = {summary["packages"][name]["publish"] for name in (example, colors)}
+    assert private == {"skipped (private package)"}, "a private package is skipped, whatever its dependencies did"
+    assert all(summary["packages"][name]["publish"].startswith("published") for name in (strings, dates))
     assert npm_registry.versions(core) == [] and npm_registry.versions(app) == []
+    assert "UnmetDependency" not in first.stdout + first.stderr
+    held = [line for line in first.stdout.splitlines() if line.startswith("not run:")]
+    assert held == [f"not run: publish:{math}, publish:{app}, because publish:{core} failed"]
 
     big.unlink()
     (monorepo.workspace / "packages/core/dist/big.bin").unlink()  # the fixture's build copies, it does not clean
@@ -423,9 +440,9 @@ def test_a_package_the_registry_refuses_holds_back_only_its_dependents_and_a_rer
     published = [summary["packages"][name]["publish"] for name in (core, math, app)]
     assert all(outcome.startswith("published") for outcome in published), second.stdout
     assert all(
-        summary["packages"][name]["publish"].startswith("skipped (1.0.0 is already in")
-        for name in (strings, dates, colors)
+        summary["packages"][name]["publish"].startswith("skipped (1.0.0 is already in") for name in (strings, dates)
     ), "published exactly once"
+    assert summary == {**summary, "ok": True, "failed": [], "not_run": []}
 
 
 def test_files_a_test_leaves_in_ignored_paths_are_not_inputs_and_do_not_block_publishing(monorepo, npm_registry):

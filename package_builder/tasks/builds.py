@@ -265,8 +265,12 @@ class WorkspaceTasks:
                 )
             else:
                 needs_tests = self.config.publishing.require_tests
+                # A private package is skipped whatever happens to the rest: nothing to build or wait for, so a
+                # sibling's failure never shows it as "not run".
                 task.update(
-                    task_dep=[
+                    task_dep=[]
+                    if package.private
+                    else [
                         f"build:{package.name}",
                         *([f"test:{package.name}"] if needs_tests else []),
                         *(f"publish:{dep}" for dep in package.workspace_dependencies),
