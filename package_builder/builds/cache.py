@@ -15,7 +15,8 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Set
+import zlib
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
@@ -78,25 +79,45 @@ class StepCache:
             self._evict()
             source = "remote"
         try:
-            with tarfile.open(path, "r:gz") as archive:
+            archive = tarfile.open(path, "r:gz")
+        except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
+            self._unreadable(path, exc)
+            return None
+        with archive:
+            try:
                 members = archive.getmembers()
                 meta_file = archive.extractfile(archive.getmember(META))
                 if meta_file is None:
                     raise ValueError(f"its {META} is not a file")
                 meta = json.loads(meta_file.read())
+                digests = (meta.get("files") or {}) if isinstance(meta, dict) else None
+                if not isinstance(digests, dict):
+                    raise ValueError(f"its {META} is not a JSON object with the files' digests")
                 files = [m for m in members if m.name != META]
                 if not all(m.isfile() and _inside(m.name) for m in files):
                     raise ValueError("an entry is not a plain file inside the package")
                 clash = sorted(m.name for m in files if os.path.normpath(m.name) in protected)
                 if clash:
                     raise ValueError(f"it would overwrite {clash[0]}, which git tracks")
-                base = str(package_dir)
-                stored = {os.path.join(base, os.path.normpath(m.name)) for m in files}
-                for output in current_outputs:
-                    if output not in stored:
-                        _remove(output)  # left by another build: not part of this one
-                digests = meta.get("files") or {}
-                changed = [m for m in files if _digest_of(os.path.join(base, m.name)) != digests.get(m.name, "?")]
+            except (OSError, ValueError, KeyError, tarfile.TarError, EOFError, zlib.error) as exc:
+                self._unreadable(path, exc)
+                return None
+            base = str(package_dir)
+            stored = {os.path.join(base, os.path.normpath(m.name)) for m in files}
+            stale = [output for output in current_outputs if output not in stored]  # left by another build
+            way_out = leaves_package(package_dir, [*stale, *stored])
+            if way_out:
+                self.say(
+                    f"cache: not restoring into {package_dir}: {way_out}, outside the package, where a restore "
+                    "writes and deletes nothing; running the step instead (the archive is kept: make it a folder of "
+                    "the package to restore from the cache)"
+                )
+                return None
+            try:
+                for output in stale:
+                    _remove(output)
+                before = {m.name: _digest_of(os.path.join(base, m.name)) for m in files}
+                changed = [m for m in files if before[m.name] != digests.get(m.name, "?")]
                 for member in changed:
                     _remove(os.path.join(base, member.name))  # replaced, never written through
                 archive.extractall(package_dir, members=changed, filter="data")  # an unchanged file stays as it is
@@ -107,17 +128,27 @@ class StepCache:
                     m.name: _written_digest(os.path.join(base, m.name)) if m.name in written else digests[m.name]
                     for m in files
                 }
-        except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
-            self.say(f"cache: {path.name} is unreadable ({exc}); running the step instead")
-            path.unlink(missing_ok=True)
-            return None
+            except OSError as exc:  # the package's folder refused a write: the archive is not at fault
+                self.say(f"cache: cannot restore {path.name} into {package_dir} ({exc}); running the step instead")
+                return None
+            except (tarfile.TarError, EOFError, zlib.error) as exc:
+                self._unreadable(path, exc)
+                return None
         os.utime(path)  # recently used: evicted last
         return CachedStep(str(meta.get("log", "")), float(meta.get("seconds", 0.0)), source, in_place)
 
+    def _unreadable(self, path: Path, exc: BaseException) -> None:
+        """An archive that cannot be read, or holds what a restore must not write, is removed: it never will be."""
+        self.say(f"cache: {path.name} is unreadable ({exc}); running the step instead")
+        path.unlink(missing_ok=True)
+
     def store_later(self, key: str, package_dir: Path, outputs: list[str], log: str, seconds: float) -> None:
         """`store` in a thread of its own, off the build's critical path: its dependents start while it packs. The
-        interpreter waits for it at exit (not a daemon); a kill only costs the entry."""
-        contents = _contents(outputs)
+        interpreter waits for it at exit (not a daemon); a kill only costs the entry. A store it refuses says so now,
+        from the step's own thread."""
+        if not self._may_store(package_dir, outputs):
+            return
+        contents = contents_of(outputs)
         thread = threading.Thread(
             target=self.store, args=(key, package_dir, outputs, log, seconds, contents), name=f"cache-store-{key[-8:]}"
         )
@@ -134,10 +165,13 @@ class StepCache:
         contents: dict[str, tuple[bytes, os.stat_result]] | None = None,
     ) -> None:
         """Keep what a step that passed wrote (plain files only, as read now or given in `contents`); a failure to
-        keep it costs a rerun next time, never the step."""
+        keep it costs a rerun next time, never the step. Outputs reached through a symlink that leaves the package
+        are not kept: a restore would refuse to write them there."""
         try:
+            if contents is None and not self._may_store(package_dir, outputs):
+                return
             if contents is None:
-                contents = _contents(outputs)
+                contents = contents_of(outputs)
             buffer, digests = io.BytesIO(), {}
             with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1, format=tarfile.GNU_FORMAT) as archive:
                 for output, (content, stat) in contents.items():  # speed over size: level 1, and no pax headers
@@ -160,6 +194,17 @@ class StepCache:
             _PENDING.pop(key, None)
         if self.remote:
             self.remote.put(key, data, seconds)
+
+    def _may_store(self, package_dir: Path, outputs: list[str]) -> bool:
+        """Whether `outputs` all stay inside the package: what a symlink takes out of it a restore would refuse to
+        write, so it is not kept either."""
+        way_out = leaves_package(package_dir, outputs)
+        if way_out:
+            self.say(
+                f"cache: not storing this step of {package_dir}: {way_out}, outside the package, where a restore "
+                "writes nothing; it will run again next time (make it a folder of the package to cache it)"
+            )
+        return way_out is None
 
     def _write(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +229,7 @@ class StepCache:
             total -= size
 
 
-def _contents(paths: list[str]) -> dict[str, tuple[bytes, os.stat_result]]:
+def contents_of(paths: list[str]) -> dict[str, tuple[bytes, os.stat_result]]:
     """The plain files among `paths` (never what a symlink points to), read now with their stat."""
     found = {}
     for path in paths:
@@ -196,6 +241,31 @@ def _contents(paths: list[str]) -> dict[str, tuple[bytes, os.stat_result]]:
         except OSError:
             continue
     return found
+
+
+def leaves_package(package_dir: Path, paths: Iterable[str]) -> str | None:
+    """How one of `paths` (absolute, under `package_dir` as written) leaves the package once the symlinks of its
+    folders are followed (`dist is a symlink to /elsewhere`); None when every one stays inside. Folders only: a
+    restore replaces a symlinked file itself (unlink, then write), never what it points to."""
+    base, real_base = str(package_dir), os.path.realpath(package_dir)
+    seen = set()
+    for path in paths:
+        folder = os.path.dirname(path)
+        if folder in seen:
+            continue
+        seen.add(folder)
+        if not _within(os.path.realpath(folder), real_base):
+            current = base
+            for part in os.path.relpath(folder, base).split(os.sep):
+                current = os.path.join(current, part)
+                if os.path.islink(current) and not _within(os.path.realpath(current), real_base):
+                    return f"{os.path.relpath(current, base)} is a symlink to {os.path.realpath(current)}"
+            return f"{os.path.relpath(folder, base)} resolves to {os.path.realpath(folder)}"
+    return None
+
+
+def _within(real_path: str, real_base: str) -> bool:
+    return real_path == real_base or real_path.startswith(real_base + os.sep)
 
 
 def _digest_of(path: str) -> str | None:

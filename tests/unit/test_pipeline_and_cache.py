@@ -268,3 +268,44 @@ def test_a_restore_rewrites_only_the_files_that_differ(tmp_path):
 
     assert (package / "dist/a.js").read_text() == "one"
     assert ((package / "dist/b.js").stat().st_ino, (package / "dist/b.js").stat().st_mtime_ns) == untouched
+
+
+def test_a_restore_through_an_output_folder_symlinked_out_of_the_package_touches_nothing_and_keeps_the_archive(
+    tmp_path,
+):
+    """`dist` made a link to a folder elsewhere: a restore would delete and write there. It refuses, naming the
+    link, and the archive (which is fine) stays for when dist is a folder of the package again."""
+    package = package_with(tmp_path, {"dist/index.js": "built"})
+    lines = []
+    cache = StepCache(tmp_path / "ws", 10, say=lines.append)
+    cache.store("sha256:dd44", package, [str(package / "dist/index.js")], "built", 1)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "a.js").write_text("not the package's")
+    (outside / "index.js").write_text("not the package's either")
+    (package / "dist/index.js").unlink()
+    (package / "dist").rmdir()
+    (package / "dist").symlink_to(outside)
+
+    restored = cache.restore("sha256:dd44", package, [str(package / "dist/a.js"), str(package / "dist/index.js")])
+
+    assert restored is None
+    assert (outside / "a.js").read_text() == "not the package's"
+    assert (outside / "index.js").read_text() == "not the package's either"
+    assert cache.archive("sha256:dd44").exists()
+    assert f"dist is a symlink to {outside}" in lines[-1] and "the archive is kept" in lines[-1]
+
+
+def test_outputs_reached_through_a_symlink_out_of_the_package_are_not_stored(tmp_path):
+    package = package_with(tmp_path, {"src/index.js": "source"})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "index.js").write_text("built elsewhere")
+    (package / "dist").symlink_to(outside)
+    lines = []
+    cache = StepCache(tmp_path / "ws", 10, say=lines.append)
+
+    cache.store("sha256:ab12", package, [str(package / "dist/index.js")], "built", 1)
+
+    assert not cache.archive("sha256:ab12").exists()
+    assert f"dist is a symlink to {outside}" in lines[-1]

@@ -1,0 +1,92 @@
+"""A step's outputs, driven through `doit build test` on the npm and pnpm fixture monorepos: a restore never writes
+or deletes through an output folder that is a symlink out of the package."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from monorepo import build_log, write_monorepo
+
+pytestmark = pytest.mark.slow  # real npm and pnpm toolchains
+
+
+@pytest.fixture(params=["npm", "pnpm"])
+def workspace(request, project, tmp_path):
+    """The fixture monorepo with `request.param`'s workspaces, committed, built with two at a time."""
+    project.scope = write_monorepo(project.workspace, manager=request.param)
+    project.manager = request.param
+    commit(project, f"a {request.param} monorepo")
+    project.write_config(npmRegistry="http://127.0.0.1:9/", maxConcurrentBuilds=2)
+    project.build_log = tmp_path / "build-log.txt"
+    return project
+
+
+def commit(project, message: str) -> None:
+    project.git("add", "-A")
+    project.git("-c", "user.name=U", "-c", "user.email=u@example.test", "commit", "-qm", message)
+
+
+def run(project, *steps: str):
+    """`doit <steps>` with a fresh BUILD_LOG, so `builds_started` tells what this run really built."""
+    project.build_log.unlink(missing_ok=True)
+    return project.doit(*steps, check=True, BUILD_LOG=str(project.build_log), timeout=600)
+
+
+def builds_started(project) -> list[str]:
+    return sorted(name.rsplit("/", 1)[-1] for event, name, _ in build_log(project.build_log) if event == "start")
+
+
+def table(project) -> dict:
+    return json.loads((project.workspace / ".package-builder/summary.json").read_text())["packages"]
+
+
+def archives(project) -> set:
+    return set((project.workspace / ".package-builder/cache").rglob("*.tar.gz"))
+
+
+FILE_BY_FILE = """import { appendFileSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+const log = process.env.BUILD_LOG;
+if (log) appendFileSync(log, `start core ${Date.now()}\\n`);
+mkdirSync('dist', { recursive: true });
+for (const name of readdirSync('src')) copyFileSync(`src/${name}`, `dist/${name}`);
+if (log) appendFileSync(log, `end core ${Date.now()}\\n`);
+"""
+
+
+def test_a_restore_writes_and_deletes_nothing_through_an_output_folder_symlinked_out_of_the_package(
+    workspace, tmp_path
+):
+    """The reported case: `dist` made a link to a folder elsewhere, then an edit and its revert. The revert's
+    restore used to delete `outside/a.js` and throw the good archive away."""
+    core = f"{workspace.scope}/core"
+    folder = workspace.workspace / "packages/core"
+    (folder / "build.mjs").write_text(FILE_BY_FILE)  # node's cpSync will not copy a folder onto a link
+    manifest = json.loads((folder / "package.json").read_text())
+    manifest["scripts"]["build"] = "node build.mjs"
+    (folder / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    commit(workspace, "core builds file by file")
+    run(workspace, "build", "test")
+    stored = archives(workspace)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "a.js").write_text("// not core's: kept\n")
+    shutil.rmtree(folder / "dist")
+    (folder / "dist").symlink_to(outside)
+    source = folder / "src/index.js"
+    original = source.read_text()
+
+    source.write_text(original + "// an edit\n")
+    edited = run(workspace, "build")
+
+    source.write_text(original)
+    reverted = run(workspace, "build", "test")
+
+    assert (outside / "a.js").read_text() == "// not core's: kept\n"
+    assert f"cache: not restoring into {folder}: dist is a symlink to {outside}" in reverted.stdout
+    assert stored <= archives(workspace), "the archive of the revert's build is kept"
+    assert "core" in builds_started(workspace), "run instead of restored"
+    assert f"dist is a symlink to {outside}" in edited.stdout, "the edit's build is not stored: it could not go back"
+    assert table(workspace)[core]["build"] == "built"
