@@ -1,5 +1,6 @@
-"""A step's outputs, driven through `doit build test` on the npm and pnpm fixture monorepos: a restore never writes
-or deletes through an output folder that is a symlink out of the package."""
+"""A step's outputs, driven through `doit build test` on the npm and pnpm fixture monorepos: outputs deleted or
+edited by hand are restored from the cache (not rebuilt) and the run says so, and a restore never writes or deletes
+through an output folder that is a symlink out of the package."""
 
 from __future__ import annotations
 
@@ -45,6 +46,47 @@ def table(project) -> dict:
 
 def archives(project) -> set:
     return set((project.workspace / ".package-builder/cache").rglob("*.tar.gz"))
+
+
+def test_a_deleted_or_corrupted_output_is_restored_from_the_cache_not_rebuilt(workspace):
+    core, math = f"{workspace.scope}/core", f"{workspace.scope}/math"
+    run(workspace, "build", "test")
+    built = {short: (workspace.workspace / f"packages/{short}/dist/index.js").read_text() for short in ("core", "math")}
+
+    shutil.rmtree(workspace.workspace / "packages/core/dist")
+    deleted = run(workspace, "build", "test")
+
+    assert builds_started(workspace) == [], deleted.stdout
+    assert (workspace.workspace / "packages/core/dist/index.js").read_text() == built["core"]
+    assert f"build {core}: dist/index.js missing" in deleted.stdout
+    assert table(workspace)[core]["build"] == "built (restored 1 missing output from the local cache)"
+    assert table(workspace)[math] == {"build": "up to date", "test": "up to date"}, "core's outputs are as they were"
+
+    (workspace.workspace / "packages/math/dist/index.js").write_text("export const value = 'corrupted';\n")
+    corrupted = run(workspace, "build", "test")
+
+    assert builds_started(workspace) == [], corrupted.stdout
+    assert (workspace.workspace / "packages/math/dist/index.js").read_text() == built["math"]
+    assert f"build {math}: dist/index.js changed" in corrupted.stdout
+    assert table(workspace)[math]["build"] == "built (restored 1 changed output from the local cache)"
+
+    again = run(workspace, "build", "test")
+    assert all(steps == {"build": "up to date", "test": "up to date"} for steps in table(workspace).values()), (
+        again.stdout
+    )
+
+
+def test_with_the_cache_off_a_deleted_output_is_built_again_and_the_run_says_why(monorepo):
+    core = f"{monorepo.scope}/core"
+    monorepo.write_config(npmRegistry="http://127.0.0.1:9/", maxConcurrentBuilds=2, builds={"cache": False})
+    run(monorepo, "build")
+
+    (monorepo.workspace / "packages/core/dist/index.js").unlink()
+    rebuilt = run(monorepo, "build")
+
+    assert builds_started(monorepo) == ["core"]
+    assert f"build {core}: dist/index.js missing" in rebuilt.stdout
+    assert (monorepo.workspace / "packages/core/dist/index.js").exists()
 
 
 FILE_BY_FILE = """import { appendFileSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';

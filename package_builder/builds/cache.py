@@ -17,7 +17,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
 
@@ -35,6 +35,7 @@ class CachedStep:
     seconds: float
     source: str  # "local" or "remote"
     files: dict[str, str]  # package-relative path → sha256 hex of the file now in place
+    restored: dict[str, str] = field(default_factory=dict)  # what it wrote: path → "missing" or "changed" before
 
 
 class StepCache:
@@ -118,6 +119,9 @@ class StepCache:
                     _remove(output)
                 before = {m.name: _digest_of(os.path.join(base, m.name)) for m in files}
                 changed = [m for m in files if before[m.name] != digests.get(m.name, "?")]
+                restored = {
+                    m.name: "changed" if os.path.lexists(os.path.join(base, m.name)) else "missing" for m in changed
+                }
                 for member in changed:
                     _remove(os.path.join(base, member.name))  # replaced, never written through
                 archive.extractall(package_dir, members=changed, filter="data")  # an unchanged file stays as it is
@@ -135,22 +139,25 @@ class StepCache:
                 self._unreadable(path, exc)
                 return None
         os.utime(path)  # recently used: evicted last
-        return CachedStep(str(meta.get("log", "")), float(meta.get("seconds", 0.0)), source, in_place)
+        return CachedStep(str(meta.get("log", "")), float(meta.get("seconds", 0.0)), source, in_place, restored)
 
     def _unreadable(self, path: Path, exc: BaseException) -> None:
         """An archive that cannot be read, or holds what a restore must not write, is removed: it never will be."""
         self.say(f"cache: {path.name} is unreadable ({exc}); running the step instead")
         path.unlink(missing_ok=True)
 
-    def store_later(self, key: str, package_dir: Path, outputs: list[str], log: str, seconds: float) -> None:
+    def store_later(
+        self, key: str, package_dir: Path, contents: dict[str, tuple[bytes, os.stat_result]], log: str, seconds: float
+    ) -> None:
         """`store` in a thread of its own, off the build's critical path: its dependents start while it packs. The
-        interpreter waits for it at exit (not a daemon); a kill only costs the entry. A store it refuses says so now,
-        from the step's own thread."""
-        if not self._may_store(package_dir, outputs):
+        interpreter waits for it at exit (not a daemon); a kill only costs the entry. `contents`: what `contents_of`
+        read from the outputs when the step ended. A store it refuses says so now, from the step's own thread."""
+        if not self._may_store(package_dir, list(contents)):
             return
-        contents = contents_of(outputs)
         thread = threading.Thread(
-            target=self.store, args=(key, package_dir, outputs, log, seconds, contents), name=f"cache-store-{key[-8:]}"
+            target=self.store,
+            args=(key, package_dir, list(contents), log, seconds, contents),
+            name=f"cache-store-{key[-8:]}",
         )
         _PENDING[key] = thread
         thread.start()

@@ -18,7 +18,7 @@ from package_builder.base.digest import digest_bytes, digest_of
 from package_builder.base.errors import PackageBuilderError
 from package_builder.base.paths import build_record, builds_dir, ensure_private_dir
 from package_builder.base.storage import read_json, write_record
-from package_builder.builds.cache import StepCache
+from package_builder.builds.cache import StepCache, contents_of
 from package_builder.builds.monorepo import (
     WorkspacePackage,
     discover_packages,
@@ -27,6 +27,7 @@ from package_builder.builds.monorepo import (
     versioned_files,
 )
 from package_builder.builds.outcomes import Outcome, record_outcome
+from package_builder.builds.output_record import describe_changes, output_changes, record_outputs
 from package_builder.builds.pipeline import Pipeline, load_pipeline, output_globs
 from package_builder.builds.step_inputs import step_inputs_of, why_again
 
@@ -196,16 +197,11 @@ def build_package(config: ValidatedConfig, name: str) -> dict:
     packages = discover_packages(config.workspace_root)
     package = find_package(config, name, packages)
     install_workspace(config)
-    outcome, restored = _run_cached(config, package, packages, "build", done="built")
+    outcome, outputs = _run_cached(config, package, packages, "build", done="built")
     # Dependents depend on this stamp: it changes only when the build's outputs do.
-    if restored is not None:
-        outputs = restored
-    else:
+    if outputs is None:  # no build script: what dependents load is what is there (committed files)
         globs = output_globs(package, _pipeline(config, packages).definition(name, "build"))
-        outputs = {
-            os.path.relpath(path, package.directory): digest_bytes(_read(path))
-            for path in matching_files(package.directory, globs)
-        }
+        outputs = _read_digests(package, matching_files(package.directory, globs))
     write_record(
         build_record(config.workspace_root, "build", name),
         {"package": name, "version": package.version, "outputs": digest_of(outputs)},
@@ -222,9 +218,26 @@ def test_package(config: ValidatedConfig, name: str) -> dict:
     return record_outcome(config.workspace_root, outcome)
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
+def _read_digests(package: WorkspacePackage, paths: list[str]) -> dict[str, str]:
+    """Package-relative name → digest of each of `paths`, read through any symlink; one that cannot be read (a
+    dangling link) has no digest."""
+    found = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                found[os.path.relpath(path, package.directory)] = digest_bytes(handle.read())
+        except OSError:
+            continue
+    return found
+
+
+def _restored(restored: dict[str, str]) -> str:
+    """`restored 2 missing and 1 changed outputs`: what a restore put back of outputs deleted or edited by hand."""
+    missing = sum(1 for state in restored.values() if state == "missing")
+    counts = [
+        f"{count} {state}" for count, state in ((missing, "missing"), (len(restored) - missing, "changed")) if count
+    ]
+    return f"restored {' and '.join(counts)} output{'s' if len(restored) > 1 else ''}"
 
 
 def _pipeline(config: ValidatedConfig, packages: list[WorkspacePackage]) -> Pipeline:
@@ -235,12 +248,15 @@ def _run_cached(
     config: ValidatedConfig, package: WorkspacePackage, packages: list[WorkspacePackage], step: str, done: str
 ) -> tuple[Outcome, dict[str, str] | None]:
     """Restore `step` from the cache when everything it reads is as it was for a run that passed; otherwise run
-    it (after the same-package scripts it depends on) and store what it wrote. Says why it runs again. Files git
-    tracks are never stored nor restored: they are sources, even in an output folder. Returns the outcome and,
-    after a restore, the digests of the outputs it put in place."""
-    if not package.has_script(step):
-        return Outcome(step, package.name, "skipped", f"no {step} script"), None
+    it (after the same-package scripts it depends on) and store what it wrote. Says why it runs again: what it reads
+    changed, or (doit's `outputs_intact`) an output was deleted or edited since. Files git tracks are never stored
+    nor restored: they are sources, even in an output folder. Returns the outcome and the digests of the outputs
+    now in place (None when it has no script)."""
     root = config.workspace_root
+    outputs_record = build_record(root, f"outputs/{step}", package.name)
+    if not package.has_script(step):
+        record_outputs(outputs_record, package.directory, {})
+        return Outcome(step, package.name, "skipped", f"no {step} script"), None
     git = versioned_files(
         root,
         [
@@ -254,12 +270,17 @@ def _run_cached(
     inputs = step_inputs_of(config, package, packages, step, pipeline, git)
     key = digest_of(inputs)
     record = build_record(config.workspace_root, f"inputs/{step}", package.name)
-    say(f"{step} {package.name}: {why_again(read_json(record), inputs)}")
+    previous = read_json(record)
+    repair = previous == inputs  # nothing it reads changed: it runs for its outputs (or doit forgot it)
+    why = why_again(previous, inputs)
+    if repair:
+        changes = output_changes(str(outputs_record), str(package.directory))
+        if changes:
+            why = describe_changes(changes)
+    say(f"{step} {package.name}: {why}")
     globs = output_globs(package, definition)
     tracked = git.tracked if git is not None else frozenset()
-
-    def outputs() -> list[str]:
-        return [path for path in matching_files(package.directory, globs) if path not in tracked]
+    found = matching_files(package.directory, globs)
 
     cache = None
     if config.builds.cache and definition.cache:
@@ -269,7 +290,6 @@ def _run_cached(
             for path in tracked
             if path.startswith(str(package.directory) + os.sep)
         }
-        found = matching_files(package.directory, globs)
         cached = cache.restore(key, package.directory, [path for path in found if path not in tracked], protected)
         if cached:
             say(cached.log)
@@ -277,16 +297,12 @@ def _run_cached(
             # What the build stamp digests, without reading again what the restore put in place: the archive's
             # files (it holds their digests) and the tracked files the globs match (never in an archive).
             in_place = {name: f"sha256:{digest}" for name, digest in cached.files.items()}
-            in_place.update(
-                {
-                    os.path.relpath(path, package.directory): digest_bytes(_read(path))
-                    for path in found
-                    if path in tracked
-                }
-            )
-            return Outcome(
-                step, package.name, done, f"from the {cached.source} cache, saved {cached.seconds:.1f} s", 0.0
-            ), in_place
+            record_outputs(outputs_record, package.directory, {name: (d, None) for name, d in in_place.items()})
+            in_place.update(_read_digests(package, [path for path in found if path in tracked]))
+            detail = f"from the {cached.source} cache, saved {cached.seconds:.1f} s"
+            if repair and cached.restored:
+                detail = f"{_restored(cached.restored)} from the {cached.source} cache"
+            return Outcome(step, package.name, done, detail, 0.0), in_place
     logs, seconds = [], 0.0
     for script in (*definition.prerequisites, step):
         if script != step and not package.has_script(script):
@@ -294,10 +310,19 @@ def _run_cached(
         outcome, log = _run_script(config, package, script, step, done=done)
         logs.append(log)
         seconds += outcome.seconds
+    found = matching_files(package.directory, globs)
+    contents = contents_of([path for path in found if path not in tracked])  # read once: stamp, record and cache
+    written = {
+        os.path.relpath(path, package.directory): (digest_bytes(content), stat)
+        for path, (content, stat) in contents.items()
+    }
+    record_outputs(outputs_record, package.directory, written)
     if cache:
-        cache.store_later(key, package.directory, outputs(), "\n".join(logs), seconds)
+        cache.store_later(key, package.directory, contents, "\n".join(logs), seconds)
     write_record(record, inputs)
-    return Outcome(step, package.name, done, "", round(seconds, 2)), None
+    in_place = {name: digest for name, (digest, _) in written.items()}
+    in_place.update(_read_digests(package, [path for path in found if path not in contents]))  # tracked, or links
+    return Outcome(step, package.name, done, "", round(seconds, 2)), in_place
 
 
 def _run_script(

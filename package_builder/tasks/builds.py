@@ -1,6 +1,7 @@
 """`install`, `build:<name>`, `test:<name>` and `publish:<name>` for every package of the monorepo, dependencies
 first. A package is rebuilt when its sources, the root's files, `globalBuildInputs`, its share of the lockfile or
-its dependencies' build stamps (their outputs) change; `publish` always asks the registry.
+its dependencies' build stamps (their outputs) change, or when its own outputs were deleted or edited since (then
+usually restored from the cache); `publish` always asks the registry.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from package_builder.builds.monorepo import (
     lockfile,
     versioned_files,
 )
+from package_builder.builds.output_record import outputs_intact
 from package_builder.builds.pipeline import Pipeline, dependency_stamps, load_pipeline, step_inputs
 from package_builder.tasks.generation import fail
 from package_builder.tasks.project import LoadedProject
@@ -137,6 +139,20 @@ class ResolvedDependencies:
         current = self.watch.slices()
         found = {"state": current.state, "bytes": current.bytes_digest, "slice": current.digests.get(self.package)}
         return {"_resolved_dependencies": found}
+
+
+class OutputsIntact:
+    """doit `uptodate` of one package's build or test: False when an output it left (or restored) is missing or
+    changed since, so `rm -rf dist` makes the step run (and restore dist from the cache) instead of passing as up to
+    date. A stat per output and no read, but of a file whose stat changed (output_record.py)."""
+
+    __signature__ = CHECK_SIGNATURE
+
+    def __init__(self, record: str, package_dir: str):
+        self.record, self.package_dir = record, package_dir
+
+    def __call__(self, task, values) -> bool:
+        return outputs_intact(self.record, self.package_dir)
 
 
 class WorkspaceTasks:
@@ -261,6 +277,7 @@ class WorkspaceTasks:
                     uptodate=[
                         DeclarationsUnchanged(fingerprint),
                         ResolvedDependencies(self.lockfile_watch, package.name),
+                        OutputsIntact(self.stamp(f"outputs/{step}", package.name), str(package.directory)),
                     ],
                 )
             else:
