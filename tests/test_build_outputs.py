@@ -1,6 +1,7 @@
 """A step's outputs, driven through `doit build test` on the npm and pnpm fixture monorepos: outputs deleted or
-edited by hand are restored from the cache (not rebuilt) and the run says so, and a restore never writes or deletes
-through an output folder that is a symlink out of the package."""
+edited by hand are restored from the cache (not rebuilt) and the run says so; turbo.json's `cache: false` makes a step
+run every time and keeps nothing; and a restore never writes or deletes through an output folder that is a symlink
+out of the package."""
 
 from __future__ import annotations
 
@@ -87,6 +88,40 @@ def test_with_the_cache_off_a_deleted_output_is_built_again_and_the_run_says_why
     assert builds_started(monorepo) == ["core"]
     assert f"build {core}: dist/index.js missing" in rebuilt.stdout
     assert (monorepo.workspace / "packages/core/dist/index.js").exists()
+
+
+def with_turbo_json(project, tasks: dict) -> None:
+    (project.workspace / "turbo.json").write_text(json.dumps({"tasks": tasks}, indent=2))
+    commit(project, "turbo.json")
+
+
+def test_a_test_declared_cache_false_runs_every_time_and_is_never_stored(workspace):
+    with_turbo_json(
+        workspace,
+        {"build": {"dependsOn": ["^build"], "outputs": ["dist/**"]}, "test": {"dependsOn": ["build"], "cache": False}},
+    )
+    run(workspace, "build", "test")
+    stored = archives(workspace)
+
+    again = run(workspace, "build", "test")
+
+    assert all(steps == {"build": "up to date", "test": "tested"} for steps in table(workspace).values()), again.stdout
+    assert f"test {workspace.scope}/core: it runs every time (cache: false in" in again.stdout
+    assert len(stored) == 6 and archives(workspace) == stored, "the six builds only: no test is kept"
+
+
+def test_a_build_declared_cache_false_runs_every_time_and_same_outputs_leave_its_dependents_up_to_date(monorepo):
+    with_turbo_json(
+        monorepo,
+        {"build": {"dependsOn": ["^build"], "outputs": ["dist/**"], "cache": False}, "test": {"dependsOn": ["build"]}},
+    )
+    run(monorepo, "build", "test")
+
+    again = run(monorepo, "build", "test")
+
+    assert builds_started(monorepo) == sorted(["core", "strings", "dates", "colors", "math", "app"]), again.stdout
+    assert all(steps == {"build": "built", "test": "up to date"} for steps in table(monorepo).values()), again.stdout
+    assert len(archives(monorepo)) == 6, "the six tests only: no build is kept"
 
 
 FILE_BY_FILE = """import { appendFileSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';

@@ -271,12 +271,14 @@ def _run_cached(
     key = digest_of(inputs)
     record = build_record(config.workspace_root, f"inputs/{step}", package.name)
     previous = read_json(record)
-    repair = previous == inputs  # nothing it reads changed: it runs for its outputs (or doit forgot it)
+    repair = previous == inputs  # nothing it reads changed: it runs for its outputs, or as `cache: false` says
     why = why_again(previous, inputs)
     if repair:
         changes = output_changes(str(outputs_record), str(package.directory))
         if changes:
             why = describe_changes(changes)
+        elif not definition.cache:
+            why = f"it runs every time (cache: false in {definition.declared_in})"
     say(f"{step} {package.name}: {why}")
     globs = output_globs(package, definition)
     tracked = git.tracked if git is not None else frozenset()

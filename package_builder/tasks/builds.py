@@ -1,7 +1,7 @@
 """`install`, `build:<name>`, `test:<name>` and `publish:<name>` for every package of the monorepo, dependencies
 first. A package is rebuilt when its sources, the root's files, `globalBuildInputs`, its share of the lockfile or
 its dependencies' build stamps (their outputs) change, or when its own outputs were deleted or edited since (then
-usually restored from the cache); `publish` always asks the registry.
+usually restored from the cache); a step declared `cache: false` always runs; `publish` always asks the registry.
 """
 
 from __future__ import annotations
@@ -265,7 +265,8 @@ class WorkspaceTasks:
                 "actions": [(workspace_step, [self.project, step, package.name])],
             }
             if step in ("build", "test"):
-                waits_for = dependency_stamps(package, pipeline.definition(package.name, step), by_name)
+                definition = pipeline.definition(package.name, step)
+                waits_for = dependency_stamps(package, definition, by_name)
                 task.update(
                     file_dep=[
                         *self.inputs(package, step),
@@ -277,7 +278,10 @@ class WorkspaceTasks:
                     uptodate=[
                         DeclarationsUnchanged(fingerprint),
                         ResolvedDependencies(self.lockfile_watch, package.name),
-                        OutputsIntact(self.stamp(f"outputs/{step}", package.name), str(package.directory)),
+                        # turbo's `cache: false`: never up to date, and (steps.py) never stored nor restored
+                        OutputsIntact(self.stamp(f"outputs/{step}", package.name), str(package.directory))
+                        if definition.cache
+                        else False,
                     ],
                 )
             else:
