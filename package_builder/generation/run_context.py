@@ -8,8 +8,8 @@ the doit task loader makes one and `doit list` must stay fast.
 
 from __future__ import annotations
 
+import os
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,6 +53,7 @@ class RunBudget:
 class RunContext:
     """What every phase of one run shares; made once per run and passed down to the budget that checks each call."""
 
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # 12 random hex digits, as uuid4's would be, without importing uuid (and platform) into every `doit` load
+    run_id: str = field(default_factory=lambda: os.urandom(6).hex())
     budget: RunBudget = field(default_factory=RunBudget)
     progress: Progress = print_line
