@@ -5,7 +5,9 @@ generation, to install and find the tools of the package it writes; the builds, 
 
 from __future__ import annotations
 
+import glob
 import json
+import os
 import re
 from pathlib import Path
 
@@ -64,19 +66,27 @@ def workspace_package_names(root: Path) -> set[str]:
 
 
 def expand_workspace_glob(root: Path, pattern: str) -> list[Path]:
-    """The folders with a package.json that one workspace glob names, inside `root` and outside node_modules."""
+    """The folders with a package.json that one workspace glob names, inside `root` and outside node_modules.
+
+    Found with `glob` on strings, not pathlib, and a folder is resolved only when a part of it is a symlink: every
+    doit load finds the packages, and a monorepo has dozens."""
     pattern = pattern.strip().rstrip("/").removeprefix("./")
     if not pattern or pattern.startswith(("/", "..")) or "/../" in f"/{pattern}/":
         raise ConfigError(f"{root}: workspace glob {pattern!r} must stay inside the monorepo")
-    inside = root.resolve()
-    return [
-        d
-        for alternative in expand_braces(pattern)
-        for d in root.glob(alternative)
-        if (d / "package.json").is_file()
-        and "node_modules" not in d.relative_to(root).parts
-        and d.resolve().is_relative_to(inside)
-    ]
+    top = str(root)
+    found = []
+    for alternative in expand_braces(pattern):
+        for relative in glob.glob(alternative, root_dir=top, recursive=True, include_hidden=True):
+            parts = relative.split(os.sep)
+            folder = os.path.join(top, relative)
+            if "node_modules" in parts or not os.path.isfile(os.path.join(folder, "package.json")):
+                continue
+            if any(os.path.islink(os.path.join(top, *parts[: i + 1])) for i in range(len(parts))) and not Path(
+                folder
+            ).resolve().is_relative_to(root.resolve()):
+                continue  # a symlink out of the monorepo
+            found.append(Path(folder))
+    return found
 
 
 def pnpm_packages(path: Path) -> list[str]:

@@ -149,6 +149,27 @@ def test_a_workspace_glob_leaving_the_monorepo_is_refused(tmp_path, pattern):
     assert "must stay inside the monorepo" in message and repr(pattern.removeprefix("./")) in message
 
 
+def test_a_symlink_out_of_the_monorepo_and_node_modules_are_never_packages_a_symlink_inside_and_a_dot_folder_are(
+    tmp_path,
+):
+    (tmp_path / "repo").mkdir()
+    root = npm_monorepo(tmp_path / "repo", ["packages/*", "tools/**"])
+    manifest(root, "packages/real", name="real")
+    manifest(root, "packages/.hidden", name="hidden")
+    manifest(root, "vendored/inner", name="inner")
+    (root / "packages" / "linked-inside").symlink_to(root / "vendored" / "inner")
+    manifest(tmp_path, "elsewhere/outside", name="outside")
+    (root / "packages" / "linked-outside").symlink_to(tmp_path / "elsewhere" / "outside")
+    manifest(root, "tools/node_modules/dep", name="dep")
+    manifest(root, "tools/deep/cli", name="cli")
+    (root / "tools" / "escape").symlink_to(tmp_path / "elsewhere")  # `**` would reach outside through it
+
+    found = {p.name: p.directory for p in discover_packages(root)}
+
+    assert set(found) == {"real", "hidden", "inner", "cli"}
+    assert found["inner"] == root / "packages" / "linked-inside"  # the folder as the glob named it
+
+
 @pytest.mark.parametrize(
     "yaml, problem",
     [
