@@ -11,6 +11,7 @@ import functools
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,40 +185,62 @@ def versioned_files(root: Path, within: list[str] | None = None) -> GitFiles | N
     """The monorepo's `GitFiles` (one `git ls-files`), or only those `within` some git pathspecs (a package's
     folder and the root's own files: what one step reads, in a big monorepo); None outside a git work tree (or
     without git at all). `GitRefused` when git is there and fails: that must not pass for "no git"."""
+    return start_listing(root, within)()
+
+
+def start_listing(root: Path, within: list[str] | None = None) -> Callable[[], GitFiles | None]:
+    """`versioned_files`, begun now and answered when called: git lists the files while the caller does other work
+    (a doit load finds the packages and reads its plans meanwhile)."""
     try:
         # Read-only: ls-files takes no git lock, and --no-optional-locks keeps it so (no marker needed, see
         # generation/writer/git.py), whatever the user's git does meanwhile. LC_ALL=C: "not a git repository" is
         # told apart from a refusal by git's own words, whatever the user's language.
-        done = subprocess.run(
-            [
-                "git",
-                "--no-optional-locks",
-                "ls-files",
-                "-z",
-                "-t",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-                "--",
-                *(within or []),
-            ],
+        git = subprocess.Popen(
+            ["git", "--no-optional-locks", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard"]
+            + ["--", *(within or [])],
             cwd=root,
-            capture_output=True,
-            timeout=60,
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env={**os.environ, "LC_ALL": "C"},
         )
     except FileNotFoundError:
-        return None  # no git installed, or no such folder: the files are walked instead
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GitRefused(_refusal(root, "git ls-files", str(exc))) from None
-    if done.returncode != 0:
-        said = done.stderr.decode("utf-8", "replace").strip()
+        return lambda: None  # no git installed, or no such folder: the files are walked instead
+    except OSError as exc:
+        refusal = _refusal(root, "git ls-files", str(exc))
+
+        def refused() -> GitFiles | None:
+            raise GitRefused(refusal)
+
+        return refused
+
+    outcome: list = []  # git's answer, read once: GitFiles, None, or the GitRefused to raise again
+
+    def answer() -> GitFiles | None:
+        if not outcome:
+            try:
+                listed, said = git.communicate(timeout=60)
+                outcome.append(_git_files(root, git.returncode, listed, said.decode("utf-8", "replace").strip()))
+            except subprocess.TimeoutExpired as exc:
+                git.kill()
+                git.communicate()
+                outcome.append(GitRefused(_refusal(root, "git ls-files", str(exc))))
+            except GitRefused as exc:
+                outcome.append(exc)
+        if isinstance(outcome[0], GitRefused):
+            raise outcome[0]
+        return outcome[0]
+
+    return answer
+
+
+def _git_files(root: Path, exit_code: int, listed: bytes, said: str) -> GitFiles | None:
+    if exit_code != 0:
         if "not a git repository (or any" in said:  # "…of the parent directories", "…parent up to mount point"
             return None  # a monorepo outside git is legitimate: every file in a package is then an input
-        raise GitRefused(_refusal(root, f"git ls-files, exit {done.returncode}", said[-1500:]))
+        raise GitRefused(_refusal(root, f"git ls-files, exit {exit_code}", said[-1500:]))
     versioned, tracked = set(), set()
-    for entry in done.stdout.decode("utf-8", "replace").split("\0"):
+    for entry in listed.decode("utf-8", "replace").split("\0"):
         if len(entry) > 2:
             path = os.path.join(root, entry[2:])
             versioned.add(path)

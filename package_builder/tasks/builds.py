@@ -25,11 +25,11 @@ from package_builder.builds.monorepo import (
     discover_packages,
     global_inputs,
     lockfile,
-    versioned_files,
+    start_listing,
 )
 from package_builder.builds.output_record import outputs_intact
 from package_builder.builds.pipeline import Pipeline, dependency_stamps, load_pipeline, step_inputs
-from package_builder.tasks.generation import fail
+from package_builder.tasks.failure import fail
 from package_builder.tasks.project import LoadedProject
 
 if TYPE_CHECKING:
@@ -160,6 +160,9 @@ class WorkspaceTasks:
 
     def __init__(self, project: LoadedProject):
         self.project = project
+        # git lists the monorepo's files while doit loads the other tasks and the packages are found
+        root = project.workspace
+        self._listing = start_listing(root) if root is not None and root.is_dir() else None
 
     @property
     def config(self) -> ConfigSnapshot:
@@ -187,7 +190,7 @@ class WorkspaceTasks:
     def versioned(self):
         """What git tracks or would track in the monorepo, listed once per load (None outside git; GitRefused when
         git fails, which stops the build, test and publish tasks)."""
-        return versioned_files(self.workspace)
+        return (self._listing or start_listing(self.workspace))()
 
     @functools.cached_property
     def pipeline(self) -> Pipeline:
