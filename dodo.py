@@ -17,9 +17,8 @@ from pathlib import Path
 
 from package_builder.tasks.catalog import doit_namespace
 from package_builder.tasks.project import load_project
-from phases import PHASES, SINGLE_SHOT_PHASES
 
-PROJECT = load_project(Path(__file__).resolve().parent, PHASES, SINGLE_SHOT_PHASES)
+PROJECT = load_project(Path(__file__).resolve().parent)  # its phases: this checkout's phases/, imported when needed
 # DOIT_CONFIG and task_status, task_generate, task_estimate, task_install, task_build, task_test, task_publish: one
 # table (package_builder/tasks/catalog.py) that the installed `package-builder` command loads too.
 globals().update(doit_namespace(PROJECT))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,14 +102,20 @@ def snapshot_path(project_root: Path) -> Path:
     return project_root / BUILDS_DIR / SNAPSHOT_FILE
 
 
-def load_config_snapshot(config_path: Path, phase_names: tuple[str, ...], project_root: Path) -> ConfigSnapshot:
+def load_config_snapshot(
+    config_path: Path, phase_names: Callable[[], tuple[str, ...]], project_root: Path, names_key: object = None
+) -> ConfigSnapshot:
     """The validated config: from the snapshot when it was made from these very bytes, else validated now (raising
-    the validator's `ConfigError`, which names the file and the field) and stored for the next load."""
+    the validator's `ConfigError`, which names the file and the field) and stored for the next load.
+
+    The phase names the config may mention are asked for only to validate: `names_key` stands for them in the
+    snapshot's key (what they are read from: the phase declarations' files), so a load whose snapshot is current
+    never imports the phases. Without it, the names themselves are the key."""
     data: bytes | None
     key: str | None
     try:
         data = config_path.read_bytes()
-        key = _key(config_path, data, phase_names)
+        key = _key(config_path, data, phase_names() if names_key is None else names_key)
     except OSError:
         data = key = None  # missing or unreadable: the validator says so in its own words
     store = snapshot_path(project_root)
@@ -123,7 +130,7 @@ def load_config_snapshot(config_path: Path, phase_names: tuple[str, ...], projec
         return ConfigSnapshot(stored["config"], stored.get("kinds") or {}, config_path)
     from package_builder.base.config import leaf_kinds, load_config
 
-    values = load_config(config_path, phase_names).model_dump(mode="json", by_alias=True)
+    values = load_config(config_path, phase_names()).model_dump(mode="json", by_alias=True)
     kinds = leaf_kinds()
     if key:
         try:
@@ -134,14 +141,15 @@ def load_config_snapshot(config_path: Path, phase_names: tuple[str, ...], projec
     return ConfigSnapshot(values, kinds, config_path)
 
 
-def _key(config_path: Path, data: bytes, phase_names: tuple[str, ...]) -> str:
+def _key(config_path: Path, data: bytes, names_key: object) -> str:
     """What the validated config is computed from: the file's bytes and where it is (relative paths resolve against
-    its folder), the phase names it may mention, and the schema's own file (a new default invalidates)."""
+    its folder), the phase names it may mention (or what declares them), and the schema's own file (a new default
+    invalidates)."""
     schema = _SCHEMA.stat()
     parts = [
         str(config_path.resolve()),
         hashlib.sha256(data).hexdigest(),
-        list(phase_names),
+        names_key,
         schema.st_mtime_ns,
         schema.st_size,
     ]

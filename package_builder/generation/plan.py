@@ -73,17 +73,6 @@ class PlanSpec:
         return self.package_name.rsplit("/", 1)[-1]
 
 
-def discover_plans(plans_root: Path) -> list[Path]:
-    """Every `<category>/<name>.md` under `plans_root`, sorted; two plans with one name are an error."""
-    paths = sorted(plans_root.glob("*/*.md")) if plans_root.is_dir() else []
-    seen: dict[str, Path] = {}
-    for path in paths:
-        if path.stem in seen:
-            raise PlanError(f"{path}: another plan has the same name ({seen[path.stem]}); task names must be unique")
-        seen[path.stem] = path
-    return paths
-
-
 def parse_plan(path: Path) -> PlanSpec:
     """Read and validate one plan file."""
     try:

@@ -12,7 +12,7 @@ Where things come from, since there is no checkout around it:
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,13 +46,13 @@ class InstalledPaths(ProjectPaths):
 def installed_root() -> Path:
     """The folder holding the installed `phases/` and `prompts/`: the package itself when installed from a wheel, the
     checkout when installed editable (`pip install -e`), where the two are mapped from."""
-    phases = importlib.import_module(PHASES_PACKAGE)
-    if phases.__file__ is None:  # a namespace package: the installed phases/ lost its __init__.py
+    phases = importlib.util.find_spec(PHASES_PACKAGE)  # where it is, without importing every phase
+    if phases is None or phases.origin in (None, "namespace"):  # the installed phases/ lost its __init__.py
         raise PackageBuilderError(
             f"the installed package-builder has no {PHASES_PACKAGE}/__init__.py: reinstall it "
             "(pip install --force-reinstall package-builder, or from the checkout)"
         )
-    root = Path(phases.__file__).resolve().parent.parent
+    root = Path(phases.origin).resolve().parent.parent
     if not (root / "prompts" / "_system.md.j2").is_file():
         raise PackageBuilderError(
             f"the installed package-builder has no prompts in {root / 'prompts'}: reinstall it "
@@ -76,11 +76,9 @@ class ProjectTaskLoader(NamespaceTaskLoader):
         self.config_file = config_file
 
     def setup(self, opt_values):
-        phases = importlib.import_module(PHASES_PACKAGE)
         project = LoadedProject(
             InstalledPaths(installed_root(), self.config_file),
-            phases.PHASES,
-            phases.SINGLE_SHOT_PHASES,
+            PHASES_PACKAGE,
             state_home=self.config_file.parent,
             command="package-builder",
         )

@@ -7,17 +7,21 @@ A missing or invalid config does not stop `doit list`: the tasks that need it fa
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from package_builder.base.config_snapshot import ConfigSnapshot, load_config_snapshot
 from package_builder.base.errors import PackageBuilderError
 from package_builder.base.paths import ProjectPaths
-from package_builder.generation.graph import phases_for
-from package_builder.generation.phase import PhaseSpec
+
+if TYPE_CHECKING:
+    from package_builder.generation.phase import PhaseSpec
 
 _PLANS_DIR_KEY = re.compile(r'"(?:plansDir|plans_dir)"\s*:')
 _PLANS_DIR = re.compile(_PLANS_DIR_KEY.pattern + r'\s*"([^"\\]*)"')
@@ -38,25 +42,51 @@ def _plans_dirs_named(text: str) -> list | None:
 
 @dataclass
 class LoadedProject:
-    """One `doit` load of a checkout: `config` is None when it cannot be used, and `config_error` says why."""
+    """One `doit` load of a checkout: `config` is None when it cannot be used, and `config_error` says why.
+
+    The phases are imported from `phase_package` when first asked for: a load that only builds, tests or publishes
+    (its config snapshot current) never imports them."""
 
     paths: ProjectPaths
-    phases: tuple[PhaseSpec, ...]  # turn-based generation
-    single_shot: tuple[PhaseSpec, ...] = ()  # single-shot mode
+    phase_package: str = "phases"  # declares PHASES (turn-based generation) and SINGLE_SHOT_PHASES
     state_home: Path | None = None  # whose `.package-builder/` keeps the validated config: default `paths.root`
     # what the user types to run the tasks, for the hints we print: `package-builder` when installed
     command: str = "doit"
 
+    @cached_property
+    def phases(self) -> tuple[PhaseSpec, ...]:
+        return importlib.import_module(self.phase_package).PHASES
+
+    @cached_property
+    def single_shot(self) -> tuple[PhaseSpec, ...]:
+        return importlib.import_module(self.phase_package).SINGLE_SHOT_PHASES
+
     def phases_of(self, plan) -> tuple[PhaseSpec, ...]:
+        from package_builder.generation.graph import phases_for  # a load with no plans never needs the graph
+
         return phases_for(plan, self.config, self.phases, self.single_shot)
+
+    def _phase_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.name for p in (*self.phases, *self.single_shot)))
 
     @cached_property
     def _loaded(self) -> tuple[ConfigSnapshot | None, str]:
         try:
-            names = tuple(dict.fromkeys(p.name for p in (*self.phases, *self.single_shot)))
-            return load_config_snapshot(self.paths.config, names, self.state_home or self.paths.root), ""
+            return load_config_snapshot(
+                self.paths.config, self._phase_names, self.state_home or self.paths.root, self._declarations()
+            ), ""
         except PackageBuilderError as exc:
             return None, str(exc)
+
+    def _declarations(self) -> list | None:
+        """What the phase names are read from: each phase module's name and stat (None when they cannot be told, and
+        the names themselves key the config snapshot)."""
+        try:
+            with os.scandir(self.paths.phases) as entries:
+                found = [(e.name, *_stamp(e.stat())) for e in entries if e.name.endswith(".py")]
+        except OSError:
+            return None
+        return [self.phase_package, *sorted(found)] if found else None
 
     @property
     def config(self) -> ConfigSnapshot | None:
@@ -126,5 +156,9 @@ class LoadedProject:
         )
 
 
-def load_project(root: Path, phases: tuple[PhaseSpec, ...], single_shot: tuple[PhaseSpec, ...] = ()) -> LoadedProject:
-    return LoadedProject(ProjectPaths(root), phases, single_shot)
+def load_project(root: Path) -> LoadedProject:
+    return LoadedProject(ProjectPaths(root))
+
+
+def _stamp(stat: os.stat_result) -> tuple[int, int]:
+    return stat.st_mtime_ns, stat.st_size

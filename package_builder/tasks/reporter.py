@@ -15,7 +15,7 @@ from doit.reporter import ConsoleReporter
 
 from package_builder.base.errors import PackageBuilderError
 from package_builder.builds.outcomes import STEP_NAMES, outcome_label, outcome_table, write_run_summary
-from package_builder.generation.plan import discover_plans
+from package_builder.generation.plan_files import discover_plans
 from package_builder.tasks.builds import spread_dry_run
 from package_builder.tasks.project import LoadedProject
 from package_builder.tasks.scheduling import continue_chains_first

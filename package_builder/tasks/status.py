@@ -8,7 +8,7 @@ import sys
 
 from package_builder.base.console import say
 from package_builder.base.errors import PackageBuilderError
-from package_builder.generation.plan import discover_plans
+from package_builder.generation.plan_files import discover_plans
 from package_builder.tasks.project import LoadedProject
 from package_builder.tasks.reporter import stop_writing_stdout
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from package_builder.base.errors import PlanError
-from package_builder.generation.plan import CATEGORIES, COVERAGE_TARGETS, Dependency, discover_plans, parse_plan
+from package_builder.generation.plan import CATEGORIES, COVERAGE_TARGETS, Dependency, parse_plan
+from package_builder.generation.plan_files import discover_plans
 
 SHARED_PLANS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "plans"
 needs_shared = pytest.mark.skipif(not SHARED_PLANS.is_dir(), reason="../shared is not beside this checkout")

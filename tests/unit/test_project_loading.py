@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import phases
-from package_builder.generation.plan import discover_plans
+from package_builder.generation.plan_files import discover_plans
 from package_builder.tasks.generation import generation_tasks
 from package_builder.tasks.project import LoadedProject, load_project
 
@@ -29,7 +28,7 @@ def checkout(tmp_path: Path, config: str | dict | None) -> LoadedProject:
     if config is not None:
         text = config if isinstance(config, str) else json.dumps(config)
         (root / "configs" / "build-env.json").write_text(text, encoding="utf-8")
-    return load_project(root, phases.PHASES, phases.SINGLE_SHOT_PHASES)
+    return load_project(root)
 
 
 def test_a_usable_config_gives_its_plans_dir_relative_to_its_folder(tmp_path):

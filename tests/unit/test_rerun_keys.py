@@ -203,7 +203,7 @@ def test_doit_watches_the_runners_key_and_the_graphs_upstream(workspace, tmp_pat
     (root / "plans" / "packages" / "core").mkdir(parents=True)
     shutil.copy(PLAN, root / "plans" / "packages" / "core")
     monkeypatch.setenv("PACKAGE_BUILDER_CONFIG", str(config_file))
-    project = LoadedProject(ProjectPaths(root), phases.PHASES)
+    project = LoadedProject(ProjectPaths(root))
     tasks = {f"{t['basename']}:{t.get('name')}": t for t in generation_tasks(project) if "name" in t}
 
     config = load_config(config_file)  # what the runner validates; doit's load reads the snapshot of it
@@ -236,8 +236,8 @@ def test_the_snapshot_doit_loads_gives_the_keys_the_validated_config_gives(field
             model = load_config(config_file)
         except ConfigError:
             continue  # refused alike: the task load reports the same error
-        _ = LoadedProject(ProjectPaths(tmp_path), phases.PHASES).config  # validates and writes the snapshot
-        snapshot = LoadedProject(ProjectPaths(tmp_path), phases.PHASES).config  # reads it back
+        _ = LoadedProject(ProjectPaths(tmp_path)).config  # validates and writes the snapshot
+        snapshot = LoadedProject(ProjectPaths(tmp_path)).config  # reads it back
         assert snapshot is not None
         for phase_list in (phases.PHASES, phases.SINGLE_SHOT_PHASES):
             for each in phase_list:
