@@ -49,7 +49,31 @@ def foundation(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str]) -> l
         return ["package.json must hold a JSON object"]
     if manifest.get("name") != plan.package_name:
         return [f"package.json name must be {plan.package_name!r}, got {manifest.get('name')!r}"]
-    return []
+    return workspace_ranges(manifest, plan)
+
+
+def workspace_ranges(manifest: dict, plan: PlanSpec) -> list[str]:
+    """Each workspace dependency in `dependencies` with the range its manager links: a registry range for a sibling
+    that is not published fails the install, and npm refuses `workspace:` outright."""
+    problems = []
+    for dependency in plan.workspace_dependencies:
+        sections = [
+            s for s in ("dependencies", "peerDependencies", "devDependencies") if dependency.name in _deps(manifest, s)
+        ]
+        written = _deps(manifest, sections[0]).get(dependency.name) if sections else None
+        if written != dependency.range:
+            where = f"in `{dependency.path}` of this workspace"
+            problems.append(
+                f"package.json must list {dependency.name} in dependencies as {dependency.range!r} (a package {where}, "
+                f"version {dependency.version}, linked by the workspace's manager, not fetched), got "
+                + (f"{written!r} in {sections[0]}" if sections else "nothing")
+            )
+    return problems
+
+
+def _deps(manifest: dict, section: str) -> dict:
+    value = manifest.get(section)
+    return value if isinstance(value, dict) else {}
 
 
 def entry_point(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str]) -> list[str]:

@@ -67,6 +67,9 @@ class PlanSpec:
     dependencies: tuple[Dependency, ...] = ()
     body: str = field(default="", repr=False)
     mode: str = "turn-based"  # or "single-shot": the whole package in one call (front matter `mode`)
+    # The dependencies the workspace provides (suite.WorkspaceDependency): filled in by `suite.in_workspace` when a
+    # phase loads the plan, since they depend on the monorepo and the other plans, not on this file alone.
+    workspace_dependencies: tuple = ()
 
     @property
     def unscoped_name(self) -> str:

@@ -18,6 +18,7 @@ from package_builder.generation.plan import PlanSpec, parse_plan
 from package_builder.generation.pricing import Prices, prices_for_run
 from package_builder.generation.run_context import Progress, RunContext
 from package_builder.generation.state import GenerationState, now_iso
+from package_builder.generation.suite import in_workspace
 from package_builder.generation.writer import Workspace
 
 TEST_RUNNER = {"name": "vitest", "version": "3.2.4", "coverage": "@vitest/coverage-v8"}
@@ -181,7 +182,7 @@ def usage_line(artifact: PhaseArtifact) -> str:
 
 def load_context(job: PhaseJob, phases: tuple[PhaseSpec, ...], run: RunContext) -> PhaseContext:
     config = load_config(job.config_path)
-    plan = parse_plan(job.plan_path)
+    plan = in_workspace(parse_plan(job.plan_path), config.workspace_root)
     phase = next(p for p in phases if p.name == job.phase_name)
     return PhaseContext(
         project=ProjectPaths(job.project_root),
