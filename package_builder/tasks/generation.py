@@ -76,6 +76,6 @@ def generation_tasks(project: LoadedProject):
     if plan_paths:
         from package_builder.tasks.plan_tasks import plan_tasks
 
-        yield from plan_tasks(project, plan_paths)
-    names = [f"generate:{path.stem}" for path in plan_paths]
-    yield {"basename": "generate", "doc": "generate every planned package", "actions": None, "task_dep": names}
+        yield from plan_tasks(project, plan_paths)  # the `generate` group last, in the order plans generate in
+        return
+    yield {"basename": "generate", "doc": "generate every planned package", "actions": None, "task_dep": []}

@@ -16,6 +16,7 @@ from package_builder.generation.graph import rerun_key, upstream
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import parse_plan
 from package_builder.generation.run_context import RunContext
+from package_builder.generation.suite import generation_order, planned_dependencies
 from package_builder.generation.templates import prompt_templates, template_sources
 from package_builder.tasks.failure import fail
 from package_builder.tasks.project import LoadedProject
@@ -46,27 +47,50 @@ def summarize(phases: tuple[PhaseSpec, ...], project_root: str, config_path: str
 
 
 def plan_tasks(project: LoadedProject, plan_paths: list[Path]):
-    """Each plan's group task, its phases and its summary. The tasks of one doit command are one run: they share one
+    """Each plan's group task, its phases and its summary, then the `generate` group: plans in the order they generate
+    in (`suite.generation_order`), each plan's first phase waiting for the plans it depends on, so `doit
+    generate:<plan>` brings those up to date first. The tasks of one doit command are one run: they share one
     `RunContext`, so `budget.maxUsdPerRun` counts every package it generates."""
     wiring: dict[int, tuple[dict, dict]] = {}  # per phase list: what its phases depend on, computed once
     run = RunContext()
+    plans, names = [], []
     for plan_path in plan_paths:
-        name = plan_path.stem
         try:
-            plan = parse_plan(plan_path)
+            plans.append(parse_plan(plan_path))
         except PackageBuilderError as exc:
-            yield {"basename": f"generate:{name}", "doc": f"(invalid plan) {exc}", "actions": [(fail, [str(exc)])]}
+            names.append(f"generate:{plan_path.stem}")
+            yield {
+                "basename": f"generate:{plan_path.stem}",
+                "doc": f"(invalid plan) {exc}",
+                "actions": [(fail, [str(exc)])],
+            }
+    ordered, refused = generation_order(plans)
+    plan_files = {plan.task_name: str(plan.plan_path) for plan in plans}
+    for plan in ordered:
+        name = plan.task_name
+        names.append(f"generate:{name}")
+        if name in refused:
+            yield {
+                "basename": f"generate:{name}",
+                "doc": "(plans in a cycle) " + refused[name],
+                "actions": [(fail, [refused[name]])],
+            }
             continue
         phases = project.phases_of(plan)
         if id(phases) not in wiring:
             wiring[id(phases)] = _wiring(project, phases)
+        waits_for = planned_dependencies(plan, plans)
         yield {
             "basename": f"generate:{name}",
             "name": None,
             "doc": f"generate {plan.package_name} ({plan.category}) into {plan.package_path}"
-            + (" in one call (single-shot)" if len(phases) != len(project.phases) else ""),
+            + (" in one call (single-shot)" if len(phases) != len(project.phases) else "")
+            + (f", after {', '.join(waits_for)}" if waits_for else ""),
         }
-        yield from _phase_tasks(project, run, phases, plan_path, name, *wiring[id(phases)])
+        yield from _phase_tasks(
+            project, run, phases, plan.plan_path, name, *wiring[id(phases)], [plan_files[d] for d in waits_for]
+        )
+    yield {"basename": "generate", "doc": "generate every planned package", "actions": None, "task_dep": names}
 
 
 def _wiring(project: LoadedProject, phases: tuple) -> tuple[dict, dict]:
@@ -88,7 +112,10 @@ def _phase_tasks(
     name: str,
     phase_files: dict,
     settings: dict,
+    dependency_plans: list[str],
 ):
+    """A plan's phases, each after the one before it; the first after the plans `dependency_plans` name (their
+    files: an edit there may change what this package is told of them)."""
     workspace = project.workspace
     # Plain strings (the same ones `paths.artifact_path` gives): fifteen per plan, for every plan on every load.
     folder = os.path.join(state_dir(workspace), name) if workspace else ""
@@ -103,12 +130,13 @@ def _phase_tasks(
             "basename": f"generate:{name}",
             "name": phase.slug,
             "doc": f"phase {phase.number}/{len(phases)} {phase.name}: {phase.description}",
-            "task_dep": [previous] if previous else [],
+            "task_dep": [previous] if previous else [f"generate:{Path(d).stem}" for d in dependency_plans],
         }
         if project.config is not None:
             task.update(
                 file_dep=[
                     str(plan_path),
+                    *dependency_plans,
                     *phase_files[phase.name],
                     *sorted({artifacts[read] for read in upstream(phases, phase)}),
                 ],

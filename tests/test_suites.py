@@ -1,0 +1,93 @@
+"""A suite: plans whose packages use each other and the monorepo's own packages, generated with `doit generate` the
+way a team generating a layered `@scope/*` suite does. Dependencies generate first; the dependent is told each
+sibling's range as its workspace's manager links it; plans that depend on each other are refused before any call."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import PLAN, example_answer
+from messages_api import Text
+from monorepo import write_workspace_root
+
+EXAMPLE = "@example/data-validator"
+
+
+def write_suite_plan(project, category: str, name: str, *dependencies: str) -> None:
+    """The bundled example's plan as another package of the suite, with its own `## Dependencies`."""
+    bullets = "\n".join(f"- `{dependency}`: what it uses" for dependency in dependencies) or "None."
+    text = PLAN.read_text().replace(EXAMPLE, f"@example/{name}").replace("**Type:** core", f"**Type:** {category}")
+    text = re.sub(r"## Dependencies\n\n.*?\n\n", f"## Dependencies\n\n{bullets}\n\n", text, flags=re.S)
+    text = text.replace("packages/core/data-validator/", f"packages/{category}/{name}/")
+    path = project.root / "plans" / "packages" / category / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def only_suite_plans(project) -> None:
+    (project.root / "plans" / "packages" / "core" / "data-validator.md").unlink()
+
+
+def test_plans_that_depend_on_each_other_are_refused_before_any_model_call_naming_both(project):
+    only_suite_plans(project)
+    write_suite_plan(project, "core", "events", "@example/audit")
+    write_suite_plan(project, "service", "audit", "@example/events")
+
+    result = project.doit("generate")
+
+    assert result.returncode != 0
+    assert "audit (@example/audit) → events (@example/events) → audit (@example/audit)" in result.stdout + result.stderr
+    assert project.api.hits == []
+    assert not (project.workspace / ".generation-state").exists() or not list(
+        (project.workspace / ".generation-state").glob("gen-*.json")
+    )
+
+
+def test_doit_list_says_what_each_plan_waits_for(project):
+    write_suite_plan(project, "service", "audit", "@example/events", EXAMPLE)
+    write_suite_plan(project, "core", "events")
+
+    listed = project.doit("list", check=True).stdout
+
+    assert re.search(r"^generate:audit\s.*\(service\).*, after events, data-validator$", listed, re.M), listed
+    assert re.search(r"^generate:events\s.*\(core\)[^,]*$", listed, re.M), listed
+
+
+@pytest.mark.slow
+def test_a_dependent_generates_after_its_dependency_and_is_told_each_siblings_linked_range(project):
+    """npm workspace with @example/logger already in it; `audit` (service) uses logger and the plan `events` (core)."""
+    only_suite_plans(project)
+    write_workspace_root(project.workspace, "npm", "packages/*/*", "the-monorepo")
+    logger = project.workspace / "packages" / "shared" / "logger"
+    logger.mkdir(parents=True)
+    (logger / "package.json").write_text(json.dumps({"name": "@example/logger", "version": "1.4.0"}))
+    project.git("add", "-A")
+    project.git("-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "-qm", "logger")
+    write_suite_plan(project, "service", "audit", "@example/events", "@example/logger")
+    write_suite_plan(project, "core", "events")
+    order: list[str] = []
+
+    def answer(request):
+        package = re.search(r"npm package `([^`]+)`", request.system).group(1)
+        order.append(package)
+        text = example_answer(request.phase).replace(EXAMPLE, package)
+        if request.phase == "FOUNDATION" and package == "@example/audit":  # writes its siblings as it was told to
+            siblings = '"dependencies": {"@example/events": "^0.1.0", "@example/logger": "^1.4.0"},\n  '
+            text = text.replace('"devDependencies"', siblings + '"devDependencies"', 1)
+        return Text(text)
+
+    project.api.default = answer
+    project.write_config(buildValidation={"enabled": False})
+
+    project.doit("-n", "2", "generate", check=True)
+
+    first_audit = order.index("@example/audit")
+    assert set(order[:first_audit]) == {"@example/events"} and "@example/events" not in order[first_audit:]
+    systems = [hit.system for hit in project.api.hits if "npm package `@example/audit`" in hit.system]
+    assert systems and all(
+        '"@example/events": "^0.1.0"' in system and '"@example/logger": "^1.4.0"' in system for system in systems
+    )
+    assert all("generated from the plan `events` before this package" in system for system in systems)
