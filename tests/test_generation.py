@@ -335,6 +335,17 @@ def test_on_merge_merge_merges_a_green_branch_into_its_base_with_a_merge_commit(
     assert state["mergeReady"]["mergeCommit"] == project.git("rev-parse", "main").strip()
 
 
+def test_on_merge_merge_of_a_package_never_validated_is_refused_saying_why_and_the_branch_stays(project):
+    project.write_config(git={"onMerge": "merge"}, buildValidation={"enabled": False})
+
+    result = project.doit("generate:data-validator")
+
+    assert result.returncode != 0
+    assert "MERGE: not merged (git.onMerge is merge): the package was not validated" in result.stdout, result.stdout
+    assert "PythonAction Error" not in result.stdout + result.stderr, "the refusal itself, not a crash recording it"
+    assert project.git("branch", "--show-current").strip() == project.state()["branch"]
+
+
 def test_on_merge_merge_is_refused_when_the_base_moved_and_nothing_is_changed(project):
     project.write_config(git={"onMerge": "merge"})
     project.doit("generate:data-validator:14-final-polish", check=True)

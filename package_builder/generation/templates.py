@@ -73,7 +73,7 @@ def template_digests(prompts_dir: Path, phase) -> dict[str, str]:
 
     return {
         str(p.relative_to(prompts_dir)): digest_text(p.read_text(encoding="utf-8"))
-        for name in prompt_templates(phase)
+        for name in (prompt_templates(phase) if phase.calls_model else [])  # a check or merge phase renders none
         for p in template_sources(prompts_dir, name)
         if p.exists()
     }
