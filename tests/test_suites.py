@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -56,9 +57,10 @@ def test_doit_list_says_what_each_plan_waits_for(project):
     assert re.search(r"^generate:events\s.*\(core\)[^,]*$", listed, re.M), listed
 
 
-@pytest.mark.slow
-def test_a_dependent_generates_after_its_dependency_and_is_told_each_siblings_linked_range(project):
-    """npm workspace with @example/logger already in it; `audit` (service) uses logger and the plan `events` (core)."""
+def write_suite(project) -> list[str]:
+    """npm workspace with @example/logger already in it; the plans `events` (core) and `audit` (service), which uses
+    events and logger; the API answers with the example's answers for each package, and FOUNDATION writes audit's
+    siblings as it is told. Returns the packages in the order the API was asked for them."""
     only_suite_plans(project)
     write_workspace_root(project.workspace, "npm", "packages/*/*", "the-monorepo")
     logger = project.workspace / "packages" / "shared" / "logger"
@@ -81,6 +83,13 @@ def test_a_dependent_generates_after_its_dependency_and_is_told_each_siblings_li
 
     project.api.default = answer
     project.write_config(buildValidation={"enabled": False})
+    return order
+
+
+@pytest.mark.slow
+def test_a_dependent_generates_after_its_dependency_and_is_told_each_siblings_linked_range(project):
+    """npm workspace with @example/logger already in it; `audit` (service) uses logger and the plan `events` (core)."""
+    order = write_suite(project)
 
     project.doit("-n", "2", "generate", check=True)
 
@@ -91,3 +100,31 @@ def test_a_dependent_generates_after_its_dependency_and_is_told_each_siblings_li
         '"@example/events": "^0.1.0"' in system and '"@example/logger": "^1.4.0"' in system for system in systems
     )
     assert all("generated from the plan `events` before this package" in system for system in systems)
+
+    # events is not merged (git.onMerge defaults to a pull request): audit's branch is stacked on events' branch, so
+    # its code can import events', and its pull request says what to merge first
+    sessions = {s["packageName"]: s for s in map(json.loads, map(Path.read_text, state_files(project)))}
+    events, audit = sessions["@example/events"], sessions["@example/audit"]
+    assert audit["baseBranch"] == events["branch"] and events["baseBranch"] == "main"
+    assert audit["stackedOn"] == {"package": "@example/events", "branch": events["branch"]}
+    on_audit = project.git("ls-tree", "-r", "--name-only", audit["branch"]).splitlines()
+    assert "packages/core/events/src/index.ts" in on_audit and "packages/service/audit/src/index.ts" in on_audit
+    pull_request = (project.workspace / ".generation-state" / "audit" / "PR.md").read_text()
+    assert f"Builds on `{events['branch']}` (@example/events" in pull_request
+
+
+def state_files(project) -> list[Path]:
+    return sorted((project.workspace / ".generation-state").glob("gen-*.json"))
+
+
+@pytest.mark.slow
+def test_with_on_merge_merge_a_dependency_merges_first_and_its_dependent_branches_from_the_base(project):
+    write_suite(project)
+    project.write_config(git={"onMerge": "merge"})  # merges only what BUILD_VALIDATION found green: real installs
+
+    project.doit("-n", "2", "generate", check=True, timeout=900)
+
+    sessions = {s["packageName"]: s for s in map(json.loads, map(Path.read_text, state_files(project)))}
+    assert sessions["@example/audit"]["baseBranch"] == "main" and sessions["@example/audit"]["stackedOn"] is None
+    on_main = project.git("ls-tree", "-r", "--name-only", "main").splitlines()
+    assert "packages/core/events/src/index.ts" in on_main and "packages/service/audit/src/index.ts" in on_main

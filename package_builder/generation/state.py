@@ -56,13 +56,23 @@ class GenerationState:
         return {key: state for key, (_, state) in newest.items()}
 
     @classmethod
-    def open(cls, workspace_root: Path, plan: PlanSpec, base_branch: str | None, branch_prefix: str) -> GenerationState:
-        """The newest session of this plan's package, or a new one (not written until `save`)."""
+    def open(
+        cls,
+        workspace_root: Path,
+        plan: PlanSpec,
+        base_branch: str | None,
+        branch_prefix: str,
+        stacked_on: dict | None = None,
+    ) -> GenerationState:
+        """The newest session of this plan's package, or a new one (not written until `save`). `stacked_on` (`package`,
+        `branch`): the new session builds on a dependency's feature branch, which is then its base."""
         found = cls.find(workspace_root, plan)
         if found is not None:
             return found
         directory = state_dir(workspace_root)
-        if base_branch and base_branch.startswith(branch_prefix):
+        if stacked_on:
+            base_branch = stacked_on["branch"]
+        elif base_branch and base_branch.startswith(branch_prefix):
             # Started while another package's generation has its branch checked out (`doit -n 2 generate`):
             # branch from that generation's base, not from its feature branch.
             for path in directory.glob("gen-*.json"):
@@ -76,6 +86,7 @@ class GenerationState:
             "sessionId": session_id,
             "branch": f"{branch_prefix}{millis}",
             "baseBranch": base_branch,
+            "stackedOn": stacked_on,
             "packageName": plan.package_name,
             "packageCategory": plan.category,
             "packagePath": plan.package_path,

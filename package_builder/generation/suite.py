@@ -32,6 +32,7 @@ class WorkspaceDependency:
     range: str  # what package.json writes for it
     plan: str = ""  # the task name of the plan that generates it; "" for a package already in the monorepo
     purpose: str = ""
+    plan_path: str = ""  # that plan's file, as its generation's checkpoint names it
 
 
 def linked_range(workspace_root: Path, version: str) -> str:
@@ -80,15 +81,22 @@ def workspace_dependencies(workspace_root: Path, plan: PlanSpec, plans: list[Pla
         if dependency.name in planned:
             other = planned[dependency.name]
             version, path, generated_by = other.version, other.package_path, other.task_name
+            plan_path = str(other.plan_path)
         else:
             if existing is None:
                 existing = workspace_packages(workspace_root)
             if dependency.name not in existing or existing[dependency.name][1] == plan.package_path:
                 continue
-            (version, path), generated_by = existing[dependency.name], ""
+            (version, path), generated_by, plan_path = existing[dependency.name], "", ""
         found.append(
             WorkspaceDependency(
-                dependency.name, version, path, linked_range(workspace_root, version), generated_by, dependency.purpose
+                dependency.name,
+                version,
+                path,
+                linked_range(workspace_root, version),
+                generated_by,
+                dependency.purpose,
+                plan_path,
             )
         )
     return tuple(found)

@@ -80,9 +80,41 @@ class Workspace:
             yield self
 
     def open_state(self, plan: PlanSpec, branch_prefix: str) -> GenerationState:
-        """The plan's checkpoint: its newest session, or a new one based on the branch checked out now."""
+        """The plan's checkpoint: its newest session, or a new one based on the branch checked out now, or stacked on
+        the feature branch of a planned dependency that is not merged yet (its code must be there to build on)."""
         with self.locked():
-            return GenerationState.open(self.root, plan, self.current_branch(), branch_prefix)
+            found = GenerationState.find(self.root, plan)
+            if found is not None:
+                return found
+            return GenerationState.open(
+                self.root, plan, self.current_branch(), branch_prefix, stacked_on=self.unmerged_dependency(plan)
+            )
+
+    def unmerged_dependency(self, plan: PlanSpec) -> dict | None:
+        """The planned dependency whose feature branch a new generation of `plan` builds on (`package`, `branch`):
+        the one not merged into its base yet that holds every other unmerged one; None when all are merged."""
+        sessions = GenerationState.newest_sessions(self.root)
+        unmerged = []
+        for dependency in plan.workspace_dependencies:
+            state = sessions.get((dependency.name, dependency.plan_path)) if dependency.plan_path else None
+            if state is None or not state.base_branch or not self.has_branch(state.branch):
+                continue
+            if not self.is_merged(state.branch, state.base_branch):
+                unmerged.append({"package": dependency.name, "branch": state.branch})
+        for candidate in unmerged:
+            if all(self.is_merged(other["branch"], candidate["branch"]) for other in unmerged):
+                return candidate
+        if unmerged:
+            named = ", ".join(f"{u['package']} ({u['branch']})" for u in unmerged)
+            raise WorkspaceError(
+                f"{plan.package_name} needs the code of {named}, generated on branches that are not merged and do not "
+                "contain each other: merge them into their base first (or set git.onMerge to merge, which merges "
+                "each package when it is done), then run again"
+            )
+        return None
+
+    def has_branch(self, branch: str) -> bool:
+        return self._git("show-ref", "--verify", "--quiet", f"refs/heads/{branch}", ok_codes=(0, 1))[0] == 0
 
     def current_branch(self) -> str:
         if self._git("rev-parse", "--verify", "--quiet", "HEAD", ok_codes=(0, 1))[0] != 0:
@@ -96,8 +128,9 @@ class Workspace:
         """Check out `branch`, creating it from `base` the first time."""
         if self.current_branch() == branch:
             return
-        exists = self._git("show-ref", "--verify", "--quiet", f"refs/heads/{branch}", ok_codes=(0, 1))[0] == 0
-        self._git("checkout", "--quiet", *([branch] if exists else ["-b", branch, f"refs/heads/{base}"]))
+        self._git(
+            "checkout", "--quiet", *([branch] if self.has_branch(branch) else ["-b", branch, f"refs/heads/{base}"])
+        )
 
     def changed_paths(self, package_path: str) -> list[str]:
         """Package-relative paths under `package_path` that differ from HEAD (untracked files included)."""
