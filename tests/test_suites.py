@@ -47,11 +47,17 @@ def test_plans_that_depend_on_each_other_are_refused_before_any_model_call_namin
     )
 
 
-def test_doit_list_says_what_each_plan_waits_for(project):
+def test_doit_list_and_doit_status_say_what_each_plan_waits_for(project):
     write_suite_plan(project, "service", "audit", "@example/events", EXAMPLE)
     write_suite_plan(project, "core", "events")
 
     listed = project.doit("list", check=True).stdout
+    status = project.doit(check=True).stdout
+
+    assert re.search(
+        r"^audit .*not started.*: waits for events \(not started\), data-validator \(not started\)$", status, re.M
+    ), status
+    assert re.search(r"^events .*not started[^:]*$", status, re.M), status
 
     assert re.search(r"^generate:audit\s.*\(service\).*, after events, data-validator$", listed, re.M), listed
     assert re.search(r"^generate:events\s.*\(core\)[^,]*$", listed, re.M), listed

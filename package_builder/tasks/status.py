@@ -44,6 +44,7 @@ def show_status(project: LoadedProject, as_json: bool = False):
     plans = [
         plan_status(project.workspace, path, project.phases_of, inputs_now, sessions, branches) for path in plan_paths
     ]
+    plans = waiting_for_dependencies(plans, plan_paths)
     broken += [f"plan {plan.plan}" for plan in plans if plan.state == "invalid plan"]
     try:
         if as_json:
@@ -70,6 +71,30 @@ def show_status(project: LoadedProject, as_json: bool = False):
             f"status: fix {', '.join(broken)} (the error is shown above), then run `{project.command}` again"
         )
     return None
+
+
+def waiting_for_dependencies(plans: list, plan_paths: list) -> list:
+    """A plan not started whose planned dependencies are not done says which it waits for: `doit generate` runs it
+    only after them."""
+    from dataclasses import replace
+
+    from package_builder.generation.plan import parse_plan
+    from package_builder.generation.suite import planned_dependencies
+
+    parsed = []
+    for path in plan_paths:
+        try:
+            parsed.append(parse_plan(path))
+        except PackageBuilderError:
+            continue
+    state = {plan.plan: plan.state for plan in plans}
+    needs = {spec.task_name: planned_dependencies(spec, parsed) for spec in parsed}
+    return [
+        replace(plan, reason="waits for " + ", ".join(f"{d} ({state.get(d, '?')})" for d in waiting))
+        if plan.state == "not started" and (waiting := [d for d in needs.get(plan.plan, []) if state.get(d) != "done"])
+        else plan
+        for plan in plans
+    ]
 
 
 def status_task(project: LoadedProject) -> dict:
