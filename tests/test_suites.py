@@ -71,7 +71,20 @@ def write_suite(project) -> list[str]:
     write_workspace_root(project.workspace, "npm", "packages/*/*", "the-monorepo")
     logger = project.workspace / "packages" / "shared" / "logger"
     logger.mkdir(parents=True)
-    (logger / "package.json").write_text(json.dumps({"name": "@example/logger", "version": "1.4.0"}))
+    (logger / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "@example/logger",
+                "version": "1.4.0",
+                "main": "dist/index.js",
+                "scripts": {
+                    "build": "node -e \"require('fs').mkdirSync('dist');require('fs').writeFileSync("
+                    "'dist/index.js','export const log = () => {}\\n')\""
+                },
+            }
+        )
+    )
+    (project.workspace / ".gitignore").write_text("node_modules/\ndist/\n")  # logger is not built in a checkout
     project.git("add", "-A")
     project.git("-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "-qm", "logger")
     write_suite_plan(project, "service", "audit", "@example/events", "@example/logger")
@@ -134,3 +147,41 @@ def test_with_on_merge_merge_a_dependency_merges_first_and_its_dependent_branche
     assert sessions["@example/audit"]["baseBranch"] == "main" and sessions["@example/audit"]["stackedOn"] is None
     on_main = project.git("ls-tree", "-r", "--name-only", "main").splitlines()
     assert "packages/core/events/src/index.ts" in on_main and "packages/service/audit/src/index.ts" in on_main
+    # logger was never built in this checkout: audit's first check built it (its build script, as `doit build` runs
+    # it) before type-checking code that resolves it through its `main`
+    assert (project.workspace / "packages" / "shared" / "logger" / "dist" / "index.js").is_file()
+    validation = json.loads((project.workspace / ".generation-state/audit/13-build-validation.json").read_text())
+    assert validation["validation"]["attempts"][-1]["green"]
+
+
+@pytest.mark.slow
+def test_checks_build_a_workspace_dependency_never_built_and_only_that_one(tmp_path):
+    from package_builder.base.commands import Toolchain
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    write_workspace_root(root, "npm", "packages/*", "the-monorepo")
+    build = (
+        "node -e \"require('fs').mkdirSync('dist',{recursive:true});require('fs').writeFileSync('dist/index.js','')\""
+    )
+    folders = {}
+    for name, built, script in [("built", True, build), ("unbuilt", False, build), ("broken", False, "exit 3")]:
+        folder = folders[name] = root / "packages" / name
+        (folder / "dist").mkdir(parents=True) if built else folder.mkdir(parents=True)
+        if built:
+            (folder / "dist" / "index.js").write_text("")
+        manifest = {"name": f"@s/{name}", "version": "1.0.0", "main": "dist/index.js", "scripts": {"build": script}}
+        (folder / "package.json").write_text(json.dumps(manifest))
+
+    def toolchain(*names: str) -> Toolchain:
+        return Toolchain(
+            root / "packages" / "app", root, "http://127.0.0.1:9", dependency_dirs=tuple(folders[n] for n in names)
+        )
+
+    results = toolchain("built", "unbuilt").build_missing_dependencies()
+    assert [(r.step, r.ok) for r in results] == [("build of @s/unbuilt", True)]
+    assert (folders["unbuilt"] / "dist" / "index.js").is_file()
+    assert toolchain("built", "unbuilt").build_missing_dependencies() == []  # built now: nothing to do
+
+    failed = toolchain("broken", "built").build_missing_dependencies()
+    assert [(r.step, r.exit_code) for r in failed] == [("build of @s/broken", 3)]

@@ -8,6 +8,7 @@ What the results mean (green, which failure, worth a repair or not) is `validati
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import re
@@ -147,8 +148,10 @@ class Toolchain:
         timeout_seconds: float = 600,
         timeout_setting: str = "buildValidation.commandTimeoutSeconds",
         heartbeat: Callable[[str], None] | None = None,
+        dependency_dirs: tuple[Path, ...] = (),
     ):
         self.package_dir = package_dir
+        self.dependency_dirs = dependency_dirs  # the workspace dependencies' folders: built first when never built
         self.workspace_root = workspace_root
         self.manager = detect_package_manager(workspace_root)
         self.yarn_berry = self.manager == "yarn" and is_yarn_berry(workspace_root)
@@ -405,6 +408,29 @@ class Toolchain:
 
     def build(self) -> StepResult:
         return self.run("build", [self.manager, "run", "build"])
+
+    def build_missing_dependencies(self) -> list[StepResult]:
+        """Build each workspace dependency whose entry points (`types`, `main`, `module`) are missing, with its own
+        build script, as `doit build` does: the package's type-check and tests resolve it from the workspace through
+        those files, which a fresh checkout or a just-generated sibling may not have built. Stops at the first
+        failure, which is the last result."""
+        results = []
+        for directory in self.dependency_dirs:
+            try:
+                manifest = json.loads((directory / "package.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # the install reports a sibling it cannot read
+            entries = [v for k in ("types", "typings", "main", "module") if isinstance(v := manifest.get(k), str)]
+            if "build" not in (manifest.get("scripts") or {}) or all((directory / e).exists() for e in entries):
+                continue
+            sibling = copy.copy(self)
+            sibling.package_dir = directory
+            results.append(
+                sibling.run(f"build of {manifest.get('name', directory.name)}", [self.manager, "run", "build"])
+            )
+            if not results[-1].ok:
+                break
+        return results
 
     def test(self) -> StepResult:
         return self.run_tool(

@@ -95,7 +95,20 @@ def _validate(toolchain: Toolchain, coverage_target: int) -> ValidationReport:
         report.problem = "these dependencies do not exist in the registry: " + "; ".join(missing)
         return report
 
-    steps = [("install", "dependency", toolchain.install), ("type-check", "type", toolchain.typecheck)]
+    installed = toolchain.install()
+    report.steps.append(installed)
+    if not installed.ok:
+        report.failure = "environment" if environment_failure(installed) else "dependency"
+        report.problem = f"install failed (exit {installed.exit_code}): {' '.join(installed.command[:3])}"
+        return report
+    report.steps += toolchain.build_missing_dependencies()
+    if not report.steps[-1].ok:  # a sibling that does not build is not this package's to repair
+        failed = report.steps[-1]
+        report.failure = "environment"
+        report.problem = f"the workspace dependency's {failed.step} failed (exit {failed.exit_code}): fix it first"
+        return report
+
+    steps = [("type-check", "type", toolchain.typecheck)]
     lint = toolchain.lint_command(manifest)
     if lint:
         steps.append(("lint", "lint", lambda: toolchain.run("lint", lint)))
@@ -149,6 +162,14 @@ def _type_check(toolchain: Toolchain) -> TypeCheckResult:
                 environment=environment_failure(installed),
                 problem=f"install failed (exit {installed.exit_code}): {installed.output[-600:]}",
             )
+    built = toolchain.build_missing_dependencies()
+    if built and not built[-1].ok:
+        return TypeCheckResult(
+            ran=False,
+            environment=True,
+            problem=f"the workspace dependency's {built[-1].step} failed (exit {built[-1].exit_code}): "
+            f"{built[-1].output[-600:]}",
+        )
     result = toolchain.typecheck()
     if result.tool_missing:  # the package lacks typescript: stored, and the next phase is told
         return TypeCheckResult(ran=False, problem=result.output)

@@ -103,6 +103,7 @@ class PhaseContext:
             timeout_seconds=checks.command_timeout_seconds,
             timeout_setting="buildValidation.commandTimeoutSeconds",
             heartbeat=self.say,
+            dependency_dirs=tuple(self.config.workspace_root / d.path for d in self.plan.workspace_dependencies),
         )
 
     def package_tree(self) -> tuple[dict[str, str], set[str]]:
