@@ -6,7 +6,8 @@ each workspace dependency's API. It is read, in order of trust, from:
 1. its declarations: the `.d.ts` named by the manifest (`types`/`typings`, else `exports`' `types` condition or entry,
    else `main` as `.d.ts`), with the files it re-exports (`export * from './x'`, `export { a } from './y.js'`);
 2. its sources, when it is not built: `src/index.ts` (or the source matching its entry) and the files it re-exports,
-   reduced to their declaration surface (typescript_surface.py): signatures without bodies, JSDoc kept;
+   reduced to their declaration surface (typescript_surface.py): signatures without bodies, JSDoc kept; a package
+   written in JavaScript the same way from `src/index.js` or its entry;
 3. nothing: the text says so and names the paths looked at.
 
 Files are read once each and only inside the package folder (symlinks resolved): a re-export that escapes it is not
@@ -39,6 +40,8 @@ _JS_TO_DECLARATION = ((".mjs", ".d.mts"), (".cjs", ".d.cts"), (".jsx", ".d.ts"),
 _JS_TO_SOURCE = ((".mjs", (".mts",)), (".cjs", (".cts",)), (".jsx", (".tsx",)), (".js", (".ts", ".tsx")))
 _SOURCE_SUFFIXES = (".ts", ".mts", ".cts", ".tsx")
 _ENTRY_SOURCES = ("src/index.ts", "src/index.mts", "src/index.tsx")
+_ENTRY_JAVASCRIPT = ("src/index.js", "src/index.mjs")
+_JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx")
 _CONDITIONS = ("types", "import", "require", "default")
 _README_NAMES = ("readme.md", "readme.markdown", "readme")
 # The README sections that show how to call the package: `Usage`, else the first example or quick start.
@@ -131,18 +134,19 @@ def _declaration_candidates(entries: list[str]) -> list[str]:
 
 
 def _source_candidates(entries: list[str]) -> list[str]:
-    """`src/index.ts`, a `.ts` entry the manifest names, then the source matching a built entry (`dist/x.js`)."""
-    candidates = [_clean(entry) for entry in entries if _clean(entry).endswith(_SOURCE_SUFFIXES)]
-    candidates = [candidate for candidate in candidates if not _is_declaration(candidate)]
-    candidates[:0] = _ENTRY_SOURCES
+    """`src/index.ts`, a `.ts` entry the manifest names, the source matching a built entry (`dist/x.js` →
+    `src/x.ts`); then, for a package written in JavaScript, `src/index.js`, `src/x.js` and the entry itself."""
+    typescript = [*_ENTRY_SOURCES]
+    typescript += [entry for entry in map(_clean, entries) if entry.endswith(_SOURCE_SUFFIXES)]
+    javascript = [*_ENTRY_JAVASCRIPT]
     for entry in entries:
-        path = PurePosixPath(_clean(entry))
-        if _is_declaration(str(path)) or str(path).endswith(_SOURCE_SUFFIXES):
-            path = PurePosixPath(re.sub(r"\.d\.[mc]?ts$", ".js", str(path)))
+        path = PurePosixPath(re.sub(r"\.d\.([mc]?)ts$", r".\1js", _clean(entry)))
         under_build_folder = PurePosixPath(*path.parts[1:]) if len(path.parts) > 1 else path
-        for relative in (under_build_folder, PurePosixPath(path.name)):
-            candidates += _source_paths("src/" + str(relative))
-    return list(dict.fromkeys(candidates))
+        for relative in ("src/" + str(under_build_folder), "src/" + path.name):
+            typescript += _source_paths(relative)
+            javascript += [relative] if relative.endswith(_JS_SUFFIXES) else []
+        javascript += [str(path)] if str(path).endswith(_JS_SUFFIXES) else []
+    return [path for path in dict.fromkeys(typescript + javascript) if not _is_declaration(path)]
 
 
 def _clean(entry: str) -> str:
@@ -166,14 +170,14 @@ def _declaration_paths(path: str) -> list[str]:
 
 
 def _source_paths(path: str) -> list[str]:
-    """Where the source of a module path lives: `x.js` → `x.ts`/`x.tsx`, `x` → `x.ts` … `x/index.ts`."""
+    """Where the source of a module path lives: `x.js` → `x.ts`/`x.tsx`/`x.js`, `x` → `x.ts` … `x/index.js`."""
     if path.endswith(_SOURCE_SUFFIXES):
         return [path]
     for js, sources in _JS_TO_SOURCE:
         if path.endswith(js):
-            return [path[: -len(js)] + source for source in sources]
-    return [f"{path}{suffix}" for suffix in (".ts", ".tsx", ".mts", ".d.ts")] + [
-        f"{path}/index{suffix}" for suffix in (".ts", ".tsx", ".d.ts")
+            return [path[: -len(js)] + source for source in sources] + [path]  # the `.js` of a JavaScript package
+    return [f"{path}{suffix}" for suffix in (".ts", ".tsx", ".mts", ".d.ts", ".js", ".mjs")] + [
+        f"{path}/index{suffix}" for suffix in (".ts", ".tsx", ".d.ts", ".js")
     ]
 
 
@@ -270,9 +274,11 @@ def _header(name: str, version: str, source: ApiSource, looked_at: list[str]) ->
     if source == "declarations":
         return f"### {package}: public API (its declaration files)"
     if source == "sources":
-        return f"### {package}: public API (not built: the export signatures of its sources, bodies left out)"
+        return (
+            f"### {package}: public API (no declaration files: the export signatures of its sources, bodies left out)"
+        )
     return (
-        f"### {package}: no readable public API (no declaration file and no TypeScript entry among: "
+        f"### {package}: no readable public API (no declaration file and no source entry among: "
         + ", ".join(looked_at)
         + ")"
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from monorepo import write_monorepo
 from package_builder.generation.dependency_api import BUDGET_SETTING, public_api
 from package_builder.generation.typescript_surface import surface
 
@@ -485,6 +486,23 @@ def test_the_bundled_example_shows_every_export_of_its_entry_with_signatures_onl
     declarations = api.text[: api.text.index("README:")]
     bodies = [line for line in declarations.splitlines() if re.match(r"\s*(return|const|if|for)\b", line)]
     assert bodies == []
+
+
+def test_a_javascript_workspace_package_shows_its_exports(tmp_path):
+    """The build tests' monorepo is plain ESM JavaScript (`main: dist/index.js`, sources in src/): not built, its
+    src/index.js says what it exports; built (dist/ without declarations), the entry itself does."""
+    scope = write_monorepo(tmp_path, "npm")
+    math = tmp_path / "packages" / "math"
+
+    api = public_api(math, BIG)
+    assert (api.name, api.source, api.files) == (f"{scope}/math", "sources", ("src/index.js",))
+    assert "export const value = 'math' + core;" in api.text and "import" not in api.text
+
+    (math / "src" / "index.js").rename(math / "index.js")
+    write(math, {"dist/index.js": "export function built(a, b) {\n  return a + b;\n}\n"})
+    api = public_api(math, BIG)
+    assert (api.source, api.files) == ("sources", ("dist/index.js",))
+    assert "export function built(a, b);" in api.text and "return" not in api.text
 
 
 def hostile_sources() -> dict[str, str]:
