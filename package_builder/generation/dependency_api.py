@@ -85,6 +85,8 @@ def public_api(package_dir: Path, budget_chars: int) -> PublicApi:
         files = _follow_reexports(root, source_entry, _source_paths, _as_surface) if source_entry else []
 
     api = "\n".join(f"// {path}\n{text.strip()}" for path, text in files if text.strip())
+    if files and not api:  # e.g. CommonJS: `module.exports = …` is not read, and the model must not guess it is empty
+        api = f"// {', '.join(path for path, _ in files)}: no `export` statement found (CommonJS or generated code?)"
     digest = hashlib.sha256("\n".join(normalised(text) for _, text in files).encode("utf-8")).hexdigest()
     usage = _readme_usage(root)
     text, trimmed = _fit(_header(name, version, source, looked_at), api, usage, name, budget_chars)

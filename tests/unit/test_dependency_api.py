@@ -505,6 +505,16 @@ def test_a_javascript_workspace_package_shows_its_exports(tmp_path):
     assert "export function built(a, b);" in api.text and "return" not in api.text
 
 
+def test_sources_without_any_export_statement_say_so_rather_than_show_nothing(tmp_path):
+    root = write(
+        tmp_path / "cjs",
+        {"package.json": manifest(main="index.js"), "index.js": "module.exports = { width: (s) => s.length };\n"},
+    )
+    api = public_api(root, BIG)
+    assert api.source == "sources"
+    assert "// index.js: no `export` statement found (CommonJS or generated code?)" in api.text
+
+
 def hostile_sources() -> dict[str, str]:
     sources = {"logger": LOGGER_SOURCE}
     for answer in sorted(EXAMPLE_ANSWERS.glob("*.txt")):
