@@ -51,6 +51,8 @@ _DECLARATION_KEYWORDS = {"function", "class", "interface", "type", "enum", "cons
 _DECLARATION_KEYWORDS |= {"module"}
 _MAX_TEMPLATE_NESTING = 32
 _SHORT_INITIALISER = 80
+_DATA_INITIALISER = 800
+_DATA_PUNCTUATION = set("{}[],:.-;")
 
 
 class Token(NamedTuple):
@@ -296,7 +298,12 @@ class _Scanner:
 def surface(source: str) -> str:
     """What the file exports, as a `.d.ts` would say it (with each export's JSDoc); empty when it exports nothing."""
     scanner = _Scanner(tokenize(source))
-    spans = scanner.statements(0, len(scanner.tokens))
+    return _surface_between(scanner, 0, len(scanner.tokens))
+
+
+def _surface_between(scanner: _Scanner, lo: int, hi: int) -> str:
+    """The surface of the statements between lo and hi: a file, or a namespace's body."""
+    spans = scanner.statements(lo, hi)
     locally_exported = _locally_exported_names(scanner, spans)
     parts = []
     overloaded: set[str] = set()  # functions declared by bodyless signatures: their implementation is not API
@@ -433,11 +440,24 @@ def _declaration_surface(scanner: _Scanner, start: int, end: int) -> str:
             return _class_surface(scanner, start, j, end)
         if word in ("const", "let", "var") and not _is_const_enum(scanner, j, end):
             return _variable_surface(scanner, start, j, end)
-        if word in ("interface", "type", "enum", "namespace", "module"):
+        if word in ("namespace", "module"):
+            return _namespace_surface(scanner, start, j, end)
+        if word in ("interface", "type", "enum"):
             return scanner.text(start, end).strip()
         if word not in ("export", "default", "abstract", "async", "const"):
             break
     return scanner.text(start, end).strip()
+
+
+def _namespace_surface(scanner: _Scanner, start: int, keyword: int, end: int) -> str:
+    """`export namespace N { … }` with the surface of its body (only its own exports are visible outside)."""
+    brace = scanner.first_at_depth_zero(keyword + 1, end, "{")
+    if brace is None:
+        return scanner.text(start, end).strip()
+    close = scanner.matching(brace, end)
+    inner = _surface_between(scanner, brace + 1, close)
+    body = "".join("  " + line + "\n" if line else "\n" for line in inner.splitlines())
+    return scanner.text(start, brace + 1).strip() + "\n" + body + "}"
 
 
 def _is_const_enum(scanner: _Scanner, j: int, end: int) -> bool:
@@ -519,7 +539,22 @@ def _without_initialiser(scanner: _Scanner, lo: int, hi: int) -> str:
         return (scanner.text(lo, body).rstrip() if body is not None else head + " = function") + " …;"
     if len(value) <= _SHORT_INITIALISER and "\n" not in value and "=>" not in value:
         return f"{head} = {value};"
+    if len(value) <= _DATA_INITIALISER and _is_literal_data(scanner, value_start, hi):
+        return f"{head} = {value};"  # `{ Debug: 'debug', … } as const`: the values are the API
     return f"{head} = …;"
+
+
+def _is_literal_data(scanner: _Scanner, lo: int, hi: int) -> bool:
+    """Whether the value is only literals, names, objects and arrays (no call, no function, no operator)."""
+    for j in scanner.significant_indices(lo, hi):
+        token = scanner.tokens[j]
+        if token.kind == "punct" and token.text not in _DATA_PUNCTUATION:
+            return False
+        if token.kind == "string" and not token.text.startswith(("'", '"')):
+            return False  # a template or a regular expression
+        if token.kind == "word" and token.text in ("function", "new", "class"):
+            return False
+    return True
 
 
 def _arrow_of(scanner: _Scanner, value_start: int, hi: int) -> int | None:

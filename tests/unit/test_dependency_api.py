@@ -193,6 +193,80 @@ def test_overloads_show_their_signatures_and_not_the_implementation(tmp_path):
     assert "input: any" not in text and "IMPLEMENTATION" not in text
 
 
+UI_SOURCE = """\
+import React, { useState } from 'react';
+
+export interface ButtonProps extends React.ButtonHTMLAttributes<HTMLButtonElement> {
+  /** Visual style. */
+  variant?: 'primary' | 'secondary';
+}
+
+/** A button. */
+export const Button = ({ variant = 'primary', children, ...rest }: ButtonProps): JSX.Element => {
+  const [count, setCount] = useState(0);
+  return (
+    <button className={`btn btn-${variant}`} onClick={() => setCount(count + 1)} {...rest}>
+      {children} <span>{count > 1 ? 'many' : '/'}</span></button>
+  );
+};
+
+export function Card<T extends { id: string }>({ item }: { item: T }) {
+  if (!item) {
+    return <div className="empty">{'{'}</div>;
+  }
+  return <div>{item.id}</div>;
+}
+
+export default Button;
+
+export namespace Theme {
+  export const dark = true;
+  export function pick(name: string): string { return name + 'SECRET' }
+}
+export const createStore = <S,>(initial: S) => {
+  let state = initial;
+  return { get: () => state };
+};
+export const f: (a: string) => void = (a) => { console.log(a) };
+export const enumLike = {
+  A: 'a',
+  B: 'b',
+} as const;
+export type Handler<E = Event> = (event: E) => void
+export class Store<S> {
+  static readonly VERSION = '1.0';
+  abstract?: number
+  get(key: string): S { return SECRET }
+  set value(v: S) { SECRET }
+  async *stream(): AsyncGenerator<S> { yield SECRET }
+}
+"""
+
+
+def test_a_ui_package_in_tsx_shows_its_components_namespaces_and_constant_tables(tmp_path):
+    """The suite's ui layer: React components whose JSX bodies hold braces, quotes and `</…>` the scanner must skip."""
+    root = write(tmp_path / "ui", {"package.json": manifest(name="@acme/ui"), "src/index.tsx": UI_SOURCE})
+
+    api = public_api(root, BIG)
+
+    assert api.files == ("src/index.tsx",)
+    for declaration in (
+        "/** A button. */\nexport const Button = ({ variant = 'primary', children, ...rest }: ButtonProps): "
+        "JSX.Element => …;",
+        "export function Card<T extends { id: string }>({ item }: { item: T });",
+        "export default Button;",
+        "export namespace Theme {\n  export const dark = true;\n  export function pick(name: string): string;\n}",
+        "export const createStore = <S,>(initial: S) => …;",
+        "export const f: (a: string) => void;",
+        "export const enumLike = {\n  A: 'a',\n  B: 'b',\n} as const;",
+        "export type Handler<E = Event> = (event: E) => void",
+        "export class Store<S> {\n  static readonly VERSION = '1.0';\n  abstract?: number;\n  get(key: string): S;\n"
+        "  set value(v: S);\n  async *stream(): AsyncGenerator<S>;\n}",
+    ):
+        assert declaration in api.text, declaration
+    assert "SECRET" not in api.text and "useState" not in api.text and "className" not in api.text
+
+
 def edited(root: Path, relative: str, old: str, new: str) -> None:
     path = root / relative
     text = path.read_text(encoding="utf-8")
@@ -516,7 +590,7 @@ def test_sources_without_any_export_statement_say_so_rather_than_show_nothing(tm
 
 
 def hostile_sources() -> dict[str, str]:
-    sources = {"logger": LOGGER_SOURCE}
+    sources = {"logger": LOGGER_SOURCE, "ui": UI_SOURCE}
     for answer in sorted(EXAMPLE_ANSWERS.glob("*.txt")):
         for path, content in re.findall(r'^<file path="([^"]+\.ts)">\n(.*?)^</file>', answer.read_text(), re.S | re.M):
             sources[path] = content
