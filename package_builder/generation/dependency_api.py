@@ -48,7 +48,7 @@ _README_NAMES = ("readme.md", "readme.markdown", "readme")
 _USAGE = r"usage"
 _EXAMPLES = r"examples?|quick\s*-?\s*start"
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _SOURCE_MAP = re.compile(r"^//# sourceMappingURL=.*$", re.MULTILINE)
 
 
@@ -85,8 +85,11 @@ def public_api(package_dir: Path, budget_chars: int) -> PublicApi:
         files = _follow_reexports(root, source_entry, _source_paths, _as_surface) if source_entry else []
 
     api = "\n".join(f"// {path}\n{text.strip()}" for path, text in files if text.strip())
-    if files and not api:  # e.g. CommonJS: `module.exports = …` is not read, and the model must not guess it is empty
-        api = f"// {', '.join(path for path, _ in files)}: no `export` statement found (CommonJS or generated code?)"
+    if files and not api:  # the model must not read an empty block as "exports nothing" when we could not tell
+        read = ", ".join(path for path, _ in files)
+        api = f"// {read}: " + (
+            "no declaration in it" if source == "declarations" else "no `export` statement found (CommonJS?)"
+        )
     digest = hashlib.sha256("\n".join(normalised(text) for _, text in files).encode("utf-8")).hexdigest()
     usage = _readme_usage(root)
     text, trimmed = _fit(_header(name, version, source, looked_at), api, usage, name, budget_chars)
@@ -304,12 +307,9 @@ def _fit(header: str, api: str, usage: str, name: str, budget: int) -> tuple[str
     marker = f"\n… (trimmed to {budget} characters: {BUDGET_SETTING})"
     without_usage = _compose(header, api, "", name)
     if usage:
-        # the room left for the README, keeping 4 characters to close a code fence the cut leaves open
-        room = budget - len(without_usage) - len(_compose("", "", "x", name)) + 1 - len(marker) - 4
-        cut = _cut(usage, room)
+        room = budget - len(without_usage) - (len(_compose("", "", usage, name)) - len(usage)) - len(marker)
+        cut = _cut_markdown(usage, room)
         if cut.count("\n") > 1:  # more than its heading
-            if sum(1 for line in cut.splitlines() if _FENCE.match(line)) % 2:
-                cut += "\n```"
             return _compose(header, api, cut, name) + marker, True
     if len(without_usage) + len(marker) <= budget:
         return without_usage + marker, True
@@ -320,6 +320,21 @@ def _fit(header: str, api: str, usage: str, name: str, budget: int) -> tuple[str
         keep = max(0, budget - len(marker))
         text = (header[:keep] + marker) if keep else marker.strip()[:budget]
     return text, True
+
+
+def _cut_markdown(text: str, room: int) -> str:
+    """Whole lines of `text` within `room` characters, closing a code fence the cut leaves open."""
+    cut = _cut(text, room)
+    while cut:
+        opened = ""
+        for line in cut.splitlines():
+            if fence := _FENCE.match(line):
+                opened = "" if opened and fence.group(1).startswith(opened) else opened or fence.group(1)
+        closed = f"{cut}\n{opened}" if opened else cut
+        if len(closed) <= room:
+            return closed
+        cut = cut[: max(0, cut.rfind("\n"))]
+    return ""
 
 
 def _cut(text: str, room: int) -> str:

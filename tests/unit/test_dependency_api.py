@@ -472,6 +472,17 @@ def test_the_budget_trims_the_readme_before_the_api_and_names_the_setting(tmp_pa
     assert BUDGET_SETTING == "turnBasedGeneration.dependencyApiChars"
 
 
+def test_a_readme_cut_inside_a_tilde_or_long_fence_closes_it_with_the_same_fence(tmp_path):
+    lines = "".join(f"call({n});\n" for n in range(40))
+    for fence in ("~~~", "````"):
+        readme = f"## Usage\n\n{fence}ts\n```\n{lines}{fence}\n"
+        root = write(tmp_path / fence, {"package.json": manifest(types="i.d.ts"), "i.d.ts": "", "README.md": readme})
+        whole = public_api(root, BIG).text
+        cut = public_api(root, len(whole) - 150).text
+        assert "call(0);" in cut and "call(39);" not in cut
+        assert cut.endswith(f"\n{fence}\n… (trimmed to {len(whole) - 150} characters: {BUDGET_SETTING})"), fence
+
+
 def test_no_budget_is_ever_exceeded(tmp_path):
     root = unbuilt_logger(tmp_path)
     full = len(public_api(root, BIG).text)
@@ -586,7 +597,7 @@ def test_sources_without_any_export_statement_say_so_rather_than_show_nothing(tm
     )
     api = public_api(root, BIG)
     assert api.source == "sources"
-    assert "// index.js: no `export` statement found (CommonJS or generated code?)" in api.text
+    assert "// index.js: no `export` statement found (CommonJS?)" in api.text
 
 
 def hostile_sources() -> dict[str, str]:
