@@ -266,9 +266,9 @@ class _Scanner:
                 round_square_curly += 1
             elif token.text in _CLOSERS:
                 round_square_curly = max(0, round_square_curly - 1)
-            elif token.text == "<":
+            elif token.text == "<" and round_square_curly == 0:  # inside brackets a `<` may be a comparison
                 angle += 1
-            elif token.text == ">" and angle > 0:
+            elif token.text == ">" and round_square_curly == 0 and angle > 0:
                 angle -= 1
 
     def body_brace(self, lo: int, hi: int) -> int | None:
@@ -481,6 +481,7 @@ def _class_surface(scanner: _Scanner, start: int, keyword: int, end: int) -> str
 
 def _member_surface(scanner: _Scanner, start: int, end: int) -> str:
     """A class member's signature: methods lose their bodies, properties their initialisers; private ones vanish."""
+    start = _after_decorators(scanner, start, end)
     indices = scanner.significant_indices(start, end)
     tokens = [scanner.tokens[j] for j in indices]
     if not tokens or tokens[0].text in ("private", "}", ";") or tokens[0].text.startswith("#"):
@@ -501,6 +502,18 @@ def _member_surface(scanner: _Scanner, start: int, end: int) -> str:
         text = scanner.text(start, end if body is None else body).strip()
         return text if text.endswith(";") else text + ";"
     return _without_initialiser(scanner, start, end)
+
+
+def _after_decorators(scanner: _Scanner, start: int, end: int) -> int:
+    """The first token after the member's decorators (`@Input() name` → `name`): they are not its signature."""
+    i = scanner.next_significant(start, end)
+    while i < end and scanner.tokens[i].text == "@":
+        i = scanner.next_significant(i + 1, end)
+        while i < end and (scanner.tokens[i].kind == "word" or scanner.tokens[i].text == "."):
+            i = scanner.next_significant(i + 1, end)
+        if i < end and scanner.tokens[i].text == "(":
+            i = scanner.next_significant(scanner.matching(i, end) + 1, end)
+    return i
 
 
 def _is_modifier(tokens: list[Token], k: int) -> bool:

@@ -267,6 +267,23 @@ def test_a_ui_package_in_tsx_shows_its_components_namespaces_and_constant_tables
     assert "SECRET" not in api.text and "useState" not in api.text and "className" not in api.text
 
 
+def test_comparisons_in_default_values_and_decorators_do_not_hide_a_body_or_a_member(tmp_path):
+    root = write(
+        tmp_path / "pkg",
+        {
+            "package.json": manifest(),
+            "src/index.ts": "export function clamp(n: number, wide = LIMIT < 10): number {\n  return SECRET;\n}\n"
+            "export class Panel {\n  @Input()\n  title: string = '';\n  @Output() closed = new Emitter<void>();\n"
+            "  @HostListener('click', ['$event'])\n  onClick(e: Event): void { SECRET }\n}\n",
+        },
+    )
+    text = public_api(root, BIG).text
+    assert "export function clamp(n: number, wide = LIMIT < 10): number;" in text
+    panel = "export class Panel {\n  title: string;\n  closed = new Emitter<void>();\n  onClick(e: Event): void;\n}"
+    assert panel in text
+    assert "SECRET" not in text and "@Input" not in text and "@HostListener" not in text
+
+
 def edited(root: Path, relative: str, old: str, new: str) -> None:
     path = root / relative
     text = path.read_text(encoding="utf-8")
