@@ -15,6 +15,7 @@ from messages_api import Text
 from monorepo import write_workspace_root
 
 EXAMPLE = "@example/data-validator"
+SOMEONE = ("-c", "user.name=Someone", "-c", "user.email=someone@example.test")  # the user's own commits
 
 
 def write_suite_plan(project, category: str, name: str, *dependencies: str) -> None:
@@ -63,6 +64,13 @@ def test_doit_list_and_doit_status_say_what_each_plan_waits_for(project):
     assert re.search(r"^generate:events\s.*\(core\)[^,]*$", listed, re.M), listed
 
 
+LOGGER_SOURCE = """/** Writes one line to the log. */
+export function logLine(message: string): void {
+  console.log(message);
+}
+"""
+
+
 def write_suite(project) -> list[str]:
     """npm workspace with @example/logger already in it; the plans `events` (core) and `audit` (service), which uses
     events and logger; the API answers with the example's answers for each package, and FOUNDATION writes audit's
@@ -84,9 +92,11 @@ def write_suite(project) -> list[str]:
             }
         )
     )
+    (logger / "src").mkdir()
+    (logger / "src" / "index.ts").write_text(LOGGER_SOURCE)
     (project.workspace / ".gitignore").write_text("node_modules/\ndist/\n")  # logger is not built in a checkout
     project.git("add", "-A")
-    project.git("-c", "user.name=Someone", "-c", "user.email=someone@example.test", "commit", "-qm", "logger")
+    project.git(*SOMEONE, "commit", "-qm", "logger")
     write_suite_plan(project, "service", "audit", "@example/events", "@example/logger")
     write_suite_plan(project, "core", "events")
     order: list[str] = []
@@ -119,6 +129,9 @@ def test_a_dependent_generates_after_its_dependency_and_is_told_each_siblings_li
         '"@example/events": "^0.1.0"' in system and '"@example/logger": "^1.4.0"' in system for system in systems
     )
     assert all("generated from the plan `events` before this package" in system for system in systems)
+    # each sibling's real exports, in every request's shared part: events' as generated just before, logger's sources
+    assert all("export declare function validate" in s or "export function validate" in s for s in systems)
+    assert all("export function logLine(message: string): void;" in system for system in systems)
 
     # events is not merged (git.onMerge defaults to a pull request): audit's branch is stacked on events' branch, so
     # its code can import events', and its pull request says what to merge first
@@ -185,3 +198,33 @@ def test_checks_build_a_workspace_dependency_never_built_and_only_that_one(tmp_p
 
     failed = toolchain("broken", "built").build_missing_dependencies()
     assert [(r.step, r.exit_code) for r in failed] == [("build of @s/broken", 3)]
+
+
+@pytest.mark.slow
+def test_a_siblings_api_change_makes_its_dependents_code_phases_ask_again_and_a_body_change_asks_nothing(project):
+    write_suite(project)
+    project.doit("-n", "2", "generate", check=True)
+    asked = len(project.api.hits)
+    logger_source = project.workspace / "packages" / "shared" / "logger" / "src" / "index.ts"
+
+    logger_source.write_text(LOGGER_SOURCE.replace("console.log(message);", "process.stdout.write(`${message}\\n`);"))
+    project.git(*SOMEONE, "commit", "-qam", "logger: same API, another body")
+    assert "out of date" not in project.doit(check=True).stdout
+    project.doit("generate", check=True)
+    assert len(project.api.hits) == asked, "a body-only change asks nothing"
+
+    logger_source.write_text(LOGGER_SOURCE + "\n/** A new export. */\nexport const level = 'info';\n")
+    project.git(*SOMEONE, "commit", "-qam", "logger: a new export")
+    status = project.doit(check=True).stdout
+    assert re.search(r"^audit .*out of date from PLANNING,.*: @example/logger's API changed", status, re.M), status
+    assert re.search(r"^events .*15/15 phases done, \$", status, re.M), status
+    rerun = project.doit("generate", check=True)
+    again = [hit.phase for hit in project.api.hits[asked:]]
+    assert again and all("npm package `@example/audit`" in hit.system for hit in project.api.hits[asked:])
+    assert "@example/logger's API changed" in rerun.stdout
+    assert all(
+        "export declare const level" in hit.system
+        or "export const level: " in hit.system
+        or "export const level" in hit.system
+        for hit in project.api.hits[asked:]
+    )

@@ -409,11 +409,12 @@ class Toolchain:
     def build(self) -> StepResult:
         return self.run("build", [self.manager, "run", "build"])
 
-    def build_missing_dependencies(self) -> list[StepResult]:
+    def build_missing_dependencies(self, install: bool = False) -> list[StepResult]:
         """Build each workspace dependency whose entry points (`types`, `main`, `module`) are missing, with its own
         build script, as `doit build` does: the package's type-check and tests resolve it from the workspace through
-        those files, which a fresh checkout or a just-generated sibling may not have built. Stops at the first
-        failure, which is the last result."""
+        those files, which a fresh checkout or a just-generated sibling may not have built, and the model is shown
+        its built declarations. With `install`, the sibling's tools are installed first when they are missing (run it
+        within `lockfiles_kept()`). Stops at the first failure, which is the last result."""
         results = []
         for directory in self.dependency_dirs:
             try:
@@ -425,6 +426,10 @@ class Toolchain:
                 continue
             sibling = copy.copy(self)
             sibling.package_dir = directory
+            if install and sibling.needs_install():
+                results.append(replace(sibling.install(), step=f"install for {manifest.get('name', directory.name)}"))
+                if not results[-1].ok:
+                    break
             results.append(
                 sibling.run(f"build of {manifest.get('name', directory.name)}", [self.manager, "run", "build"])
             )

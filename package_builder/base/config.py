@@ -98,6 +98,9 @@ class TurnBasedGeneration(_Section):
     phases_to_skip: list[str] = []
     token_budgets: dict[str, int] = {}
     temperatures: dict[str, float] = {}
+    # How much of each workspace dependency's public API (and README usage) a prompt shows, in characters: it sits in
+    # every phase's cached prefix, so a big sibling is trimmed rather than paid for in full on every call.
+    dependency_api_chars: int = Field(default=8000, ge=500, le=200_000)
 
 
 class BuildValidationSettings(_Section):

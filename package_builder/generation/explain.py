@@ -27,6 +27,9 @@ def changed_inputs(before: dict, now: dict) -> list[str]:
             reasons.append(f"{label} {before.get(key)} → {now[key]}")
     if "writeAllowlist" in now and before.get("writeAllowlist") != now["writeAllowlist"]:
         reasons.append("its write allowlist changed")
+    if "dependencyApis" in now:
+        for name, state in changed_entries(before.get("dependencyApis") or {}, now.get("dependencyApis") or {}):
+            reasons.append(f"{name}'s API changed" if state == "changed" else f"workspace dependency {name} {state}")
     if "typeCheck" in now and before.get("typeCheck") != now["typeCheck"]:
         reasons.append("the type-check result it is given changed")
     if "renderedFiles" in now and before.get("renderedFiles") != now["renderedFiles"]:
@@ -44,6 +47,18 @@ class VisibleInputs:
         self.prompts_dir = prompts_dir
         self.config = config
         self._templates: dict[str, dict] = {}
+        self._apis: dict[str, dict] = {}
+
+    def _dependency_apis(self, plan) -> dict:
+        """Name → digest of each workspace dependency's public API as it is now, read once per plan."""
+        from package_builder.generation.suite import in_workspace
+
+        if plan.task_name not in self._apis:
+            seen = in_workspace(
+                plan, self.config.workspace_root, self.config.turn_based_generation.dependency_api_chars
+            ).workspace_dependencies
+            self._apis[plan.task_name] = {d.name: d.api.digest for d in seen if d.api is not None}
+        return self._apis[plan.task_name]
 
     def __call__(self, plan, phases, phase) -> dict:
         from package_builder.base.digest import digest_text
@@ -53,6 +68,10 @@ class VisibleInputs:
         if phase.name not in self._templates:
             self._templates[phase.name] = template_digests(self.prompts_dir, phase)
         now: dict[str, object] = {"plan": digest_text(plan.body), "templates": self._templates[phase.name]}
+        if plan.dependencies and self.config is not None and phase.calls_model:
+            apis = self._dependency_apis(plan)
+            if apis:
+                now["dependencyApis"] = apis
         if self.config is not None:
             settings = phase_settings(self.config, phases, phase)
             now.update(model=settings.model, maxTokens=settings.max_tokens, temperature=settings.temperature)

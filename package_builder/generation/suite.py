@@ -18,6 +18,7 @@ from pathlib import Path
 
 from package_builder.base.errors import ConfigError, PlanError
 from package_builder.base.layout import detect_package_manager, is_yarn_berry, read_manifest, workspace_directories
+from package_builder.generation.dependency_api import PublicApi, public_api
 from package_builder.generation.plan import CATEGORIES, PlanSpec, parse_plan
 from package_builder.generation.plan_files import discover_plans
 
@@ -33,6 +34,7 @@ class WorkspaceDependency:
     plan: str = ""  # the task name of the plan that generates it; "" for a package already in the monorepo
     purpose: str = ""
     plan_path: str = ""  # that plan's file, as its generation's checkpoint names it
+    api: PublicApi | None = None  # what its prompt shows of it (`in_workspace` reads it): signatures and usage
 
 
 def linked_range(workspace_root: Path, version: str) -> str:
@@ -102,10 +104,23 @@ def workspace_dependencies(workspace_root: Path, plan: PlanSpec, plans: list[Pla
     return tuple(found)
 
 
-def in_workspace(plan: PlanSpec, workspace_root: Path) -> PlanSpec:
-    """The plan as this workspace sees it: its workspace dependencies resolved (the plans beside it read for theirs)."""
+def in_workspace(plan: PlanSpec, workspace_root: Path, api_chars: int) -> PlanSpec:
+    """The plan as this workspace sees it: its workspace dependencies resolved (the plans beside it read for theirs),
+    each with its public API as it stands in the workspace now, at most `api_chars` characters of it."""
     found = workspace_dependencies(workspace_root, plan, sibling_plans(plan.plan_path))
-    return replace(plan, workspace_dependencies=found)
+    return with_apis(replace(plan, workspace_dependencies=found), workspace_root, api_chars)
+
+
+def with_apis(plan: PlanSpec, workspace_root: Path, api_chars: int) -> PlanSpec:
+    """Each workspace dependency's public API read again (after a build made its declarations, say)."""
+    read = tuple(replace(d, api=public_api(workspace_root / d.path, api_chars)) for d in plan.workspace_dependencies)
+    return replace(plan, workspace_dependencies=read)
+
+
+def without_api_text(plan: PlanSpec) -> PlanSpec:
+    """The plan with its dependencies' API text left out: what a request's digest is computed from, beside the APIs'
+    own digests, so a sibling's comment, function body or README prose does not make a stored answer stale."""
+    return replace(plan, workspace_dependencies=tuple(replace(d, api=None) for d in plan.workspace_dependencies))
 
 
 def planned_dependencies(plan: PlanSpec, plans: list[PlanSpec]) -> list[str]:

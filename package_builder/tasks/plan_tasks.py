@@ -5,6 +5,7 @@ artifacts of the phases `graph.upstream` names, and `graph.rerun_key` (doit's `c
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
@@ -16,8 +17,9 @@ from package_builder.generation.graph import rerun_key, upstream
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import parse_plan
 from package_builder.generation.run_context import RunContext
-from package_builder.generation.suite import generation_order, planned_dependencies
+from package_builder.generation.suite import generation_order, in_workspace, planned_dependencies
 from package_builder.generation.templates import prompt_templates, template_sources
+from package_builder.tasks.builds import CHECK_SIGNATURE
 from package_builder.tasks.failure import fail
 from package_builder.tasks.project import LoadedProject
 
@@ -87,10 +89,54 @@ def plan_tasks(project: LoadedProject, plan_paths: list[Path]):
             + (" in one call (single-shot)" if len(phases) != len(project.phases) else "")
             + (f", after {', '.join(waits_for)}" if waits_for else ""),
         }
+        siblings = SiblingApis(str(plan.plan_path), project.config) if plan.dependencies and project.config else None
         yield from _phase_tasks(
-            project, run, phases, plan.plan_path, name, *wiring[id(phases)], [plan_files[d] for d in waits_for]
+            project,
+            run,
+            phases,
+            plan.plan_path,
+            name,
+            *wiring[id(phases)],
+            [plan_files[d] for d in waits_for],
+            siblings,
         )
     yield {"basename": "generate", "doc": "generate every planned package", "actions": None, "task_dep": names}
+
+
+class SiblingApis:
+    """doit `uptodate` of the model phases of a plan that names dependencies: False when a workspace dependency's
+    public API (its exports and signatures, not its bodies, comments or prose: `dependency_api`) changed since the
+    phase last ran, so doit runs it and the runner says `<name>'s API changed` before asking again. Nothing is read
+    at load; a check reads the APIs once per plan and process, and each save reads them as they are then."""
+
+    __signature__ = CHECK_SIGNATURE
+
+    def __init__(self, plan_path: str, config):
+        self.plan_path, self.config = plan_path, config
+        self._digests: dict | None = None
+        self._lock = threading.Lock()
+
+    def configure_task(self, task) -> None:
+        task.value_savers.append(self.save)
+
+    def digests(self) -> dict:
+        with self._lock:
+            if self._digests is None:
+                chars = self.config.turn_based_generation.dependency_api_chars
+                try:
+                    plan = in_workspace(parse_plan(Path(self.plan_path)), self.config.workspace_root, chars)
+                except PackageBuilderError:
+                    return {}  # the phase's own run reports the plan
+                self._digests = {d.name: d.api.digest for d in plan.workspace_dependencies if d.api is not None}
+            return self._digests
+
+    def __call__(self, task, values) -> bool:
+        return values.get("_sibling_apis", {}) == self.digests()
+
+    def save(self) -> dict:
+        with self._lock:
+            self._digests = None  # a phase may have built a sibling: its declarations are the API from now on
+        return {"_sibling_apis": self.digests()}
 
 
 def _wiring(project: LoadedProject, phases: tuple) -> tuple[dict, dict]:
@@ -113,6 +159,7 @@ def _phase_tasks(
     phase_files: dict,
     settings: dict,
     dependency_plans: list[str],
+    siblings: SiblingApis | None = None,
 ):
     """A plan's phases, each after the one before it; the first after the plans `dependency_plans` name (their
     files: an edit there may change what this package is told of them)."""
@@ -141,7 +188,7 @@ def _phase_tasks(
                     *sorted({artifacts[read] for read in upstream(phases, phase)}),
                 ],
                 targets=[artifacts[phase.name]],
-                uptodate=[settings[phase.name]],
+                uptodate=[settings[phase.name], *([siblings] if siblings and phase.calls_model else [])],
                 clean=True,
             )
         task["actions"] = [(fail, [unusable])] if unusable else [(run_phase, [run, *common, phase.name])]

@@ -61,6 +61,7 @@ MUTATIONS = {
     "turnBasedGeneration.phasesToSkip": lambda phase, ws: [phase.name],
     "turnBasedGeneration.tokenBudgets": lambda phase, ws: {phase.name: phase.max_tokens + 1000},
     "turnBasedGeneration.temperatures": lambda phase, ws: {phase.name: 0.9},
+    "turnBasedGeneration.dependencyApiChars": lambda phase, ws: 1000,
     "buildValidation.enabled": lambda phase, ws: False,
     "buildValidation.maxRepairAttempts": lambda phase, ws: 5,
     "buildValidation.commandTimeoutSeconds": lambda phase, ws: 60,

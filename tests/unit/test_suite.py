@@ -5,6 +5,7 @@ know the range their manager links a sibling with, and a cycle must be refused n
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,9 @@ def test_workspace_dependencies_are_the_monorepos_packages_and_other_plans_with_
         ("@acme/events", "2.0.0", "packages/core/events", events_range, "events"),
         ("@acme/logger", "1.4.0", "packages/shared/logger", logger_range, ""),
     ]
-    assert in_workspace(audit, root).workspace_dependencies == found  # the plans beside it are read for theirs
+    seen = in_workspace(audit, root, 8000).workspace_dependencies  # the plans beside it are read for theirs
+    assert [replace(d, api=None) for d in seen] == list(found)
+    assert seen[1].api.name == "@acme/logger" and seen[0].api.source == "none"  # events is not written yet
 
 
 def test_foundation_refuses_a_package_json_that_writes_a_sibling_with_a_registry_range_it_cannot_link(tmp_path):
@@ -97,7 +100,7 @@ def test_foundation_refuses_a_package_json_that_writes_a_sibling_with_a_registry
     write_workspace_root(root, "pnpm", "packages/*/*", "the-monorepo")
     plans = tmp_path / "plans"
     write_plan(plans, "core", "events")
-    audit = in_workspace(parse_plan(write_plan(plans, "service", "audit", "@acme/events")), root)
+    audit = in_workspace(parse_plan(write_plan(plans, "service", "audit", "@acme/events")), root, 8000)
 
     def answer(dependencies: dict) -> ModelAnswer:
         manifest = {"name": "@acme/audit", "version": "1.0.0", "dependencies": dependencies}

@@ -9,6 +9,8 @@ artifact, finishes an interrupted apply or commit, and never pays for a model ca
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from package_builder.base.config import load_config
 from package_builder.base.errors import PackageBuilderError, PhaseFailed
 from package_builder.base.locks import slot
@@ -17,10 +19,12 @@ from package_builder.generation.artifacts import COMMITTED, SKIPPED, ArtifactSto
 from package_builder.generation.phase import PhaseSpec
 from package_builder.generation.plan import parse_plan
 from package_builder.generation.run_context import Progress, RunContext, print_line
-from package_builder.generation.runner.context import PhaseJob, load_context
+from package_builder.generation.runner.context import PhaseContext, PhaseJob, load_context
 from package_builder.generation.runner.generate import check, generate
 from package_builder.generation.runner.merge import merge, skip
 from package_builder.generation.state import GenerationState
+from package_builder.generation.suite import with_apis
+from package_builder.generation.writer import Workspace
 
 __all__ = ["PhaseJob", "STEPS", "run_phase", "summarize"]
 
@@ -39,6 +43,8 @@ def run_phase(job: PhaseJob, phases: tuple[PhaseSpec, ...], run: RunContext) -> 
         on_wait=lambda: ctx.say(f"waiting: {limit} phase(s) already running (turnBasedGeneration.maxConcurrentPhases)"),
     ):
         state = workspace.open_state(ctx.plan, ctx.config.git.branch_prefix)
+        if ctx.phase.calls_model and ctx.plan.workspace_dependencies:
+            ctx = with_built_dependencies(ctx, workspace, state)
         try:
             if ctx.phase.calls_model and not ctx.settings.enabled:
                 return skip(ctx, state)
@@ -106,3 +112,19 @@ def summarize(job: PhaseJob, phases: tuple[PhaseSpec, ...], progress: Progress =
         "costUsd": spent,
         "branch": branch,
     }
+
+
+def with_built_dependencies(ctx: PhaseContext, workspace: Workspace, state: GenerationState) -> PhaseContext:
+    """The context with each workspace dependency built when it never was (on the feature branch, whose checkout
+    holds a stacked sibling's code), and its API read again: the model is shown a sibling's built declarations, and
+    every run of a phase sees the same API, so a resumed phase is not asked again because a later check built it."""
+    toolchain = ctx.toolchain()
+    with workspace.on_branch(state), toolchain.lockfiles_kept():
+        results = toolchain.build_missing_dependencies(install=True)
+    if results and not results[-1].ok:
+        failed = results[-1]
+        ctx.say(f"{failed.step} failed (exit {failed.exit_code}): the model is shown its sources instead")
+    if not results:
+        return ctx
+    chars = ctx.config.turn_based_generation.dependency_api_chars
+    return replace(ctx, plan=with_apis(ctx.plan, ctx.config.workspace_root, chars))

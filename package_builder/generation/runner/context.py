@@ -183,7 +183,8 @@ def usage_line(artifact: PhaseArtifact) -> str:
 
 def load_context(job: PhaseJob, phases: tuple[PhaseSpec, ...], run: RunContext) -> PhaseContext:
     config = load_config(job.config_path)
-    plan = in_workspace(parse_plan(job.plan_path), config.workspace_root)
+    api_chars = config.turn_based_generation.dependency_api_chars
+    plan = in_workspace(parse_plan(job.plan_path), config.workspace_root, api_chars)
     phase = next(p for p in phases if p.name == job.phase_name)
     return PhaseContext(
         project=ProjectPaths(job.project_root),

@@ -19,6 +19,7 @@ from package_builder.generation.providers import ModelProvider, ModelRequest
 from package_builder.generation.runner.budget import Budget
 from package_builder.generation.runner.context import TEST_RUNNER, PhaseContext
 from package_builder.generation.state import now_iso
+from package_builder.generation.suite import without_api_text
 from package_builder.generation.templates import (
     FILE_TEMPLATE,
     SYSTEM_TEMPLATE,
@@ -69,8 +70,12 @@ def prepare(ctx: PhaseContext) -> PreparedRequest:
     system = renderer.render(SYSTEM_TEMPLATE, context)
     files = file_blocks(renderer, view, file_order(upstream))
     task = renderer.render(TASK_TEMPLATE, context)
+    # The siblings' API text stands in the digest by the APIs' own digests: a sibling's comment, body or README
+    # prose changes what the model reads, but not what it must write, and asks nothing again.
+    apis = {d.name: d.api.digest for d in ctx.plan.workspace_dependencies if d.api is not None}
+    digested = renderer.render(SYSTEM_TEMPLATE, {**context, "plan": without_api_text(ctx.plan)}) if apis else system
     inputs = {
-        "promptDigest": digest_text("\0".join((system, *files, task))),
+        "promptDigest": digest_text("\0".join((digested, *files, task))),
         "templates": template_digests(ctx.project.prompts, ctx.phase),
         "plan": digest_text(ctx.plan.body),
         "upstream": {a.phase: a.output_digest for a in upstream},
@@ -82,6 +87,9 @@ def prepare(ctx: PhaseContext) -> PreparedRequest:
         "temperature": ctx.settings.temperature,
         "writeAllowlist": list(ctx.phase.write_allowlist),
         "typeCheck": digest_of(type_check) if type_check else None,
+        **(
+            {"dependencyApis": apis} if apis else {}
+        ),  # absent without siblings: the example's digests stay as they were
     }
     return PreparedRequest(
         system=system,
