@@ -15,7 +15,7 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,8 +28,9 @@ from package_builder.base.layout import (
     is_yarn_berry,
     workspace_globs,
     workspace_member,
-    workspace_package_names,
+    workspace_package_versions,
 )
+from package_builder.base.workspace_ranges import MissingDependency, WorkspaceLinker, sibling_problem
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ERROR_LINE = re.compile(r"error|fail|✗|×|expected|TS\d{4}|ERR!|not found|cannot", re.I)
@@ -137,7 +138,8 @@ def trim_output(text: str, max_lines: int = 40, max_chars: int = 4000) -> str:
 class Toolchain:
     """Runs the commands of one package directory with the workspace's package manager. A command gets
     `timeout_seconds` (named by `timeout_setting` in the message when it runs out) and, while it runs long, a
-    `heartbeat` line every 30 s (or every half of a shorter limit)."""
+    `heartbeat` line every 30 s (or every half of a shorter limit). `planned` (name → version) are the packages other
+    plans will generate in the workspace: the dependency guard counts them as the workspace's own."""
 
     def __init__(
         self,
@@ -149,6 +151,7 @@ class Toolchain:
         timeout_setting: str = "buildValidation.commandTimeoutSeconds",
         heartbeat: Callable[[str], None] | None = None,
         dependency_dirs: tuple[Path, ...] = (),
+        planned: Mapping[str, str] | None = None,
     ):
         self.package_dir = package_dir
         self.dependency_dirs = dependency_dirs  # the workspace dependencies' folders: built first when never built
@@ -160,6 +163,7 @@ class Toolchain:
         self.timeout_seconds = timeout_seconds
         self.timeout_setting = timeout_setting
         self.heartbeat = heartbeat
+        self.planned = dict(planned or {})
 
     def run(self, step: str, command: list[str]) -> StepResult:
         started = time.monotonic()
@@ -238,21 +242,38 @@ class Toolchain:
                         f"{elapsed:.0f} s (limit {self.timeout_seconds:.0f} s, {self.timeout_setting})"
                     )
 
-    def missing_dependencies(self, manifest: dict) -> tuple[list[str], str]:
-        """Dependencies that are not in the registry with a version matching their range, and any environment error.
-
-        Asked through `npm view name@range version`, so the registry's own semver matching decides.
+    def missing_dependencies(
+        self, manifest: dict, planned: Mapping[str, str] | None = None
+    ) -> tuple[list[MissingDependency], str]:
+        """Dependencies the install could not satisfy, and any environment error. A name of the workspace (or of
+        `planned`: name → version of packages other plans will generate in it, maybe not on disk yet) is checked
+        against that package's version and the ranges the workspace's manager links, never the registry; so is a
+        `workspace:` spec, or a `file:`/`link:` one to a folder of the workspace, whatever its name, which catches a
+        hallucinated sibling. `planned` defaults to the toolchain's own. Every other name is asked of the registry
+        through `npm view name@range version`, so the registry's own semver matching decides.
         """
         try:  # the workspace's own packages are linked by the manager, never fetched: the registry need not have them
-            siblings = workspace_package_names(self.workspace_root) if workspace_globs(self.workspace_root) else set()
+            on_disk = workspace_package_versions(self.workspace_root) if workspace_globs(self.workspace_root) else {}
         except ConfigError:
-            siblings = set()
-        wanted = [
-            (name, str(spec))
-            for section in DEPENDENCY_FIELDS
-            for name, spec in (manifest.get(section) or {}).items()
-            if not str(spec).startswith(_NON_REGISTRY) and name not in siblings
-        ]
+            on_disk = {}
+        siblings: dict[str, str | None] = {**(self.planned if planned is None else planned), **on_disk}
+        linker = WorkspaceLinker.of(self.workspace_root, self.manager, self.yarn_berry)
+        missing: list[MissingDependency] = []
+        wanted: list[tuple[str, str]] = []
+        for name, spec in dict.fromkeys(
+            (name, str(spec)) for section in DEPENDENCY_FIELDS for name, spec in (manifest.get(section) or {}).items()
+        ):
+            if name in siblings:
+                if not spec.startswith(_NON_REGISTRY) or spec.startswith("workspace:"):
+                    problem = sibling_problem(name, spec, siblings[name], linker)
+                    if problem:
+                        missing.append(MissingDependency(name, "workspace", problem))
+            elif spec.startswith(_NON_REGISTRY):
+                problem = self._not_a_sibling(name, spec, sorted(siblings))
+                if problem:
+                    missing.append(MissingDependency(name, "workspace", problem))
+            else:
+                wanted.append((name, spec))
 
         def look_up(item: tuple[str, str]) -> tuple[str, str, StepResult]:
             name, spec = item
@@ -262,19 +283,48 @@ class Toolchain:
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             results = list(pool.map(look_up, wanted))
-        missing, environment = [], ""
+        environment = ""
         for name, spec, result in results:
             if result.ok and result.output.strip():
                 continue
             if "E404" in result.output or "404" in result.output:
-                missing.append(f"{name} (no such package in {self.registry})")
+                reason = f"{name} (no such package in {self.registry})"
             elif result.ok:
-                missing.append(f"{name}@{spec} (no published version matches {spec!r})")
+                reason = f"{name}@{spec} (no published version matches {spec!r})"
             elif ENVIRONMENT_PROBLEM.search(result.output):
                 environment = f"cannot reach {self.registry}: {result.output[-300:]}"
+                continue
             else:
-                missing.append(f"{name}@{spec} ({result.output.strip()[-200:] or 'npm view failed'})")
+                reason = f"{name}@{spec} ({result.output.strip()[-200:] or 'npm view failed'})"
+            missing.append(MissingDependency(name, "registry", reason))
         return missing, environment
+
+    def _not_a_sibling(self, name: str, spec: str, siblings: list[str]) -> str:
+        """Why a `workspace:` spec, or a `file:`/`link:` one to a folder of the workspace, names no package the
+        workspace has; "" for a folder that holds that very package, and for the other non-registry specs (git,
+        http, portal), which the install judges."""
+        known = f": {', '.join(siblings[:20])}{' …' if len(siblings) > 20 else ''}" if siblings else ""
+        if spec.startswith("workspace:"):
+            return (
+                f"`{name}`: no package of the workspace is named so (workspace: links only the workspace's own "
+                f"packages{known}); name one of them, or a package of the registry with a version range"
+            )
+        if not spec.startswith(("file:", "link:")):
+            return ""
+        folder = (self.package_dir / spec.split(":", 1)[1]).resolve()
+        if not folder.is_relative_to(self.workspace_root.resolve()):
+            return ""
+        try:
+            found = json.loads((folder / "package.json").read_text(encoding="utf-8")).get("name")
+        except (OSError, ValueError, AttributeError):
+            found = None
+        if found == name:
+            return ""
+        holds = f"holds {found}" if isinstance(found, str) else "holds no package.json"
+        return (
+            f"`{name}@{spec}`: no package of the workspace is named so ({spec.split(':', 1)[1]} {holds}; the "
+            f"workspace's own packages{known or ': none'})"
+        )
 
     def _install_digest(self) -> str:
         """What an install of the package reads: its manifest, the root's and the lockfile, and how we install."""

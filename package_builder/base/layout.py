@@ -57,12 +57,19 @@ def workspace_directories(root: Path) -> list[Path]:
 
 def workspace_package_names(root: Path) -> set[str]:
     """The names of the workspace's own packages: a dependency on one is linked by the manager, not fetched."""
-    names = set()
+    return set(workspace_package_versions(root))
+
+
+def workspace_package_versions(root: Path) -> dict[str, str | None]:
+    """The workspace's own packages, name → version (None when its package.json has none): a dependency on one is
+    checked against that version, never the registry."""
+    versions: dict[str, str | None] = {}
     for directory in workspace_directories(root):
-        name = read_manifest(directory / "package.json").get("name")
+        manifest = read_manifest(directory / "package.json")
+        name, version = manifest.get("name"), manifest.get("version")
         if isinstance(name, str):
-            names.add(name)
-    return names
+            versions[name] = version if isinstance(version, str) else None
+    return versions
 
 
 def expand_workspace_glob(root: Path, pattern: str) -> list[Path]:

@@ -9,6 +9,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from package_builder.base.commands import ENVIRONMENT_PROBLEM, StepResult, Toolchain
+from package_builder.base.workspace_ranges import MissingDependency
 
 
 @dataclass
@@ -71,6 +72,23 @@ def environment_failure(result: StepResult) -> bool:
     return result.step in ("install", "dependency check") and bool(ENVIRONMENT_PROBLEM.search(result.output))
 
 
+def dependency_problem(missing: list[MissingDependency]) -> str:
+    """The guard's findings as the repair prompt shows them, each under where it was looked for: a package of the
+    monorepo is linked from the workspace, so the model must fix its range, never look for it on the registry (told
+    that every dependency must be on the registry, a model deleted a real sibling)."""
+    workspace = [str(item) for item in missing if item.where == "workspace"]
+    registry = [str(item) for item in missing if item.where == "registry"]
+    parts = []
+    if workspace:
+        parts.append(
+            "these dependencies are not in the workspace as written (a package of this monorepo is linked by the "
+            "package manager, never fetched from the registry): " + "; ".join(workspace)
+        )
+    if registry:
+        parts.append("these dependencies are not in the registry: " + "; ".join(registry))
+    return "; and ".join(parts)
+
+
 def validate_package(toolchain: Toolchain, coverage_target: int) -> ValidationReport:
     """Run the checks in order and stop at the first failure, classified for the repair loop. The user's lockfiles
     are as they were afterwards."""
@@ -92,7 +110,7 @@ def _validate(toolchain: Toolchain, coverage_target: int) -> ValidationReport:
         return report
     if missing:
         report.failure = "dependency"
-        report.problem = "these dependencies do not exist in the registry: " + "; ".join(missing)
+        report.problem = dependency_problem(missing)
         return report
 
     installed = toolchain.install()
@@ -154,7 +172,7 @@ def _type_check(toolchain: Toolchain) -> TypeCheckResult:
         if environment:
             return TypeCheckResult(ran=False, environment=True, problem=environment)
         if missing:
-            return TypeCheckResult(ran=False, problem="dependencies not in the registry: " + "; ".join(missing))
+            return TypeCheckResult(ran=False, problem=dependency_problem(missing))
         installed = toolchain.install()
         if not installed.ok:
             return TypeCheckResult(
