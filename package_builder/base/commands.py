@@ -269,7 +269,7 @@ class Toolchain:
                     if problem:
                         missing.append(MissingDependency(name, "workspace", problem))
             elif spec.startswith(_NON_REGISTRY):
-                problem = self._not_a_sibling(name, spec, sorted(siblings))
+                problem = self._not_a_sibling(name, spec, sorted(set(siblings) - {manifest.get("name")}))
                 if problem:
                     missing.append(MissingDependency(name, "workspace", problem))
             else:

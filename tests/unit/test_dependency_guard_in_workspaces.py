@@ -34,7 +34,7 @@ def workspace(tmp_path, manager: str, siblings: dict[str, str | None] | None = N
 
 def guard(package, dependencies: dict[str, str], **kwargs) -> tuple[list[str], str]:
     missing, environment = Toolchain(package, package.parents[1], NOWHERE).missing_dependencies(
-        {"dependencies": dependencies}, **kwargs
+        {"name": "@acme/thing", "dependencies": dependencies}, **kwargs
     )
     assert all(item.where == "workspace" for item in missing), "a sibling's finding is never the registry's"
     return [str(item) for item in missing], environment
@@ -107,7 +107,7 @@ def test_a_workspace_dependency_the_workspace_does_not_have_is_a_hallucination(t
     assert guard(package, {"@acme/nonexistent": spec}) == (
         [
             "`@acme/nonexistent`: no package of the workspace is named so (workspace: links only the workspace's own "
-            "packages: @acme/logger, @acme/thing); name one of them, or a package of the registry with a version "
+            "packages: @acme/logger); name one of them, or a package of the registry with a version "
             "range"
         ],
         "",
@@ -131,9 +131,9 @@ def test_a_file_spec_to_a_folder_of_the_workspace_must_hold_that_package(tmp_pat
     assert environment == ""
     assert missing == [
         "`@acme/ghost@file:../ghost`: no package of the workspace is named so (../ghost holds no package.json; the "
-        "workspace's own packages: @acme/logger, @acme/thing)",
+        "workspace's own packages: @acme/logger)",
         "`@acme/impostor@link:../../vendor/left-pad`: no package of the workspace is named so (../../vendor/left-pad "
-        "holds left-pad; the workspace's own packages: @acme/logger, @acme/thing)",
+        "holds left-pad; the workspace's own packages: @acme/logger)",
     ]
 
 
