@@ -18,6 +18,7 @@ from pathlib import Path
 
 from package_builder.base.errors import ConfigError, PlanError
 from package_builder.base.layout import detect_package_manager, is_yarn_berry, read_manifest, workspace_directories
+from package_builder.base.workspace_ranges import WorkspaceLinker
 from package_builder.generation.dependency_api import PublicApi, public_api
 from package_builder.generation.plan import CATEGORIES, PlanSpec, parse_plan
 from package_builder.generation.plan_files import discover_plans
@@ -38,11 +39,10 @@ class WorkspaceDependency:
 
 
 def linked_range(workspace_root: Path, version: str) -> str:
-    """The range that makes the workspace's manager link a sibling of `version` rather than fetch it."""
+    """The range that makes the workspace's manager link a sibling of `version` rather than fetch it: the very range
+    the dependency guard (`workspace_ranges`) accepts."""
     manager = detect_package_manager(workspace_root)
-    if manager == "pnpm" or (manager == "yarn" and is_yarn_berry(workspace_root)):
-        return "workspace:^"
-    return f"^{version}"
+    return WorkspaceLinker.of(workspace_root, manager, is_yarn_berry(workspace_root)).range_for(version)
 
 
 def workspace_packages(workspace_root: Path) -> dict[str, tuple[str, str]]:

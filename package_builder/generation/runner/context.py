@@ -104,6 +104,7 @@ class PhaseContext:
             timeout_setting="buildValidation.commandTimeoutSeconds",
             heartbeat=self.say,
             dependency_dirs=tuple(self.config.workspace_root / d.path for d in self.plan.workspace_dependencies),
+            planned={d.name: d.version for d in self.plan.workspace_dependencies if d.plan},
         )
 
     def package_tree(self) -> tuple[dict[str, str], set[str]]:
