@@ -71,6 +71,37 @@ export function logLine(message: string): void {
 """
 
 
+def test_doit_estimate_counts_each_siblings_api_and_says_what_budget_trims_it(project):
+    only_suite_plans(project)
+    write_workspace_root(project.workspace, "npm", "packages/*/*", "the-monorepo")
+    logger = project.workspace / "packages" / "shared" / "logger"
+    (logger / "src").mkdir(parents=True)
+    (logger / "package.json").write_text(json.dumps({"name": "@example/logger", "version": "1.4.0"}))
+    (logger / "src" / "index.ts").write_text(
+        LOGGER_SOURCE + "".join(f"export const c{i}: number = {i};\n" for i in range(80))
+    )
+    write_suite_plan(project, "service", "audit", "@example/logger")
+    write_suite_plan(project, "core", "alone")
+
+    with_sibling = project.doit("estimate:audit", check=True).stdout
+    alone = project.doit("estimate:alone", check=True).stdout
+    project.write_config(turnBasedGeneration={"dependencyApiChars": 600})
+    trimmed = project.doit("estimate:audit", check=True).stdout
+
+    assert re.search(
+        r"workspace dependency @example/logger: its API \(sources\) is in every request, \d+ characters "
+        r"\(turnBasedGeneration.dependencyApiChars\)",
+        with_sibling,
+    ), with_sibling
+    assert "(turnBasedGeneration.dependencyApiChars, trimmed to it)" in trimmed
+    assert "workspace dependency" not in alone
+    total = {
+        name: int(re.search(r"^total\s+(\d+)", out, re.M).group(1))
+        for name, out in [("sibling", with_sibling), ("alone", alone), ("trimmed", trimmed)]
+    }
+    assert total["sibling"] > total["trimmed"] > total["alone"], total
+
+
 def write_suite(project) -> list[str]:
     """npm workspace with @example/logger already in it; the plans `events` (core) and `audit` (service), which uses
     events and logger; the API answers with the example's answers for each package, and FOUNDATION writes audit's

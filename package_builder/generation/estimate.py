@@ -152,6 +152,13 @@ def report(plan: PlanSpec, estimates: list[PhaseEstimate]) -> str:
         f"{sum(e.cached_tokens for e in estimates):>8}{sum(e.output_budget for e in estimates):>8}  "
         f"${total[0]:.4f} / ${total[1]:.4f} / ${total[2]:.4f}"
     )
+    for dependency in plan.workspace_dependencies:
+        if dependency.api is not None:
+            cut = ", trimmed to it" if dependency.api.trimmed else ""
+            lines.append(
+                f"workspace dependency {dependency.name}: its API ({dependency.api.source}) is in every request, "
+                f"{len(dependency.api.text)} characters (turnBasedGeneration.dependencyApiChars{cut})"
+            )
     unpriced = next((e.unpriced_model for e in estimates if e.unpriced_model), None)
     if unpriced:
         lines.append(

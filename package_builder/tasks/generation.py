@@ -24,14 +24,16 @@ def estimate(project: LoadedProject, plan_path: str):
     from package_builder.base.config import BuildConfig, load_config
     from package_builder.generation.estimate import estimate_plan, report
     from package_builder.generation.plan import parse_plan
+    from package_builder.generation.suite import in_workspace
 
     try:
-        plan = parse_plan(Path(plan_path))
         config = (
             load_config(project.paths.config)
             if project.config is not None
             else BuildConfig.model_validate({"workspaceRoot": "."})
         )
+        chars = config.turn_based_generation.dependency_api_chars
+        plan = in_workspace(parse_plan(Path(plan_path)), config.workspace_root, chars)  # its siblings' APIs included
         if project.config is None:
             say(f"(no usable config: {project.config_error.splitlines()[0]}; estimating with the defaults)")
         say(report(plan, estimate_plan(project.paths, config, project.paths.config, plan, project.phases_of(plan))))
