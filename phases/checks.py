@@ -92,10 +92,18 @@ def no_tests_in_src(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str])
 
 def no_weakened_checks(answer: ModelAnswer, plan: PlanSpec, before: dict[str, str]) -> list[str]:
     """A fix must fix the code, not the checks: no deleted tests, no test file with fewer real assertions than before,
-    no assertion that holds whatever the code does, no new suppressions, skips or `any` in code. Counts are per file
+    no assertion that holds whatever the code does, no new suppressions, skips or `any` in code, no workspace
+    dependency dropped from package.json or written with a range its manager does not link. Counts are per file
     (one more `any` in a file that had one is one more `any`). Only what the answer adds counts (an `any` an earlier
     phase left is not this answer's doing), prose is not code, and assertions in comments do not count."""
     problems = [f"{path}: deleting tests is not a fix" for path in answer.deletes if _is_test(path)]
+    if "package.json" in answer.files and plan.workspace_dependencies:  # a sibling removed "to fix" the install
+        try:
+            manifest = json.loads(answer.files["package.json"])
+        except ValueError as exc:
+            problems.append(f"package.json is not valid JSON: {exc}")
+        else:
+            problems += workspace_ranges(manifest if isinstance(manifest, dict) else {}, plan)
     for path, content in answer.files.items():
         if not path.endswith(_CODE_FILE):
             continue

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -102,12 +103,12 @@ def test_doit_estimate_counts_each_siblings_api_and_says_what_budget_trims_it(pr
     assert total["sibling"] > total["trimmed"] > total["alone"], total
 
 
-def write_suite(project) -> list[str]:
-    """npm workspace with @example/logger already in it; the plans `events` (core) and `audit` (service), which uses
-    events and logger; the API answers with the example's answers for each package, and FOUNDATION writes audit's
-    siblings as it is told. Returns the packages in the order the API was asked for them."""
+def write_suite(project, manager: str = "npm") -> list[str]:
+    """An npm (or `manager`) workspace with @example/logger already in it; the plans `events` (core) and `audit`
+    (service), which uses events and logger; the API answers with the example's answers for each package, and
+    FOUNDATION writes audit's siblings as it is told. Returns the packages in the order the API was asked for them."""
     only_suite_plans(project)
-    write_workspace_root(project.workspace, "npm", "packages/*/*", "the-monorepo")
+    write_workspace_root(project.workspace, manager, "packages/*/*", "the-monorepo")
     logger = project.workspace / "packages" / "shared" / "logger"
     logger.mkdir(parents=True)
     (logger / "package.json").write_text(
@@ -117,7 +118,7 @@ def write_suite(project) -> list[str]:
                 "version": "1.4.0",
                 "main": "dist/index.js",
                 "scripts": {
-                    "build": "node -e \"require('fs').mkdirSync('dist');require('fs').writeFileSync("
+                    "build": "node -e \"require('fs').mkdirSync('dist',{recursive:true});require('fs').writeFileSync("
                     "'dist/index.js','export const log = () => {}\\n')\""
                 },
             }
@@ -137,7 +138,8 @@ def write_suite(project) -> list[str]:
         order.append(package)
         text = example_answer(request.phase).replace(EXAMPLE, package)
         if request.phase == "FOUNDATION" and package == "@example/audit":  # writes its siblings as it was told to
-            siblings = '"dependencies": {"@example/events": "^0.1.0", "@example/logger": "^1.4.0"},\n  '
+            ranges = ("workspace:^", "workspace:^") if manager == "pnpm" else ("^0.1.0", "^1.4.0")
+            siblings = f'"dependencies": {{"@example/events": "{ranges[0]}", "@example/logger": "{ranges[1]}"}},\n  '
             text = text.replace('"devDependencies"', siblings + '"devDependencies"', 1)
         return Text(text)
 
@@ -259,3 +261,48 @@ def test_a_siblings_api_change_makes_its_dependents_code_phases_ask_again_and_a_
         or "export const level" in hit.system
         for hit in project.api.hits[asked:]
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("manager", ["npm", "pnpm"])
+def test_a_generated_suite_publishes_dependencies_first_with_real_ranges(project, npm_registry, manager):
+    """The registry has no uplink, so the generated packages build and test with node alone here: what is checked is
+    the suite's order and the ranges the published manifests carry (pnpm rewrites `workspace:^`)."""
+    write_suite(project, manager)
+    generated = project.api.default
+
+    def answer(request):
+        text = generated(request).text
+        block = re.search(r'<file path="package.json">\n(.*?)\n</file>', text, re.S)
+        if block:  # FOUNDATION's, and any later phase's rewrite of it
+            manifest = json.loads(block.group(1))
+            manifest.update(scripts={"build": "node -e 0", "test": "node -e 0"}, devDependencies={}, files=["src"])
+            if manifest["name"] == "@example/audit":  # every rewrite keeps the siblings FOUNDATION wrote
+                ranges = ["workspace:^"] * 2 if manager == "pnpm" else ["^0.1.0", "^1.4.0"]
+                manifest["dependencies"] = dict(zip(["@example/events", "@example/logger"], ranges, strict=True))
+            text = text.replace(block.group(1), json.dumps(manifest, indent=2))
+        return Text(text)
+
+    project.api.default = answer
+    project.write_config(buildValidation={"enabled": False}, npmRegistry=npm_registry.url)
+    project.doit("generate", check=True)
+    token = npm_registry.add_user(f"suite-{manager}")
+
+    published = project.doit(
+        "publish", NPM_TOKEN=token, timeout=600, **(PNPM_ENV(project) if manager == "pnpm" else {})
+    )
+
+    assert published.returncode == 0, published.stdout + published.stderr
+    order = [line for line in published.stdout.splitlines() if line.startswith(".  publish:")]
+    assert order.index(".  publish:@example/events") < order.index(".  publish:@example/audit"), order
+    view = subprocess.run(
+        ["npm", "view", "@example/audit", "dependencies", "--json", "--registry", npm_registry.url],
+        capture_output=True,
+        text=True,
+        env=project.env(),
+    )
+    assert json.loads(view.stdout) == {"@example/events": "^0.1.0", "@example/logger": "^1.4.0"}, view.stderr
+
+
+def PNPM_ENV(project) -> dict:  # noqa: N802
+    return {"npm_config_store_dir": str(project.npm_cache / "pnpm-store")}

@@ -14,7 +14,7 @@ from monorepo import write_workspace_root
 from package_builder.generation.answer import ModelAnswer
 from package_builder.generation.plan import parse_plan
 from package_builder.generation.suite import generation_order, in_workspace, workspace_dependencies
-from phases.checks import foundation
+from phases.checks import foundation, no_weakened_checks
 
 
 def write_plan(plans: Path, category: str, name: str, *dependencies: str, version: str = "1.0.0") -> Path:
@@ -111,3 +111,8 @@ def test_foundation_refuses_a_package_json_that_writes_a_sibling_with_a_registry
     assert "@acme/events in dependencies as 'workspace:^'" in wrong and "got '^1.0.0' in dependencies" in wrong
     (missing,) = foundation(answer({}), audit, {})
     assert missing.endswith("got nothing")
+
+    # a later fix may rewrite package.json, never drop the sibling or give it a range the manager does not link
+    assert no_weakened_checks(answer({"@acme/events": "workspace:^"}), audit, {}) == []
+    (dropped,) = no_weakened_checks(answer({"zod": "^3.0.0"}), audit, {})
+    assert "must list @acme/events in dependencies as 'workspace:^'" in dropped
