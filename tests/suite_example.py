@@ -20,27 +20,27 @@ SUITE = Path(__file__).resolve().parent.parent / "examples" / "suite"
 PLANS = SUITE / "plans" / "packages"
 ANSWERS = SUITE / "answers"
 LOGGER = "packages/shared/logger"
-INSTALL = {"npm": ["npm", "install", "--no-audit", "--no-fund"], "pnpm": ["pnpm", "install"]}
+# How the monorepo's users write their lockfile: the packages resolved, nothing installed (generation installs).
+LOCK_ONLY = {
+    "npm": ["npm", "install", "--package-lock-only", "--no-audit", "--no-fund"],
+    "pnpm": ["pnpm", "install", "--lockfile-only"],
+}
 # How the workspace's manager links a sibling (suite.linked_range): FOUNDATION's package.json writes exactly this.
 NPM_RANGES = {"@example/events": "^0.1.0", "@example/logger": "^1.0.0"}
 IDENTITY = ["-c", "user.name=example", "-c", "user.email=example@localhost"]
 
 
 def seed_workspace(workspace: Path, env: dict, manager: str = "npm") -> None:
-    """A git repo holding examples/suite/workspace/ (an npm-workspaces root and @example/logger), installed, with
-    logger built, all committed (its lockfile too; node_modules and dist/ are ignored). `manager` "pnpm" swaps the
-    root for a pnpm-workspace.yaml one.
-
-    logger is built here because generation does not yet build a workspace dependency whose outputs (dist/) are
-    missing before it type-checks a dependent against it; once it does, this build can go."""
+    """A git repo holding examples/suite/workspace/ (an npm-workspaces root and @example/logger) and its lockfile, all
+    committed, as a fresh clone has it: nothing installed, logger never built (generation builds it before it
+    type-checks audit against it). `manager` "pnpm" swaps the root for a pnpm-workspace.yaml one."""
     workspace.mkdir(parents=True, exist_ok=True)
     shutil.copytree(SUITE / "workspace", workspace, dirs_exist_ok=True)
     if manager != "npm":
         write_workspace_root(workspace, manager, "packages/*/*", "example-suite-monorepo")
     run = {"env": env, "check": True, "capture_output": True, "text": True}
     subprocess.run(["git", "init", "-q", "--initial-branch=main"], cwd=workspace, **run)
-    subprocess.run(INSTALL[manager], cwd=workspace, **run)
-    subprocess.run(["npm", "run", "build"], cwd=workspace / LOGGER, **run)
+    subprocess.run(LOCK_ONLY[manager], cwd=workspace, **run)
     subprocess.run(["git", "add", "-A"], cwd=workspace, **run)
     subprocess.run(["git", *IDENTITY, "commit", "-qm", "a monorepo with @example/logger"], cwd=workspace, **run)
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from messages_api import Text
-from suite_example import LOGGER, PLANS, SUITE, package_of, seed_workspace, suite_answer, with_ranges
+from suite_example import LOGGER, NPM_RANGES, PLANS, SUITE, package_of, seed_workspace, suite_answer, with_ranges
 
-pytestmark = pytest.mark.slow  # two full generations with real installs, builds and tests
+slow = pytest.mark.slow  # a full generation of both plans, with real installs, builds and tests
 
 EVENTS, AUDIT = "packages/core/events", "packages/service/audit"
 LOCKFILE = {"npm": "package-lock.json", "pnpm": "pnpm-lock.yaml"}
@@ -40,6 +41,7 @@ def cache_env(project) -> dict:
 def seed(project, manager: str) -> bytes:
     """The example's monorepo in the project's workspace; returns its committed lockfile."""
     seed_workspace(project.workspace, project.env(**cache_env(project)), manager)
+    assert not (project.workspace / LOGGER / "dist").exists(), "a fresh clone: logger never built"
     return (project.workspace / LOCKFILE[manager]).read_bytes()
 
 
@@ -72,6 +74,7 @@ def assert_the_suite_is_green(project, manager: str, lockfile: bytes, output: st
         assert report["green"], report
         assert [step["step"] for step in report["steps"]] == ["install", "type-check", "build", "tests"]
     assert (project.workspace / LOCKFILE[manager]).read_bytes() == lockfile, "the user's lockfile is theirs"
+    assert (project.workspace / LOGGER / "dist" / "index.d.ts").is_file(), "logger built before audit's checks"
     assert project.git("status", "--porcelain") == ""
     # audit's branch holds events' code (stacked on it, events being unmerged) and imports both siblings by name
     audit = done["@example/audit"]
@@ -107,6 +110,35 @@ def assert_audit_runs_the_real_siblings(project) -> None:
     assert passed.returncode == 0, passed.stdout + passed.stderr
 
 
+@pytest.mark.parametrize("package", ["events", "audit"])
+def test_every_answer_of_the_suite_example_passes_its_phases_own_checks(package):
+    """Each hand-written answer, applied in phase order, is what the runner accepts: it parses, writes only what its
+    phase may, and passes the phase's check (audit's FOUNDATION: the siblings with the ranges the example's npm
+    workspace links; the repair phases: no test weakened against the files before it)."""
+    from package_builder.generation.answer import parse_answer
+    from package_builder.generation.plan import parse_plan
+    from package_builder.generation.suite import sibling_plans, workspace_dependencies
+    from phases import PHASES
+
+    plan = parse_plan(next(PLANS.glob(f"*/{package}.md")))
+    found = workspace_dependencies(SUITE / "workspace", plan, sibling_plans(plan.plan_path))
+    plan = replace(plan, workspace_dependencies=found)  # as the runner sees it (the checks read no API)
+    assert [d.name for d in plan.workspace_dependencies] == (
+        ["@example/events", "@example/logger"] if package == "audit" else []
+    )
+    files: dict[str, str] = {}
+    for phase in PHASES:
+        if phase.kind != "model":
+            continue
+        answer = parse_answer(suite_answer(plan.package_name, phase.name), phase)
+        assert answer.dropped == () and answer.summary, (phase.name, answer.dropped)
+        assert (phase.check(answer, plan, dict(files)) if phase.check else []) == [], phase.name
+        files.update(answer.files)
+    if package == "audit":
+        assert json.loads(files["package.json"])["dependencies"] == NPM_RANGES
+
+
+@slow
 def test_the_suite_example_replays_into_an_npm_workspace_with_no_api_key(project):
     lockfile = seed(project, "npm")
     project.write_config(plansDir=str(PLANS), model={"provider": "replay", "cassette": str(SUITE / "cassette.json")})
@@ -128,6 +160,7 @@ def test_the_suite_example_replays_into_an_npm_workspace_with_no_api_key(project
     assert_audit_runs_the_real_siblings(project)
 
 
+@slow
 def test_the_suite_example_generates_into_a_pnpm_workspace_with_workspace_ranges(project):
     """pnpm links a sibling only through `workspace:`: the tool tells the model so, and the example's answers, served
     by the test API, write `workspace:^` where the npm workspace's write `^version`."""
