@@ -176,6 +176,8 @@ def test_the_suite_example_generates_into_a_pnpm_workspace_with_workspace_ranges
     assert set(packages[:first_audit]) == {"@example/events"} and "@example/events" not in packages[first_audit:]
     told = [hit.system for hit in project.api.hits if package_of(hit) == "@example/audit"]
     assert all('"@example/events": "workspace:^"' in s and '"@example/logger": "workspace:^"' in s for s in told)
+    exported = ("createEventHub", "isEventHub", "EventHub<", "createLogger", "isLogLevel", "LogRecord")
+    assert told and all(name in system for system in told for name in exported), "each request shows their APIs"
     assert_the_suite_is_green(project, "pnpm", lockfile, result.stdout)
     manifest = json.loads((project.workspace / AUDIT / "package.json").read_text())
     assert manifest["dependencies"] == linked
