@@ -22,7 +22,7 @@ _WEAKENING = re.compile(
     rf"\bx(?:it|describe)\(|{ANY_TYPE}|\beslint-disable\b"
 )  # `any`: the checkpoint's scan too
 _ASSERTION = re.compile(r"\bexpect(?:TypeOf)?\s*\(|\bassert(?:\.\w+)?\s*\(")
-_LINE_COMMENT = re.compile(r"(?m)^\s*//.*$|/\*.*?\*/", re.S)
+_LINE_COMMENT = re.compile(r"(?m)^\s*//[^\n]*$|/\*.*?\*/", re.S)  # re.S is for /* */ only
 _CONSTANT = r"""(?:true|false|null|undefined|NaN|-?\d[\d_]*(?:\.\d+)?|'[^'\\\n]*'|"[^"\\\n]*"|`[^`$\\\n]*`)"""
 _NAME = r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*"
 _MATCHER = r"\)\s*(?:\.\s*not\s*)?\.\s*\w+\s*\(\s*"

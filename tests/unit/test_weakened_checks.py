@@ -29,6 +29,15 @@ def check(files: dict[str, str], before: dict[str, str], deletes: tuple[str, ...
     return no_weakened_checks(ModelAnswer(files=files, deletes=deletes), parse_plan(PLAN), before)
 
 
+def test_a_test_file_with_a_line_comment_still_has_its_assertions_counted():
+    commented = "// the parser's happy path\n" + TEST
+    one_less = commented.replace("    expect(parse('2')).toBe(2);\n", "")
+
+    assert check({"tests/parse.test.ts": commented}, {"tests/parse.test.ts": TEST}) == []
+    (problem,) = check({"tests/parse.test.ts": one_less}, {"tests/parse.test.ts": TEST})
+    assert problem.startswith("tests/parse.test.ts holds 1 assertions, 2 before this answer")
+
+
 def test_one_more_any_in_a_file_that_already_has_one_is_refused():
     widened = CODE + "export function load(value: any): string {\n  return String(value);\n}\n"
 
