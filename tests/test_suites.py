@@ -53,7 +53,11 @@ def test_doit_list_and_doit_status_say_what_each_plan_waits_for(project):
     write_suite_plan(project, "service", "audit", "@example/events", EXAMPLE)
     write_suite_plan(project, "core", "events")
 
-    listed = project.doit("list", check=True).stdout
+    listing = project.doit("list", check=True, PYTHONPROFILEIMPORTTIME="1")
+    listed = listing.stdout
+    # a load reads no sibling's API (SiblingApis reads them when doit checks a phase): not even the reader is imported
+    assert "package_builder.generation.suite" in listing.stderr
+    assert "package_builder.generation.dependency_api" not in listing.stderr
     status = project.doit(check=True).stdout
 
     assert re.search(

@@ -15,13 +15,16 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from package_builder.base.errors import ConfigError, PlanError
 from package_builder.base.layout import detect_package_manager, is_yarn_berry, read_manifest, workspace_directories
 from package_builder.base.workspace_ranges import WorkspaceLinker
-from package_builder.generation.dependency_api import PublicApi, public_api
 from package_builder.generation.plan import CATEGORIES, PlanSpec, parse_plan
 from package_builder.generation.plan_files import discover_plans
+
+if TYPE_CHECKING:
+    from package_builder.generation.dependency_api import PublicApi
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ def in_workspace(plan: PlanSpec, workspace_root: Path, api_chars: int) -> PlanSp
 
 def with_apis(plan: PlanSpec, workspace_root: Path, api_chars: int) -> PlanSpec:
     """Each workspace dependency's public API read again (after a build made its declarations, say)."""
+    from package_builder.generation.dependency_api import public_api  # a phase's, never a doit load's
+
     read = tuple(replace(d, api=public_api(workspace_root / d.path, api_chars)) for d in plan.workspace_dependencies)
     return replace(plan, workspace_dependencies=read)
 
