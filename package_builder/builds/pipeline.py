@@ -22,8 +22,8 @@ import functools
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from package_builder.base.errors import ConfigError
 from package_builder.base.globs import expand_braces, path_matcher
@@ -33,9 +33,9 @@ DEFAULT_INPUTS = "$TURBO_DEFAULT$"
 _DEFAULT_DEPENDS = {"build": ("^build",), "test": ("build",)}
 
 
-@dataclass(frozen=True)
-class StepDefinition:
-    """One step (build, test, or a prerequisite script like generate) of one package."""
+class StepDefinition(NamedTuple):
+    """One step (build, test, or a prerequisite script like generate) of one package.
+    A NamedTuple, not a frozen dataclass: doit defines it on every load, where a dataclass costs 0.7 ms."""
 
     step: str
     inputs: tuple[str, ...] | None = None  # None: every versioned file but the outputs

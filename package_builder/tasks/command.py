@@ -13,7 +13,6 @@ Where things come from, since there is no checkout around it:
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
 from pathlib import Path
 
 from doit.cmd_base import NamespaceTaskLoader
@@ -27,11 +26,12 @@ from package_builder.tasks.project import LoadedProject
 PHASES_PACKAGE = "package_builder.phases"  # the checkout's phases/, mapped in pyproject.toml's package-dir
 
 
-@dataclass(frozen=True)
 class InstalledPaths(ProjectPaths):
     """An install's paths: `root` holds the installed `phases/` and `prompts/`; the config is the one named."""
 
-    config_file: Path
+    def __init__(self, root: Path, config_file: Path):
+        super().__init__(root)
+        self.config_file = config_file
 
     @property
     def config(self) -> Path:

@@ -23,8 +23,9 @@ from package_builder.base.paths import ProjectPaths
 if TYPE_CHECKING:
     from package_builder.generation.phase import PhaseSpec
 
-_PLANS_DIR_KEY = re.compile(r'"(?:plansDir|plans_dir)"\s*:')
-_PLANS_DIR = re.compile(_PLANS_DIR_KEY.pattern + r'\s*"([^"\\]*)"')
+# patterns, compiled by `re` only when a config is not JSON (a load with a good config compiles nothing)
+_PLANS_DIR_KEY = r'"(?:plansDir|plans_dir)"\s*:'
+_PLANS_DIR = _PLANS_DIR_KEY + r'\s*"([^"\\]*)"'
 
 
 def _plans_dirs_named(text: str) -> list | None:
@@ -33,7 +34,7 @@ def _plans_dirs_named(text: str) -> list | None:
     try:
         raw = json.loads(text)
     except ValueError:
-        keys, values = _PLANS_DIR_KEY.findall(text), _PLANS_DIR.findall(text)
+        keys, values = re.findall(_PLANS_DIR_KEY, text), re.findall(_PLANS_DIR, text)
         return values if len(values) == len(keys) else None
     if not isinstance(raw, dict):
         return None
