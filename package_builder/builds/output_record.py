@@ -55,9 +55,8 @@ def output_changes(record: str, package_dir: str, stop_at_first: bool = False) -
     sorted; None when there is no readable record. Files whose stat changed but whose content did not are recorded
     again with their new stat."""
     try:
-        with open(record, "rb") as handle:
-            recorded_ns = os.fstat(handle.fileno()).st_mtime_ns
-            files = json.loads(handle.read())["files"]
+        recorded_ns, text = _read(record)
+        files = json.loads(text)["files"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not isinstance(files, dict):
@@ -66,7 +65,7 @@ def output_changes(record: str, package_dir: str, stop_at_first: bool = False) -
     refreshed = False
     for name in sorted(files) if not stop_at_first else files:
         state = files[name]
-        path = os.path.join(package_dir, name)
+        path = f"{package_dir}{os.sep}{name}"  # what os.path.join gives for a relative name, at a third of its cost
         try:
             stat = os.lstat(path)
         except OSError:
@@ -74,11 +73,20 @@ def output_changes(record: str, package_dir: str, stop_at_first: bool = False) -
             if stop_at_first:
                 break
             continue
-        now = file_state(stat, state[-1])
-        if now == state and stat.st_mtime_ns < recorded_ns:
-            continue  # the usual case: stat alone, no read
-        if _digest_of(path) == state[-1]:
-            files[name], refreshed = now, True  # same content: touched, or too new to trust its stat before
+        try:
+            size, mtime_ns, ctime_ns, inode, digest = state
+        except (TypeError, ValueError):
+            return None  # not a record this version wrote: the step runs, and writes one
+        if (
+            stat.st_mtime_ns == mtime_ns
+            and stat.st_size == size
+            and stat.st_ctime_ns == ctime_ns
+            and stat.st_ino == inode
+            and mtime_ns < recorded_ns
+        ):
+            continue  # the usual case: stat alone, no read, no list built (doit asks this of every step)
+        if _digest_of(path) == digest:
+            files[name], refreshed = file_state(stat, digest), True  # same content: touched, or too new to trust
             continue
         changes.append((name, "changed"))
         if stop_at_first:
@@ -94,6 +102,22 @@ def describe_changes(changes: list[tuple[str, str]]) -> str:
     if len(changes) > 3:
         said.append(f"and {len(changes) - 3} more")
     return ", ".join(said)
+
+
+def _read(path: str) -> tuple[int, bytes]:
+    """(mtime_ns, content) of a record: through the os module, not a file object, which costs twice as much."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        stat = os.fstat(descriptor)
+        content = os.read(descriptor, stat.st_size + 1)  # a regular file: a short read is its end
+        if len(content) > stat.st_size:  # it grew since the stat: read on to its end
+            chunks = [content]
+            while chunk := os.read(descriptor, 1 << 16):
+                chunks.append(chunk)
+            content = b"".join(chunks)
+        return stat.st_mtime_ns, content
+    finally:
+        os.close(descriptor)
 
 
 def _digest_of(path: str) -> str | None:

@@ -82,3 +82,24 @@ def test_an_edit_within_the_clocks_granularity_after_the_record_is_still_seen(tm
 
     assert not outputs_intact(record, str(package))
     assert output_changes(record, str(package)) == [("dist/index.js", "changed")]
+
+
+def test_a_record_this_version_did_not_write_means_the_step_runs(tmp_path):
+    """A damaged or foreign record is no record: the step runs and writes its own, never a crash of the check."""
+    package, record = built(tmp_path, {"dist/index.js": "one"})
+    for damaged in ({"files": {"dist/index.js": [3, "sha256:abc"]}}, {"files": {"dist/index.js": None}}, {"files": []}):
+        Path(record).write_text(json.dumps(damaged))
+
+        assert output_changes(record, str(package)) is None
+        assert not outputs_intact(record, str(package))
+
+
+def test_a_large_record_is_read_whole(tmp_path):
+    """A build of hundreds of files: its record, past 64 KB, is read to its end, not to a buffer's size."""
+    files = {f"dist/chunk-{number:04d}.js": str(number) for number in range(700)}
+    package, record = built(tmp_path, files)
+    assert Path(record).stat().st_size > 1 << 16
+
+    (package / "dist/chunk-0699.js").unlink()  # the last one the record names
+
+    assert output_changes(record, str(package)) == [("dist/chunk-0699.js", "missing")]
