@@ -26,7 +26,8 @@ class ModelCallError(PackageBuilderError):
 
 
 class ModelRequestRefused(ModelCallError):
-    """The API refused the request itself (400 invalid_request_error): resending it unchanged would not help."""
+    """The API refused the request itself (400 invalid_request_error, 401/403 a key it does not accept, 404 a model it
+    does not have, 413 too large): resending it unchanged would not help."""
 
 
 class PhaseFailed(PackageBuilderError):

@@ -80,7 +80,8 @@ class AnthropicModel:
             except self._anthropic.APIStatusError as exc:
                 self._pacer.settle(reserved, Usage(0, 0, 0), exc.response.headers)
                 if exc.status_code not in (429, 529):
-                    refused = ModelRequestRefused if exc.status_code == 400 else ModelCallError
+                    # a bad request, a key or model the API does not accept: sending it again would not help
+                    refused = ModelRequestRefused if exc.status_code in (400, 401, 403, 404, 413) else ModelCallError
                     raise refused(
                         f"{phase}: the model API answered {exc.status_code} {_error_type(exc)}: {_error_message(exc)}"
                     ) from None
