@@ -36,6 +36,17 @@ def test_only_the_task_package_imports_doit():
     assert offenders == []
 
 
+def test_only_the_temporal_package_imports_temporalio_and_no_other_part_imports_it():
+    """The Temporal engine is an optional extra: doit, the halves and the base never need it installed."""
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in [*(REPO / "package_builder").rglob("*.py"), *(REPO / "phases").rglob("*.py"), REPO / "dodo.py"]
+        if path.relative_to(REPO).parts[:2] != ("package_builder", "temporal")
+        and ({"temporalio"} & imported_modules(path) or "package_builder.temporal" in path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
 def test_the_graph_loads_without_any_third_party_module():
     code = (
         "import sys, package_builder.generation.graph\n"
@@ -48,7 +59,7 @@ def test_the_graph_loads_without_any_third_party_module():
 # The tree shows the architecture: two halves on one shared base, wired to doit (and later Temporal) from above.
 HALVES = ("generation", "builds")
 BASE = "base"
-WIRING = ("tasks", "cli")  # may import every part; no part imports them
+WIRING = ("tasks", "temporal", "cli")  # may import every part; no part imports them
 
 
 def package_modules() -> dict[str, Path]:
@@ -92,8 +103,8 @@ def part_of(name: str) -> str:
 
 def test_the_three_parts_are_folders_and_nothing_else_sits_beside_them():
     top = {path.name for path in (REPO / "package_builder").iterdir() if path.name != "__pycache__"}
-    assert top == {"__init__.py", "cli.py", "base", "generation", "builds", "tasks"}
-    for part in (BASE, *HALVES, "tasks"):
+    assert top == {"__init__.py", "cli.py", "base", "generation", "builds", "tasks", "temporal"}
+    for part in (BASE, *HALVES, "tasks", "temporal"):
         assert (REPO / "package_builder" / part / "__init__.py").read_text().startswith('"""'), part
 
 
