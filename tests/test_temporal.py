@@ -5,7 +5,9 @@ run by the same core; `status` shows where each stands, a second submit attaches
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -36,22 +38,22 @@ class OnTemporal:
         project.write_config(temporal={"address": temporal.address, "taskQueue": queue})
         self.workers: list[subprocess.Popen] = []
 
-    def command(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    def command(self, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "package_builder.temporal", *args],
             cwd=self.project.root,
-            env=self.project.env(),
+            env=self.project.env(**env),
             capture_output=True,
             text=True,
             timeout=timeout,
         )
 
-    def start_worker(self, identity: str) -> subprocess.Popen:
+    def start_worker(self, identity: str, **env: str) -> subprocess.Popen:
         log = open(self.project.root / f"worker-{identity}.log", "w")
         worker = subprocess.Popen(
             [sys.executable, "-m", "package_builder.temporal", "worker", "--identity", identity],
             cwd=self.project.root,
-            env=self.project.env(),
+            env=self.project.env(**env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -59,8 +61,8 @@ class OnTemporal:
         self.workers.append(worker)
         return worker
 
-    def status(self) -> list[dict]:
-        shown = self.command("status", "--json", timeout=60)
+    def status(self, **env: str) -> list[dict]:
+        shown = self.command("status", "--json", timeout=60, **env)
         assert shown.returncode == 0, shown.stderr
         return json.loads(shown.stdout)
 
@@ -154,3 +156,74 @@ def test_a_refused_request_fails_the_workflow_at_once_and_a_resubmit_resumes_whe
     called = project.api.phases_called()
     assert called == MODEL_PHASES[: MODEL_PHASES.index("TESTING") + 1] + MODEL_PHASES[MODEL_PHASES.index("TESTING") :]
     assert project.state()["status"] == "completed"
+
+
+def test_two_workers_on_their_own_clones_and_one_killed_mid_phase_the_survivor_finishes_the_package(
+    project, on_temporal, tmp_path
+):
+    """As on two machines: each worker has its own clone of the monorepo's remote and its own home (caches). Worker a
+    runs the first phases and is killed -9 while the model writes TYPES; worker b, which never saw the package, takes
+    it over at that phase from what a pushed."""
+    remote = tmp_path / "monorepo.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(project.workspace), str(remote)], check=True)
+    config = json.loads(project.config_path.read_text())
+    for name in ("a", "b"):
+        machine = {**config, "workspaceRoot": str(tmp_path / f"clone-{name}")}
+        machine["temporal"] = {**config["temporal"], "workspaceRemote": str(remote), "heartbeatTimeoutSeconds": 4}
+        (project.root / "configs" / f"machine-{name}.json").write_text(json.dumps(machine, indent=2))
+        (tmp_path / f"home-{name}").mkdir()
+    on_machine = {name: {"PACKAGE_BUILDER_CONFIG": str(project.root / "configs" / f"machine-{name}.json"),
+                         "HOME": str(tmp_path / f"home-{name}")} for name in ("a", "b")}  # fmt: skip
+    worker_a = on_temporal.start_worker("worker-a", **on_machine["a"])
+    project.api.script("TYPES", Hold(Text(example_answer("TYPES"))))
+
+    submitted = on_temporal.command("submit", "data-validator", **on_machine["a"])
+    assert "started workflow" in submitted.stdout, submitted.stdout + submitted.stderr
+    wait_for(lambda: project.api.hits_for("TYPES"))
+    assert on_temporal.status(**on_machine["a"])[0]["worker"] == "worker-a"
+    on_temporal.start_worker("worker-b", **on_machine["b"])
+    os.killpg(worker_a.pid, signal.SIGKILL)
+    worker_a.wait()
+    project.api.release()  # the held answer goes to a dead connection: it was never received
+
+    done = on_temporal.command("submit", "data-validator", "--wait", **on_machine["a"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "completed, 15/15 phases" in done.stdout
+
+    called = project.api.phases_called()
+    assert called.count("TYPES") == 2  # the unanswered one, then the survivor's
+    assert sorted(called) == sorted([*MODEL_PHASES, "TYPES"])  # no answered request asked again
+    [row] = on_temporal.status(**on_machine["a"])
+    assert row["status"] == "completed" and row["worker"] == "worker-b"
+    said_by_b = (project.root / "worker-worker-b.log").read_text()
+    assert "phase 03/15 TYPES" in said_by_b and "phase 01/15 PLANNING" not in said_by_b
+
+    # the remote holds the package: one commit per phase on its feature branch, the state on a ref of its own
+    branch = json.loads(
+        subprocess.run(["git", "--git-dir", str(remote), "cat-file", "blob",
+                        f"refs/package-builder/data-validator:{state_file(remote)}"],
+                       capture_output=True, text=True, check=True).stdout
+    )["branch"]  # fmt: skip
+    log = subprocess.run(
+        ["git", "--git-dir", str(remote), "log", "--reverse", "--format=%B%x00", f"main..{branch}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    slugs = [f"{number:02d}-{name.lower().replace('_', '-')}" for number, name in enumerate(PHASES[:-1], start=1)]
+    assert [m.group(1) for body in log.split("\0") if (m := re.search(r"^Phase: (\S+)$", body, re.M))] == slugs
+
+    # byte for byte the package doit generates from the same plan and answers
+    project.doit("generate:data-validator", check=True)
+    doit_branch = project.state()["branch"]
+    package = "packages/core/data-validator"
+    on_remote = subprocess.run(["git", "--git-dir", str(remote), "rev-parse", f"{branch}:{package}"],
+                               capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert on_remote == project.git("rev-parse", f"{doit_branch}:{package}")
+
+
+def state_file(remote) -> str:
+    listed = subprocess.run(
+        ["git", "--git-dir", str(remote), "ls-tree", "--name-only", "refs/package-builder/data-validator"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    [checkpoint] = [name for name in listed if name.startswith("gen-")]
+    return checkpoint

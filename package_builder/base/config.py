@@ -160,9 +160,15 @@ class PublishingSettings(_Section):
 
 
 class TemporalSettings(_Section):
+    """Where `python -m package_builder.temporal` finds its cluster; `workspaceRemote`: the monorepo as a git remote,
+    for workers on several machines (each keeps its own clone in its `workspaceRoot`)."""
+
     address: str = "127.0.0.1:7233"
     namespace: str = "default"
     task_queue: str = "package-builder"
+    workspace_remote: str | None = None
+    # how long a phase's worker may go silent before Temporal gives the phase to another worker
+    heartbeat_timeout_seconds: int = Field(default=30, ge=3, le=3600)
 
 
 class BuildConfig(_Section):

@@ -20,6 +20,7 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from package_builder.base.config import BuildConfig
 from package_builder.base.errors import (
     ModelCallError,
     ModelRequestRefused,
@@ -32,8 +33,15 @@ from package_builder.generation.plan import parse_plan
 from package_builder.generation.run_context import RunBudget, RunContext
 from package_builder.temporal.checkout import Checkout
 from package_builder.temporal.messages import GenerationRequest, PhaseOutcome, PhaseRequest, PlannedPhases
+from package_builder.temporal.shared_workspace import SharedWorkspace
 
-HEARTBEAT_SECONDS = 5.0  # the workflow's heartbeat timeout is a few of these: a worker killed -9 is noticed in seconds
+
+def shared_workspace(config: BuildConfig) -> SharedWorkspace | None:
+    """The worker's clone of `temporal.workspaceRemote`, when the monorepo is shared that way."""
+    remote = config.temporal.workspace_remote
+    if remote is None:
+        return None
+    return SharedWorkspace(config.workspace_root, remote, config.git.author_name, config.git.author_email)
 
 
 def plan_digest(plan_file: Path) -> str:
@@ -63,8 +71,16 @@ class GenerationActivities:
         budget.add(request.spent_usd)
         run = RunContext(budget=budget)  # progress lines on the worker's terminal, as doit prints them
         job = PhaseJob(project.paths.root, project.paths.config, plan_file, request.phase)
-        with heartbeating(HEARTBEAT_SECONDS), failures_classified():
+        shared = shared_workspace(project.config)
+        with heartbeating(), failures_classified():
+            plan = parse_plan(plan_file)
+            if shared is not None:
+                with shared.locked():
+                    shared.pull(plan)  # the phases other workers ran, and the branch they committed to
             done = run_one(job, phases, run)
+            if shared is not None:
+                with shared.locked():
+                    shared.push(plan)
         return PhaseOutcome(
             phase=request.phase,
             worker=self.identity,
@@ -120,9 +136,12 @@ def failures_classified() -> Iterator[None]:
 
 
 @contextmanager
-def heartbeating(every: float) -> Iterator[None]:
+def heartbeating() -> Iterator[None]:
     """Heartbeat from a thread while the phase runs (a model call or an npm install can take minutes without a
-    progress line), so a worker that dies is noticed at the heartbeat timeout, not at the phase's own timeout."""
+    progress line), three times per heartbeat timeout, so a worker that dies is noticed at that timeout and the
+    phase given to another, not at the phase's own timeout hours later."""
+    timeout = activity.info().heartbeat_timeout
+    every = timeout.total_seconds() / 3 if timeout else 10.0
     stop = threading.Event()
     context = contextvars.copy_context()  # the activity's context, which `activity.heartbeat` reads
 

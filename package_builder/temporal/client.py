@@ -29,7 +29,7 @@ from package_builder.base.console import say
 from package_builder.base.errors import ConfigError, PlanError
 from package_builder.generation.plan import parse_plan
 from package_builder.generation.plan_files import discover_plans
-from package_builder.temporal.activities import GenerationActivities, plan_digest
+from package_builder.temporal.activities import GenerationActivities, plan_digest, shared_workspace
 from package_builder.temporal.checkout import Checkout
 from package_builder.temporal.messages import GenerationRequest
 from package_builder.temporal.workflows import GeneratePackage
@@ -55,8 +55,8 @@ class TemporalProject:
 
     @property
     def workspace_key(self) -> str:
-        """What names the monorepo the plans are generated into."""
-        return str(self.config.workspace_root.resolve())
+        """What names the monorepo the plans are generated into: its shared remote, else its folder."""
+        return self.config.temporal.workspace_remote or str(self.config.workspace_root.resolve())
 
     def plan_files(self, names: list[str], every: bool) -> list[Path]:
         """The plans named (a path to a plan file, or a plan's name), or every plan with `--all`."""
@@ -83,7 +83,9 @@ class TemporalProject:
         except ValueError:
             raise PlanError(f"{plan_file}: not under the plans folder {plans}, where every worker looks") from None
         parse_plan(plan_file)  # a plan that cannot be generated is refused here, not on a worker
-        return GenerationRequest(relative.as_posix(), plan_digest(plan_file))
+        return GenerationRequest(
+            relative.as_posix(), plan_digest(plan_file), self.config.temporal.heartbeat_timeout_seconds
+        )
 
 
 def workflow_id(request: GenerationRequest, workspace: str) -> str:
@@ -102,6 +104,9 @@ async def run_worker(root: Path, identity: str | None) -> None:
     target = TemporalProject(root)
     client = await target.connect()
     name = identity or default_identity()
+    shared = shared_workspace(target.config)
+    if shared is not None:
+        shared.ensure_clone()  # this worker's own clone of the monorepo, made the first time
     activities = GenerationActivities(root, name)
     slots = max(2, target.config.turn_based_generation.max_concurrent_phases)
     queue = target.config.temporal.task_queue

@@ -14,6 +14,7 @@ class GenerationRequest:
 
     plan: str  # "core/data-validator.md"
     plan_digest: str
+    heartbeat_timeout_seconds: int = 30  # temporal.heartbeatTimeoutSeconds of the config that submitted it
 
 
 @dataclass(frozen=True)

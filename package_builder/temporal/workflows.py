@@ -27,9 +27,9 @@ ENVIRONMENT_RETRIES = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
     maximum_attempts=10,
 )
-# A phase may wait on rate limits and run npm for a long time; a dead worker is noticed by its missing heartbeats.
+# A phase may wait on rate limits and run npm for a long time; a dead worker is noticed by its missing heartbeats
+# (temporal.heartbeatTimeoutSeconds).
 PHASE_TIMEOUT = timedelta(hours=3)
-HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn(name="GeneratePackage")
@@ -57,7 +57,7 @@ class GeneratePackage:
                     PhaseRequest(request, phase, self._progress.cost_usd),
                     result_type=PhaseOutcome,
                     start_to_close_timeout=PHASE_TIMEOUT,
-                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                    heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_seconds),
                     retry_policy=ENVIRONMENT_RETRIES,
                 )
                 self._record(done)

@@ -85,6 +85,8 @@ MUTATIONS = {
     "temporal.address": lambda phase, ws: "127.0.0.1:7999",
     "temporal.namespace": lambda phase, ws: "other",
     "temporal.taskQueue": lambda phase, ws: "other-queue",
+    "temporal.workspaceRemote": lambda phase, ws: "/srv/git/monorepo.git",
+    "temporal.heartbeatTimeoutSeconds": lambda phase, ws: 9,
 }
 
 
