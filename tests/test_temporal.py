@@ -14,13 +14,31 @@ import time
 
 import pytest
 
-from conftest import PHASES, example_answer
-from messages_api import ApiError, Hold, Text
+from conftest import PHASES, answer_example, example_answer
+from messages_api import ApiError, Hold, MessagesAPIServer, RateLimits, Text
+from redis_server import RedisServer
 from temporal_server import TemporalDevServer
+from test_rate_limits import SLACK_SECONDS, WINDOW, add_second_plan, realistic_answer, token_bucket_bound
 
 pytestmark = pytest.mark.slow  # a Temporal cluster, the real npm toolchain, whole generations
 
 MODEL_PHASES = [phase for phase in PHASES[:-1] if phase != "BUILD_VALIDATION"]
+
+
+@pytest.fixture
+def api(request):
+    """The Messages API server: the example's answers; under token buckets for a class that sets `LIMITS`, with
+    answers as long as real ones (test_rate_limits.py)."""
+    limits = getattr(request.cls, "LIMITS", None)
+    with MessagesAPIServer(default=realistic_answer if limits else answer_example, limits=limits) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -164,16 +182,7 @@ def test_two_workers_on_their_own_clones_and_one_killed_mid_phase_the_survivor_f
     """As on two machines: each worker has its own clone of the monorepo's remote and its own home (caches). Worker a
     runs the first phases and is killed -9 while the model writes TYPES; worker b, which never saw the package, takes
     it over at that phase from what a pushed."""
-    remote = tmp_path / "monorepo.git"
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(project.workspace), str(remote)], check=True)
-    config = json.loads(project.config_path.read_text())
-    for name in ("a", "b"):
-        machine = {**config, "workspaceRoot": str(tmp_path / f"clone-{name}")}
-        machine["temporal"] = {**config["temporal"], "workspaceRemote": str(remote), "heartbeatTimeoutSeconds": 4}
-        (project.root / "configs" / f"machine-{name}.json").write_text(json.dumps(machine, indent=2))
-        (tmp_path / f"home-{name}").mkdir()
-    on_machine = {name: {"PACKAGE_BUILDER_CONFIG": str(project.root / "configs" / f"machine-{name}.json"),
-                         "HOME": str(tmp_path / f"home-{name}")} for name in ("a", "b")}  # fmt: skip
+    remote, on_machine = two_machines(project, tmp_path, heartbeatTimeoutSeconds=4)
     worker_a = on_temporal.start_worker("worker-a", **on_machine["a"])
     project.api.script("TYPES", Hold(Text(example_answer("TYPES"))))
 
@@ -218,6 +227,60 @@ def test_two_workers_on_their_own_clones_and_one_killed_mid_phase_the_survivor_f
     on_remote = subprocess.run(["git", "--git-dir", str(remote), "rev-parse", f"{branch}:{package}"],
                                capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert on_remote == project.git("rev-parse", f"{doit_branch}:{package}")
+
+
+def two_machines(project, tmp_path, model: dict | None = None, **temporal) -> tuple:
+    """The monorepo as a bare remote, and two machines' environments: each its own config (its own clone of the
+    remote as workspaceRoot), home and cache folder. Returns the remote and each machine's environment."""
+    remote = tmp_path / "monorepo.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(project.workspace), str(remote)], check=True)
+    config = json.loads(project.config_path.read_text())
+    on_machine = {}
+    for name in ("a", "b"):
+        machine = {**config, "workspaceRoot": str(tmp_path / f"clone-{name}")}
+        machine["temporal"] = {**config["temporal"], "workspaceRemote": str(remote), **temporal}
+        machine["model"] = {**config["model"], **(model or {})}
+        (project.root / "configs" / f"machine-{name}.json").write_text(json.dumps(machine, indent=2))
+        (tmp_path / f"home-{name}").mkdir()
+        on_machine[name] = {
+            "PACKAGE_BUILDER_CONFIG": str(project.root / "configs" / f"machine-{name}.json"),
+            "HOME": str(tmp_path / f"home-{name}"),
+            "XDG_CACHE_HOME": str(tmp_path / f"home-{name}" / ".cache"),
+        }
+    return remote, on_machine
+
+
+class TestOneRateLimitAcrossMachines:
+    """Two workers on two machines (each its own rate-limit cache), one API key: with `model.rateLimitStore` in Redis
+    they draw from one set of buckets, so the test server's token buckets answer at most one 429 between them."""
+
+    LIMITS = RateLimits(requests=50, input_tokens=60_000, output_tokens=16_000, window_seconds=WINDOW)
+
+    def test_two_packages_on_two_workers_stay_within_the_shared_buckets(self, project, on_temporal, tmp_path, redis):
+        add_second_plan(project)
+        project.write_config(
+            buildValidation={"enabled": False},
+            model={"maxRetries": 0},
+            turnBasedGeneration={"maxConcurrentPhases": 1},  # a phase at a time on each machine: both work
+            temporal=json.loads(project.config_path.read_text())["temporal"],
+        )
+        _, on_machine = two_machines(project, tmp_path, model={"rateLimitStore": redis.url})
+        for name in ("a", "b"):
+            on_temporal.start_worker(f"worker-{name}", **on_machine[name])
+
+        started = time.monotonic()
+        done = on_temporal.command("submit", "data-validator", "number-validator", "--wait", **on_machine["a"])
+        wall = time.monotonic() - started
+
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.count("completed, 15/15 phases") == 2
+        bound = token_bucket_bound(project.api, self.LIMITS)
+        print(f"two workers, two machines: {wall:.1f} s, bound {bound:.1f} s, 429s {len(project.api.rate_limited)}")
+        assert len(project.api.rate_limited) <= 1
+        assert bound > WINDOW, "the budget really binds in this story"
+        assert wall <= 1.25 * bound + SLACK_SECONDS, (wall, bound)
+        for name in ("a", "b"):  # both machines paid for calls: the limit was shared, not one machine's
+            assert " 1 call(s)" in (project.root / f"worker-worker-{name}.log").read_text()
 
 
 def state_file(remote) -> str:

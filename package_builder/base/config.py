@@ -70,6 +70,9 @@ class ModelSettings(_Section):
     progress_every_seconds: float = Field(default=30, gt=0)  # without a terminal: a line per running call this often
     max_wait_seconds: float = Field(default=900, ge=0)  # rate-limit and overload waits of one call, in all
     rate_limits: RateLimitCaps | None = None
+    # where the rate-limit buckets are kept: this machine's cache (None), or Redis shared by workers on several
+    # machines ("redis://host:6379/0"), so one API key has one limit across them
+    rate_limit_store: str | None = Field(default=None, pattern=r"^rediss?://")
     prices: PriceSettings | None = None
     # Models after claude-opus-4-6 reject a sampling temperature (400) and SDK 1.x dropped the argument: the phases'
     # temperatures are sent (through extra_body) only when this is true, for models that still accept them.

@@ -16,13 +16,16 @@ never refills faster than the API and a wait never ends early.
 A reservation a killed process never settles is not a leak: the bucket refills within a window anyway. Optional caps
 (`model.rateLimits`) leave room for other tools. Nothing needs configuring: until the first answer says otherwise,
 nothing is limited.
+
+Where the buckets are kept is the store's business (bucket_stores.py): a SQLite file for the processes of one
+machine, or Redis (`model.rateLimitStore`) for workers on several machines that share one key. The
+algorithm is the same for both: each step is one read-modify-write of the whole state, under the store's lock.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from package_builder.base.errors import ModelCallError
+from package_builder.generation.bucket_stores import BucketState, BucketStore, RedisBuckets, SqliteBuckets
 
 KINDS = ("requests", "input-tokens", "output-tokens")
 LABELS = {"requests": "request", "input-tokens": "input-token", "output-tokens": "output-token"}
@@ -72,40 +76,35 @@ class Pacer:
 
     def __init__(
         self,
-        path: Path,
+        store: Path | BucketStore,
         caps: Mapping[str, int | None] | None = None,
         say: Callable[[str], None] = print,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self.path = path
+        self.store = SqliteBuckets(store) if isinstance(store, Path) else store
         self.caps = {kind: value for kind, value in (caps or {}).items() if value}
         self.say = say
-        self.clock = clock
+        self.clock = clock or self.store.clock  # a shared store's own clock: the machines' clocks may differ
         self.sleep = sleep
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._transaction() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS bucket (kind TEXT PRIMARY KEY, cap REAL, level REAL, "
-                "rate REAL, updated REAL)"
-            )
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS pause (id INTEGER PRIMARY KEY CHECK (id = 1), until REAL, reason TEXT)"
-            )
 
     @classmethod
-    def for_identity(cls, identity: str, caps: Mapping[str, int | None] | None = None, **kwargs) -> Pacer:
+    def for_identity(
+        cls, identity: str, caps: Mapping[str, int | None] | None = None, shared: str | None = None, **kwargs
+    ) -> Pacer:
         """The buckets every caller with this pacing identity shares (a provider's `pacing_identity`: for the API,
-        a digest of the key, never the key)."""
+        a digest of the key, never the key): on this machine, or in the shared store `shared` names."""
+        if shared:
+            return cls(RedisBuckets(shared, f"{identity}.v{STATE_VERSION}"), caps, **kwargs)
         return cls(cache_dir() / f"{identity}.v{STATE_VERSION}.sqlite", caps, **kwargs)
 
     def _transaction(self):
-        return _Transaction(self.path)
+        return self.store.transaction()
 
-    def _buckets(self, db, now: float) -> dict[str, list[float]]:
+    def _buckets(self, db: BucketState, now: float) -> dict[str, list[float]]:
         """kind → [cap, level, rate per second], refilled up to `now`; kinds the API never limited are absent."""
         buckets = {}
-        for kind, cap, level, rate, updated in db.execute("SELECT kind, cap, level, rate, updated FROM bucket"):
+        for kind, (cap, level, rate, updated) in db.buckets.items():
             buckets[kind] = [cap, min(cap, level + rate * max(0.0, now - updated)), rate]
         for kind, cap in self.caps.items():  # a cap of our own is a bucket even before the API names one
             if kind not in buckets:
@@ -114,9 +113,9 @@ class Pacer:
                 buckets[kind] = [float(cap), min(cap, buckets[kind][1]), min(buckets[kind][2], cap / 60.0)]
         return buckets
 
-    def _store(self, db, buckets: dict[str, list[float]], now: float) -> None:
+    def _store(self, db: BucketState, buckets: dict[str, list[float]], now: float) -> None:
         for kind, (cap, level, rate) in buckets.items():
-            db.execute("INSERT OR REPLACE INTO bucket VALUES (?, ?, ?, ?, ?)", (kind, cap, level, rate, now))
+            db.buckets[kind] = (cap, level, rate, now)
 
     def reserve(self, need: Usage, deadline: float) -> Usage:
         """Wait until `need` fits every bucket (at most a full bucket each), take it, and return what was taken.
@@ -126,7 +125,7 @@ class Pacer:
             now = self.clock()
             with self._transaction() as db:
                 buckets = self._buckets(db, now)
-                paused = db.execute("SELECT until, reason FROM pause WHERE id = 1").fetchone()
+                paused = db.pause
                 wait, why = (paused[0] - now, paused[1]) if paused and paused[0] > now else (0.0, "")
                 taken = {}
                 for kind in KINDS:
@@ -168,9 +167,8 @@ class Pacer:
         """Hold every caller for `seconds` (a 429's `retry-after`, or backing off from 529s)."""
         now = self.clock()
         with self._transaction() as db:
-            current = db.execute("SELECT until FROM pause WHERE id = 1").fetchone()
-            if not current or current[0] < now + seconds:
-                db.execute("INSERT OR REPLACE INTO pause VALUES (1, ?, ?)", (now + seconds, reason))
+            if not db.pause or db.pause[0] < now + seconds:
+                db.pause = (now + seconds, reason)
 
     def _learn(
         self, buckets: dict[str, list[float]], headers: Mapping[str, str], now: float, used: Usage = Usage(0, 0, 0)
@@ -205,27 +203,6 @@ class Pacer:
                 else min(current[1], remaining)
             )
             buckets[kind] = [cap, min(cap, level), api_rate * cap / limit]
-
-
-class _Transaction:
-    """One immediate (write-locked) SQLite transaction: whole read-modify-write steps across processes."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        try:
-            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise ModelCallError(f"cannot use the rate-limit state {self.path}: {exc}") from None
-        return self.db
-
-    def __exit__(self, kind, value, traceback):
-        try:
-            self.db.execute("ROLLBACK" if kind else "COMMIT")
-        finally:
-            self.db.close()
 
 
 def _field(kind: str) -> str:

@@ -108,7 +108,7 @@ async def run_worker(root: Path, identity: str | None) -> None:
     if shared is not None:
         shared.ensure_clone()  # this worker's own clone of the monorepo, made the first time
     activities = GenerationActivities(root, name)
-    slots = max(2, target.config.turn_based_generation.max_concurrent_phases)
+    slots = target.config.turn_based_generation.max_concurrent_phases  # as on one machine under doit
     queue = target.config.temporal.task_queue
     with ThreadPoolExecutor(max_workers=slots) as executor:
         worker = Worker(

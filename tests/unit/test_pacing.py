@@ -11,6 +11,7 @@ from email.utils import formatdate
 import pytest
 
 from package_builder.base.errors import ModelCallError
+from package_builder.generation.bucket_stores import SqliteBuckets
 from package_builder.generation.pacing import Pacer, Usage, cache_dir
 from package_builder.generation.providers import anthropic
 
@@ -144,10 +145,11 @@ def test_the_state_file_is_named_by_a_digest_of_the_key_never_the_key(tmp_path, 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     key = "sk-ant-secret-value"
     made = Pacer.for_identity(anthropic.pacing_identity(key))
-    assert made.path.parent == cache_dir() and key not in str(made.path)
-    assert key.encode() not in made.path.read_bytes()
+    assert isinstance(made.store, SqliteBuckets)
+    assert made.store.path.parent == cache_dir() and key not in str(made.store.path)
+    assert key.encode() not in made.store.path.read_bytes()
     # The name every earlier version gave this key's state: a new version never forgets the limits it learned.
-    assert made.path.name == hashlib.sha256(key.encode()).hexdigest()[:16] + ".v2.sqlite"
+    assert made.store.path.name == hashlib.sha256(key.encode()).hexdigest()[:16] + ".v2.sqlite"
 
 
 OUTPUT_RATE = 8_000 / 20  # the API in these stories: 8,000 output tokens per 20 s window, 400 a second
@@ -212,3 +214,14 @@ def test_a_bucket_first_learned_from_a_streamed_answer_counts_that_answer_s_outp
     shared.settle(taken, Usage(1, 10, 3_000), None)
     shared.reserve(Usage(1, 10, 3_000), deadline=clock.now + 900)
     assert clock.now - started >= (2_500 + 3_000 - 4_000 + 1) / 400
+
+
+def test_a_shared_store_that_cannot_be_reached_names_the_setting(tmp_path):
+    """Workers on several machines share one limit through Redis: when it is down, the call fails naming the setting
+    (and is retried on Temporal, as an environment failure), never runs unpaced."""
+    from package_builder.base.errors import ModelCallError
+    from package_builder.generation.bucket_stores import RedisBuckets
+
+    unreachable = Pacer(RedisBuckets("redis://127.0.0.1:1/0", "some-key"))
+    with pytest.raises(ModelCallError, match=r"redis://127.0.0.1:1/0 \(model.rateLimitStore\)"):
+        unreachable.reserve(Usage(1, 10, 10), deadline=float("inf"))

@@ -87,6 +87,7 @@ MUTATIONS = {
     "temporal.taskQueue": lambda phase, ws: "other-queue",
     "temporal.workspaceRemote": lambda phase, ws: "/srv/git/monorepo.git",
     "temporal.heartbeatTimeoutSeconds": lambda phase, ws: 9,
+    "model.rateLimitStore": lambda phase, ws: "redis://127.0.0.1:6399/0",
 }
 
 

@@ -44,7 +44,12 @@ class AnthropicModel:
         caps = config.model.rate_limits
         self._say = say
         self.pacing_identity = pacing_identity(api_key)
-        self._pacer = Pacer.for_identity(self.pacing_identity, caps.by_kind() if caps else None, say=self._note)
+        self._pacer = Pacer.for_identity(
+            self.pacing_identity,
+            caps.by_kind() if caps else None,
+            shared=config.model.rate_limit_store,
+            say=self._note,
+        )
         # the running call's progress (see progress.py), set by the runner around each call
         self.watch: CallWatch | None = None
 
