@@ -17,8 +17,10 @@ import pytest
 from conftest import PHASES, answer_example, example_answer
 from messages_api import ApiError, Hold, MessagesAPIServer, RateLimits, Text
 from redis_server import RedisServer
+from suite_example import PLANS, SUITE
 from temporal_server import TemporalDevServer
 from test_rate_limits import SLACK_SECONDS, WINDOW, add_second_plan, realistic_answer, token_bucket_bound
+from test_suite_example import assert_the_suite_is_green, cache_env, seed
 
 pytestmark = pytest.mark.slow  # a Temporal cluster, the real npm toolchain, whole generations
 
@@ -290,3 +292,38 @@ def state_file(remote) -> str:
     ).stdout.split()  # fmt: skip
     [checkpoint] = [name for name in listed if name.startswith("gen-")]
     return checkpoint
+
+
+def test_a_suite_submitted_at_once_generates_each_plan_after_the_plans_it_depends_on(project, on_temporal):
+    """The suite example (events, then audit which uses events and the monorepo's logger), submitted with `--all`:
+    audit's workflow waits for events' and starts once it completed; both go green through the real toolchain."""
+    lockfile = seed(project, "npm")
+    temporal = json.loads(project.config_path.read_text())["temporal"]
+    project.write_config(
+        plansDir=str(PLANS), model={"provider": "replay", "cassette": str(SUITE / "cassette.json")}, temporal=temporal
+    )
+    on_temporal.start_worker("worker-a", **cache_env(project))
+
+    started = on_temporal.command("submit", "--all", **cache_env(project))
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert started.stdout.index("core/events.md: started") < started.stdout.index("service/audit.md: started")
+    waiting = wait_for(lambda: [row for row in on_temporal.status() if row["status"] == "waiting"], seconds=60)
+    assert waiting[0]["plan"] == "service/audit.md" and waiting[0]["phase"] == "waits for events"
+
+    done = on_temporal.command("submit", "--all", "--wait", **cache_env(project))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("completed, 15/15 phases") == 2
+    assert project.api.hits == []  # replayed: no model call
+    assert_the_suite_is_green(project, "npm", lockfile, (project.root / "worker-worker-a.log").read_text())
+
+
+def test_a_plan_whose_dependency_is_neither_generated_nor_submitted_is_refused_naming_it(project, on_temporal):
+    temporal = json.loads(project.config_path.read_text())["temporal"]
+    project.write_config(plansDir=str(PLANS), temporal=temporal)
+
+    refused = on_temporal.command("submit", "audit")
+
+    assert refused.returncode == 2
+    assert "needs @example/events, whose plan events is neither generated nor submitted" in refused.stderr
+    assert on_temporal.status() == []

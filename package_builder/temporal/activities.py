@@ -19,6 +19,7 @@ from pathlib import Path
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from package_builder.base.config import BuildConfig
 from package_builder.base.errors import (
@@ -115,6 +116,24 @@ class GenerationActivities:
                     "checkout up to date, or submit the plan again"
                 )
             return project, plan_file, project.phases_of(plan_file)
+
+
+@activity.defn(name="dependency_states")
+async def dependency_states(workflow_ids: list[str]) -> dict[str, str]:
+    """How the workflows a suite's plan waits for stand: `running`, `completed`, `failed`, `canceled`, `terminated`,
+    `timed_out`, or `missing`."""
+    client = activity.client()
+    states = {}
+    for workflow_id in workflow_ids:
+        try:
+            described = await client.get_workflow_handle(workflow_id).describe()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            states[workflow_id] = "missing"
+            continue
+        states[workflow_id] = described.status.name.lower() if described.status else "missing"
+    return states
 
 
 def retried(exc: PackageBuilderError) -> bool:

@@ -15,6 +15,8 @@ class GenerationRequest:
     plan: str  # "core/data-validator.md"
     plan_digest: str
     heartbeat_timeout_seconds: int = 30  # temporal.heartbeatTimeoutSeconds of the config that submitted it
+    # the workflows generating this plan's planned dependencies (a suite): it starts once they completed
+    after: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class GeneratePackage:
     async def run(self, request: GenerationRequest) -> Progress:
         self._progress = Progress(plan=request.plan)
         try:
+            await self._wait_for_dependencies(request)
             planned: PlannedPhases = await workflow.execute_activity(
                 "plan_phases",
                 request,
@@ -71,6 +72,31 @@ class GeneratePackage:
         self._progress.status = "completed"
         return self._progress
 
+    async def _wait_for_dependencies(self, request: GenerationRequest) -> None:
+        """A suite's plan starts once the workflows of the plans it depends on completed (their code and API are
+        what it builds on); it fails, naming them, when one of them stopped otherwise."""
+        pause = 2.0
+        while request.after:
+            states: dict[str, str] = await workflow.execute_activity(
+                "dependency_states",
+                list(request.after),
+                result_type=dict[str, str],
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=ENVIRONMENT_RETRIES,
+            )
+            stopped = {_plan_of(wid): state for wid, state in states.items() if state not in ("running", "completed")}
+            if stopped:
+                named = ", ".join(f"{plan} ({state})" for plan, state in sorted(stopped.items()))
+                self._progress.status = "failed"
+                self._progress.error = f"needs {named} first: submit it again, then this plan"
+                raise ApplicationError(f"{request.plan}: {self._progress.error}", non_retryable=True)
+            waiting = sorted(_plan_of(wid) for wid, state in states.items() if state == "running")
+            if not waiting:
+                return
+            self._progress.status, self._progress.phase = "waiting", f"waits for {', '.join(waiting)}"
+            await workflow.sleep(timedelta(seconds=pause))
+            pause = min(pause * 2, 60.0)  # a suite may wait hours: a check a minute, not thousands in its history
+
     @workflow.query
     def progress(self) -> Progress:
         return self._progress
@@ -84,6 +110,10 @@ class GeneratePackage:
         progress.input_tokens += done.input_tokens  # a phase reused from an earlier run reports none
         progress.output_tokens += done.output_tokens
         progress.cost_usd += done.cost_usd
+
+
+def _plan_of(workflow_id: str) -> str:
+    return workflow_id.split("/")[1] if workflow_id.count("/") >= 2 else workflow_id
 
 
 def _message(exc: ActivityError) -> str:
