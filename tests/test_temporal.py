@@ -327,3 +327,24 @@ def test_a_plan_whose_dependency_is_neither_generated_nor_submitted_is_refused_n
     assert refused.returncode == 2
     assert "needs @example/events, whose plan events is neither generated nor submitted" in refused.stderr
     assert on_temporal.status() == []
+
+
+def test_a_cancelled_plan_stops_and_a_resubmit_resumes_from_its_stored_phases(project, on_temporal):
+    on_temporal.start_worker("worker-a")
+    project.api.script("TYPES", Hold(Text(example_answer("TYPES"))))
+    on_temporal.command("submit", "data-validator")
+    wait_for(lambda: project.api.hits_for("TYPES"))
+
+    cancelled = on_temporal.command("cancel", "data-validator")
+
+    assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+    assert "data-validator: cancel requested for workflow generate/data-validator/" in cancelled.stdout
+    wait_for(lambda: on_temporal.status()[0]["workflow"] == "canceled", seconds=60)
+    project.api.release()
+    assert on_temporal.command("cancel", "data-validator").returncode == 1  # nothing running to cancel
+
+    resumed = on_temporal.command("submit", "data-validator", "--wait")
+
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert project.api.phases_called().count("PLANNING") == 1  # its stored phases were not asked again
+    assert project.state()["status"] == "completed"

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from package_builder.temporal.messages import (
@@ -66,6 +66,9 @@ class GeneratePackage:
                 "summarize", request, start_to_close_timeout=timedelta(minutes=2), retry_policy=ENVIRONMENT_RETRIES
             )
         except ActivityError as exc:
+            if is_cancelled_exception(exc):  # `cancel`: the workflow ends cancelled, not failed
+                self._progress.status = "cancelled"
+                raise
             self._progress.status = "failed"
             self._progress.error = _message(exc)
             raise ApplicationError(f"{request.plan}: {self._progress.error}", non_retryable=True) from exc
