@@ -4,6 +4,7 @@ run by the same core; `status` shows where each stands, a second submit attaches
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -348,3 +349,38 @@ def test_a_cancelled_plan_stops_and_a_resubmit_resumes_from_its_stored_phases(pr
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert project.api.phases_called().count("PLANNING") == 1  # its stored phases were not asked again
     assert project.state()["status"] == "completed"
+
+
+def test_an_answer_paid_for_by_a_worker_that_dies_before_committing_it_is_not_asked_again(
+    project, on_temporal, tmp_path
+):
+    """Worker a gets TYPES' answer and stores it, then waits for its clone's git lock (held here) and is killed -9
+    before it commits. The answer went to the remote as soon as it was stored: worker b applies it, no second call."""
+    remote, on_machine = two_machines(project, tmp_path, heartbeatTimeoutSeconds=4)
+    worker_a = on_temporal.start_worker("worker-a", **on_machine["a"])
+    project.api.script("TYPES", Hold(Text(example_answer("TYPES"))))
+    on_temporal.command("submit", "data-validator", **on_machine["a"])
+    wait_for(lambda: project.api.hits_for("TYPES"))
+
+    lock = open(tmp_path / "clone-a" / ".generation-state" / "git.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # worker a can store its answer, never commit it
+    project.api.release()
+    wait_for(lambda: stored_status(remote, "03-types") == "answered", seconds=60)
+    on_temporal.start_worker("worker-b", **on_machine["b"])
+    os.killpg(worker_a.pid, signal.SIGKILL)
+    worker_a.wait()
+    lock.close()
+
+    done = on_temporal.command("submit", "data-validator", "--wait", **on_machine["a"])
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert project.api.phases_called() == MODEL_PHASES  # TYPES asked once: its answer paid once
+    assert stored_status(remote, "03-types") == "committed"
+    assert "phase 03/15 TYPES" in (project.root / "worker-worker-b.log").read_text()
+
+
+def stored_status(remote, phase: str) -> str | None:
+    """The status of a phase's artifact as the remote's state ref holds it (None before it is there)."""
+    where = f"refs/package-builder/data-validator:data-validator/{phase}.json"
+    shown = subprocess.run(["git", "--git-dir", str(remote), "cat-file", "blob", where], capture_output=True, text=True)
+    return json.loads(shown.stdout)["status"] if shown.returncode == 0 else None

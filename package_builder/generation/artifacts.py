@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -111,9 +112,10 @@ class PhaseArtifact:
 class ArtifactStore:
     """Reads and writes the artifacts of one plan in one workspace."""
 
-    def __init__(self, workspace_root: Path, task_name: str):
+    def __init__(self, workspace_root: Path, task_name: str, answer_stored: Callable[[], None] | None = None):
         self.workspace_root = workspace_root
         self.task_name = task_name
+        self.answer_stored = answer_stored  # RunContext.answer_stored
 
     def path(self, phase_slug: str) -> Path:
         return artifact_path(self.workspace_root, self.task_name, phase_slug)
@@ -152,6 +154,8 @@ class ArtifactStore:
 
     def save(self, phase_slug: str, artifact: PhaseArtifact) -> None:
         write_json_atomic(self.path(phase_slug), artifact.to_json())
+        if artifact.status == ANSWERED and self.answer_stored is not None:
+            self.answer_stored()
 
 
 def _read(path: Path) -> tuple[PhaseArtifact | None, str]:

@@ -57,3 +57,6 @@ class RunContext:
     run_id: str = field(default_factory=lambda: os.urandom(6).hex())
     budget: RunBudget = field(default_factory=RunBudget)
     progress: Progress = print_line
+    # Called when a phase stored an answer it paid for, before applying and committing it: an engine whose workers
+    # share the workspace through a remote (Temporal) sends it there, so a worker dying now costs no second call.
+    answer_stored: Callable[[], None] | None = None

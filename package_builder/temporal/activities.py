@@ -70,11 +70,12 @@ class GenerationActivities:
         project, plan_file, phases = self._load(request.request)
         budget = RunBudget()
         budget.add(request.spent_usd)
-        run = RunContext(budget=budget)  # progress lines on the worker's terminal, as doit prints them
         job = PhaseJob(project.paths.root, project.paths.config, plan_file, request.phase)
         shared = shared_workspace(project.config)
         with heartbeating(), failures_classified():
             plan = parse_plan(plan_file)
+            # progress lines on the worker's terminal, as doit prints them; a paid answer to the remote at once
+            run = RunContext(budget=budget, answer_stored=(lambda: shared.push_state(plan)) if shared else None)
             if shared is not None:
                 with shared.locked():
                     shared.pull(plan)  # the phases other workers ran, and the branch they committed to

@@ -89,6 +89,14 @@ class SharedWorkspace:
                 refs.append(f"refs/heads/{branch}:refs/heads/{branch}")
         self._git("push", "--quiet", "--atomic", "--force", REMOTE, *refs)
 
+    def push_state(self, plan: PlanSpec) -> None:
+        """Push only the plan's state, mid-phase: an answer paid for and not committed yet reaches the remote, so
+        the worker that takes the phase over after this one dies applies it instead of asking again. Touches no
+        working tree, index or branch, so it needs no workspace lock."""
+        state = GenerationState.find(self.root, plan)
+        if state is not None:
+            self._git("push", "--quiet", "--force", REMOTE, f"{self._state_commit(plan, state)}:{state_ref(plan)}")
+
     def _bases(self) -> list[str]:
         """The remote's default branch, which generations branch from and MERGE merges into."""
         head = self._try("symbolic-ref", "--quiet", f"refs/remotes/{REMOTE}/HEAD")

@@ -12,6 +12,7 @@ from pathlib import Path
 import phases
 from package_builder.generation.artifacts import COMMITTED, ArtifactStore, PhaseArtifact
 from package_builder.generation.phase import EVERY_EARLIER_PHASE, PHASE_KINDS, PhaseSpec, validate_phases
+from package_builder.generation.run_context import RunContext
 from package_builder.generation.runner import STEPS
 from package_builder.generation.runner.context import PhaseJob, load_context
 from package_builder.generation.runner.request import prepare
@@ -75,7 +76,13 @@ def test_a_phase_added_at_the_end_changes_no_earlier_phases_request(tmp_path):
     assert grown[-1].number == 16 and grown[:15] == phases.PHASES
 
     for phase in (p for p in phases.PHASES if p.calls_model):
-        before = prepare(load_context(PhaseJob(REPO, config, PLAN, phase.name), phases.PHASES, lambda line: None))
-        after = prepare(load_context(PhaseJob(REPO, config, PLAN, phase.name), grown, lambda line: None))
+        before = prepare(
+            load_context(
+                PhaseJob(REPO, config, PLAN, phase.name), phases.PHASES, RunContext(progress=lambda line: None)
+            )
+        )
+        after = prepare(
+            load_context(PhaseJob(REPO, config, PLAN, phase.name), grown, RunContext(progress=lambda line: None))
+        )
         assert after.inputs_digest == before.inputs_digest, f"adding a 16th phase changes what {phase.name} sends"
         assert f"[phase {phase.number:02d} {phase.name}]" in before.task

@@ -17,6 +17,7 @@ from package_builder.base.errors import ConfigError
 from package_builder.base.paths import ProjectPaths
 from package_builder.generation.artifacts import COMMITTED, ArtifactStore, PhaseArtifact
 from package_builder.generation.graph import rerun_key, upstream
+from package_builder.generation.run_context import RunContext
 from package_builder.generation.runner.context import PhaseJob, load_context
 from package_builder.generation.runner.request import prepare
 from package_builder.tasks.generation import generation_tasks
@@ -152,7 +153,9 @@ def base_views(workspace, tmp_path_factory) -> tuple[dict, dict]:
 def runner_view(config_file: Path, phase) -> tuple[dict, str] | None:
     """(rerun key, inputs digest) as the runner computes them; None when the runner refuses this config."""
     try:
-        ctx = load_context(PhaseJob(REPO, config_file, PLAN, phase.name), phases.PHASES, lambda line: None)
+        ctx = load_context(
+            PhaseJob(REPO, config_file, PLAN, phase.name), phases.PHASES, RunContext(progress=lambda line: None)
+        )
     except ConfigError:
         return None
     digest = prepare(ctx).inputs_digest if ctx.settings.enabled else digest_of({"skipped": True})

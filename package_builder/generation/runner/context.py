@@ -195,6 +195,6 @@ def load_context(job: PhaseJob, phases: tuple[PhaseSpec, ...], run: RunContext) 
         phases=phases,
         phase=phase,
         settings=phase_settings(config, phases, phase),
-        store=ArtifactStore(config.workspace_root, plan.task_name),
+        store=ArtifactStore(config.workspace_root, plan.task_name, run.answer_stored),
         run=run,
     )
