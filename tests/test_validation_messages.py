@@ -35,14 +35,15 @@ def test_an_environment_stop_after_a_paid_repair_says_what_was_paid_and_the_reru
         answer({"src/validate.ts": VALIDATE_TS, "package.json": json.dumps(missing, indent=2) + "\n"}),
     )
 
-    result = project.doit(BUILD_VALIDATION)
+    fail_fast = {"npm_config_fetch_retries": "0"}  # npm would retry the dead server for a minute: the same failure
+    result = project.doit(BUILD_VALIDATION, **fail_fast)
 
     assert result.returncode != 0
     assert "stopped on an environment problem after 1 paid repair call" in result.stdout, result.stdout
     assert "no model call spent" not in result.stdout
     assert validation(project)["validation"]["attempts"][-1]["failure"] == "environment"
 
-    again = project.doit(BUILD_VALIDATION)
+    again = project.doit(BUILD_VALIDATION, **fail_fast)
 
     assert again.returncode != 0 and "after 1 paid repair call" in again.stdout
     assert len(project.api.hits_for("BUILD_VALIDATION")) == 1, "the paid repair is reused, never asked again"
