@@ -11,7 +11,6 @@ import importlib
 import json
 import os
 import re
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,18 +40,20 @@ def _plans_dirs_named(text: str) -> list | None:
     return [raw[key] for key in ("plansDir", "plans_dir") if key in raw]
 
 
-@dataclass
 class LoadedProject:
     """One `doit` load of a checkout: `config` is None when it cannot be used, and `config_error` says why.
 
     The phases are imported from `phase_package` when first asked for: a load that only builds, tests or publishes
-    (its config snapshot current) never imports them."""
+    (its config snapshot current) never imports them. A plain class, not a dataclass: doit defines it on every load."""
 
-    paths: ProjectPaths
-    phase_package: str = "phases"  # declares PHASES (turn-based generation) and SINGLE_SHOT_PHASES
-    state_home: Path | None = None  # whose `.package-builder/` keeps the validated config: default `paths.root`
-    # what the user types to run the tasks, for the hints we print: `package-builder` when installed
-    command: str = "doit"
+    def __init__(
+        self,
+        paths: ProjectPaths,
+        phase_package: str = "phases",  # declares PHASES (turn-based generation) and SINGLE_SHOT_PHASES
+        state_home: Path | None = None,  # whose `.package-builder/` keeps the validated config: default `paths.root`
+        command: str = "doit",  # what the user types to run the tasks, for our hints: `package-builder` when installed
+    ):
+        self.paths, self.phase_package, self.state_home, self.command = paths, phase_package, state_home, command
 
     @cached_property
     def phases(self) -> tuple[PhaseSpec, ...]:
