@@ -27,7 +27,7 @@ class ModelCallError(PackageBuilderError):
 
 class ModelRequestRefused(ModelCallError):
     """The API refused the request itself (400 invalid_request_error, 401/403 a key it does not accept, 404 a model it
-    does not have, 413 too large): resending it unchanged would not help."""
+    does not have, 413 too large), or a replay cassette has no answer for it: resending it unchanged would not help."""
 
 
 class PhaseFailed(PackageBuilderError):

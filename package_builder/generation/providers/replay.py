@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from package_builder.base.config import BuildConfig
-from package_builder.base.errors import ModelCallError
+from package_builder.base.errors import ModelRequestRefused
 from package_builder.base.storage import read_json
 from package_builder.generation.progress import CallWatch
 from package_builder.generation.providers.interface import ModelReply, ModelRequest, Say
@@ -25,7 +25,7 @@ class ReplayModel:
     def __init__(self, cassette: Path, config_path: Path | None = None):
         data = read_json(cassette)
         if data is None:
-            raise ModelCallError(f"{cassette}: cassette not found or not a JSON object (model.cassette)")
+            raise ModelRequestRefused(f"{cassette}: cassette not found or not a JSON object (model.cassette)")
         self.cassette = cassette
         self.config_path = config_path
         self.watch: CallWatch | None = None
@@ -42,7 +42,7 @@ class ReplayModel:
                 else "it has no answer for this phase"
             )
             config = self.config_path or "the config"
-            raise ModelCallError(
+            raise ModelRequestRefused(  # the same request would miss again: no engine retries it
                 f"{phase}: no answer in cassette {self.cassette} for request {request.digest[:19]}…; {hint}. To go on, "
                 "undo the edit (the plan, prompts/ or phases/), or record new answers with a real key: set "
                 f'model.provider to "record" in {config} and export ANTHROPIC_API_KEY (each missing answer is then '
@@ -62,12 +62,14 @@ class ReplayModel:
 
 
 def create(config: BuildConfig, config_path: Path, say: Say) -> ReplayModel:
-    """The cassette `model.cassette` names; a missing field is a `ModelCallError` naming it."""
+    """The cassette `model.cassette` names; a missing field is refused, naming it."""
     return ReplayModel(cassette_of(config, config_path, "replay"), config_path)
 
 
 def cassette_of(config: BuildConfig, config_path: Path, provider: str) -> Path:
     """`model.cassette`, required by the providers that read or write one."""
     if config.model.cassette is None:
-        raise ModelCallError(f'{config_path}: field model.cassette is required when model.provider is "{provider}"')
+        raise ModelRequestRefused(
+            f'{config_path}: field model.cassette is required when model.provider is "{provider}"'
+        )
     return config.model.cassette
