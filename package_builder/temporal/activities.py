@@ -101,7 +101,11 @@ class GenerationActivities:
 
         project, plan_file, phases = self._load(request)
         job = PhaseJob(project.paths.root, project.paths.config, plan_file, phases[-1].name)
+        shared = shared_workspace(project.config)
         with failures_classified():
+            if shared is not None:
+                with shared.locked():
+                    shared.pull(parse_plan(plan_file))  # the phases other workers ran: the summary counts them all
             return summary(job, phases)
 
     def _load(self, request: GenerationRequest) -> tuple[Checkout, Path, tuple[PhaseSpec, ...]]:
